@@ -1,0 +1,86 @@
+"""SOP langkah 1–5: siapkan, verifikasi tiga kali, unggah. See ../shared/SOP.md."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException
+from airflow.sdk import dag, task
+
+from sop_tasks.airflow import publish
+from sop_tasks.airflow.dag_support import DEFAULT_ARGS, dag_config, publish_form
+from sop_tasks.airflow.ledger import get_ledger
+from sop_tasks.airflow.operators import VerifyOperator, WaitForPublishTime
+from sop_tasks.config import CHANNEL_NAMES
+from sop_tasks.errors import ContentError
+from sop_tasks.sop import SOP_NUMBER, VERIFY_STEPS, step
+
+cfg = dag_config()
+STEP1, STEP5 = step(1), step(5)
+
+
+@dag(
+    dag_id="sop_publish",
+    dag_display_name="SOP 1–5: Publikasi konten (Website, Instagram, X)",
+    description="Siapkan konten, verifikasi Kasubag → Kabid → Kadis, lalu unggah.",
+    schedule=None,
+    catchup=False,
+    max_active_runs=50,
+    tags=["sop", "publikasi"],
+    default_args=DEFAULT_ARGS,
+    params=publish_form(cfg),
+    doc_md=f"""
+### SOP {SOP_NUMBER} — langkah 1–5
+1. **Identifikasi** konten (pengelola TI): formulir ini; isi diperiksa per kanal sebelum diverifikasi.
+2. **Verifikasi** Kasubag Umum dan Kepegawaian — 3. Kepala Bidang — 4. Kepala Dinas
+   (Browse → Required Actions). *Tidak* mengembalikan konten; revisi lalu jalankan lagi dengan
+   `revision_of`.
+5. **Unggah** ke setiap kanal yang dipilih, paralel.
+""",
+)
+def sop_publish() -> None:
+    @task(task_id=STEP1.task_id, task_display_name=STEP1.display_name, retries=1)
+    def identify(**context: Any) -> dict[str, Any]:
+        dag_run = context["dag_run"]
+        try:
+            return publish.identify(
+                dict(context["params"]),
+                dag_id=dag_run.dag_id,
+                run_id=dag_run.run_id,
+                submitted_by=getattr(dag_run, "triggering_user_name", None),
+                run_started=dag_run.start_date,
+                ledger=get_ledger(),
+                cfg=cfg,
+            )
+        except ContentError as exc:
+            raise AirflowFailException(str(exc)) from None
+
+    verifications = [VerifyOperator(sop_step=s, cfg=cfg, retries=2) for s in VERIFY_STEPS]
+    wait = WaitForPublishTime()
+
+    uploads = []
+    for channel in cfg.channels:
+
+        @task(
+            task_id=f"{STEP5.task_id}_{channel}",
+            task_display_name=f"{STEP5.display_name} — {CHANNEL_NAMES[channel]}",
+            retries=3,
+        )
+        def upload(channel: str = channel, **context: Any) -> dict[str, Any]:
+            chosen = context["ti"].xcom_pull(task_ids=STEP1.task_id)["channels"]
+            if channel not in chosen:
+                raise AirflowSkipException(f"{CHANNEL_NAMES[channel]} tidak dipilih di formulir")
+            return publish.publish_channel(
+                channel, publish.submission_id_from(context), ledger=get_ledger(), cfg=cfg
+            )
+
+        uploads.append(upload())
+
+    chain_start = identify()
+    chain_start >> verifications[0]
+    for a, b in zip(verifications, verifications[1:], strict=False):
+        a >> b
+    verifications[-1] >> wait >> uploads
+
+
+sop_publish()

@@ -1,0 +1,97 @@
+"""Helpers the DAG files share: config at parse time, the publish form, default args."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from airflow.sdk import Param
+
+from sop_tasks.config import CHANNEL_NAMES, CHANNELS, OfficeConfig, load_config
+from sop_tasks.errors import ConfigError
+
+
+class SopConfigImportError(Exception):
+    """Raised at DAG parse time when the office config is invalid; shown as the DAG import error."""
+
+
+def dag_config() -> OfficeConfig:
+    """The office config for a DAG file; an invalid config becomes one clear import error."""
+    try:
+        return load_config()
+    except ConfigError as exc:
+        raise SopConfigImportError(
+            f"{exc}\nPerbaiki berkas di atas (jalankan `sop check-config`), DAG dimuat ulang otomatis."
+        ) from None
+
+
+DEFAULT_ARGS: dict[str, Any] = {
+    "owner": "pengelola_ti",
+    "retries": 2,
+    "retry_delay": timedelta(seconds=30),
+}
+
+
+def publish_form(cfg: OfficeConfig) -> dict[str, Param]:
+    """The trigger form of ``sop_publish`` (field names fixed by DESIGN.md)."""
+    channels = [c for c in CHANNELS if c in cfg.channels]
+    return {
+        "title": Param(
+            "",
+            type="string",
+            title="Judul",
+            description="Judul konten; dipakai sebagai judul tulisan di Website.",
+        ),
+        "body": Param(
+            "",
+            type="string",
+            format="multiline",
+            title="Isi",
+            description="Isi konten (teks biasa). Paragraf dipisah baris kosong.",
+        ),
+        "channels": Param(
+            channels,
+            type="array",
+            items={"type": "string", "enum": channels},
+            examples=channels,
+            values_display={c: CHANNEL_NAMES[c] for c in channels},
+            title="Kanal",
+            description="Media sosial tujuan unggah.",
+        ),
+        "caption_instagram": Param(
+            None,
+            type=["null", "string"],
+            format="multiline",
+            title="Keterangan Instagram (opsional)",
+            description="Kosongkan untuk memakai judul + isi. Maksimal 2.200 karakter dan 30 tagar.",
+        ),
+        "text_twitter": Param(
+            None,
+            type=["null", "string"],
+            format="multiline",
+            title="Teks X/Twitter (opsional)",
+            description="Kosongkan untuk memakai judul + isi yang dipendekkan. Maksimal 280 karakter "
+            "berbobot (emoji 2, setiap tautan 23).",
+        ),
+        "media": Param(
+            [],
+            type="array",
+            items={"type": "string"},
+            title="Media",
+            description=f"Satu per baris: nama berkas di folder media ({cfg.path('media')}) atau alamat "
+            "http(s). JPEG/PNG maksimal 8 MB, MP4/MOV maksimal 100 MB.",
+        ),
+        "publish_at": Param(
+            None,
+            type=["null", "string"],
+            format="date-time",
+            title="Waktu tayang (opsional, WIB)",
+            description="Kosongkan untuk mengunggah segera setelah disetujui Kepala Dinas.",
+        ),
+        "revision_of": Param(
+            None,
+            type=["null", "string"],
+            title="Revisi dari (opsional)",
+            description="Run ID pengajuan sebelumnya yang dikembalikan dan kini direvisi.",
+        ),
+    }

@@ -1,0 +1,120 @@
+"""ASGI middleware on the API server guarding human-in-the-loop answers.
+
+1. A "Tidak …" answer to an SOP verification must carry a reason: refused with 422 and an
+   Indonesian message otherwise, before Airflow stores anything.
+2. Airflow 3.3.2 loses an answer that lands within about half a second of the request appearing
+   (the scheduler marks the approval task failed). A fast API client or a double click must not
+   lose an official's decision, so an answer is held until the task is parked in
+   ``awaiting_input`` and its request is at least ``SETTLE_SECONDS`` old, then passed on.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import re
+import time
+from datetime import UTC, datetime
+from typing import Any
+
+from sop_tasks.approval import REASON_PARAM, REASON_REQUIRED
+
+SETTLE_SECONDS = 2.0
+MAX_HOLD_SECONDS = 20.0
+_PATH = re.compile(
+    r"^/api/v2/dags/(?P<dag>[^/]+)/dagRuns/(?P<run>[^/]+)/taskInstances/(?P<task>[^/]+)"
+    r"(?:/(?P<mi>-?\d+))?/hitlDetails$"
+)
+
+Scope = dict[str, Any]
+
+
+def _lookup(dag_id: str, run_id: str, task_id: str, map_index: int) -> tuple[str | None, datetime | None, dict[str, Any]]:
+    """(TI state, request created_at, request params) from the metadata DB."""
+    from sqlalchemy import select
+
+    from airflow.models.hitl import HITLDetail
+    from airflow.models.taskinstance import TaskInstance
+    from airflow.utils.session import create_session
+
+    with create_session() as session:
+        row = session.execute(
+            select(TaskInstance.state, HITLDetail.created_at, HITLDetail.params)
+            .join(HITLDetail, HITLDetail.ti_id == TaskInstance.id)
+            .where(
+                TaskInstance.dag_id == dag_id,
+                TaskInstance.run_id == run_id,
+                TaskInstance.task_id == task_id,
+                TaskInstance.map_index == map_index,
+            )
+        ).first()
+    if row is None:
+        return None, None, {}
+    state, created, params = row
+    return (str(getattr(state, "value", state)) if state else None), created, dict(params or {})
+
+
+def reason_missing(payload: dict[str, Any], params: dict[str, Any]) -> bool:
+    chosen = payload.get("chosen_options") or []
+    if REASON_PARAM not in params or not chosen or not str(chosen[0]).startswith("Tidak"):
+        return False
+    reason = (payload.get("params_input") or {}).get(REASON_PARAM)
+    return not (isinstance(reason, str) and reason.strip())
+
+
+class HitlResponseGuard:
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Any, send: Any) -> None:
+        m = _PATH.match(scope.get("path", "")) if scope.get("type") == "http" else None
+        if m is None or scope.get("method") != "PATCH":
+            await self.app(scope, receive, send)
+            return
+        body = b""
+        while True:
+            msg = await receive()
+            body += msg.get("body", b"")
+            if not msg.get("more_body"):
+                break
+        key = (m["dag"], m["run"], m["task"], int(m["mi"] or -1))
+        state, created, params = await asyncio.to_thread(_lookup, *key)
+        try:
+            payload = json.loads(body or b"{}")
+        except ValueError:
+            payload = {}
+        if isinstance(payload, dict) and reason_missing(payload, params):
+            await _reply(send, 422, {"detail": REASON_REQUIRED})
+            return
+        deadline = time.monotonic() + MAX_HOLD_SECONDS
+        while created is not None and time.monotonic() < deadline:
+            age = (datetime.now(UTC) - created.astimezone(UTC)).total_seconds()
+            if state in ("awaiting_input", "deferred") and age >= SETTLE_SECONDS:
+                break
+            if state not in (None, "running", "queued", "scheduled", "awaiting_input", "deferred"):
+                break  # finished or failed: let Airflow answer (409 etc.)
+            await asyncio.sleep(0.25)
+            state, created, params = await asyncio.to_thread(_lookup, *key)
+
+        sent = False
+
+        async def replay() -> dict[str, Any]:
+            nonlocal sent
+            if sent:
+                return await receive()
+            sent = True
+            return {"type": "http.request", "body": body, "more_body": False}
+
+        await self.app(scope, replay, send)
+
+
+async def _reply(send: Any, status: int, doc: dict[str, Any]) -> None:
+    data = json.dumps(doc, ensure_ascii=False).encode()
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(data)).encode())],
+        }
+    )
+    await send({"type": "http.response.body", "body": data})

@@ -1,0 +1,147 @@
+"""Operators for the SOP's human steps and the scheduled upload."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from airflow.sdk.exceptions import AirflowFailException
+from airflow.providers.standard.operators.hitl import HITLOperator
+from airflow.providers.standard.triggers.temporal import DateTimeTrigger
+from airflow.sdk import BaseOperator, Param
+from airflow.sdk.bases.skipmixin import SkipMixin
+
+from sop_tasks import approval
+from sop_tasks.airflow.ledger import get_ledger
+from sop_tasks.airflow.notify import notify
+from sop_tasks.airflow.publish import STEP5, load_content, submission_id_from
+from sop_tasks.config import OfficeConfig, load_config
+from sop_tasks.records.ledger import to_wib
+from sop_tasks.sop import VERIFY_STEPS, Step
+
+
+class VerifyOperator(HITLOperator, SkipMixin):
+    """One verification (SOP steps 2–4): "Ya" goes on, "Tidak" returns the content.
+
+    Assigned only to the users the office config names for the role. There is no default and no
+    timeout: nothing is ever approved by waiting. A "Tidak" is an outcome, not a failure: it is
+    recorded with who, when and why, and every later task (other verifiers, upload) is skipped.
+    """
+
+    inherits_from_skipmixin = True
+
+    def __init__(self, *, sop_step: Step, cfg: OfficeConfig, **kwargs: Any) -> None:
+        verifier = cfg.verifier(sop_step.actor.value)
+        self.sop_step = sop_step
+        self.role_title = verifier.title
+        self.verifier_emails = list(verifier.emails)
+        self.role_titles = {s.number: cfg.verifier(s.actor.value).title for s in VERIFY_STEPS}
+        kwargs.pop("params", None)  # the DAG's trigger form is not this approval's form
+        super().__init__(
+            task_id=sop_step.task_id,
+            task_display_name=f"{sop_step.number}. Verifikasi — {verifier.title}",
+            subject=f"Verifikasi langkah {sop_step.number}",
+            body="(isi disiapkan saat langkah dimulai)",
+            options=list(approval.OPTIONS),
+            multiple=False,
+            defaults=None,
+            response_timeout=None,
+            assigned_users=[{"id": u, "name": u} for u in verifier.users],
+            params={
+                approval.REASON_PARAM: Param(
+                    None,
+                    type=["null", "string"],
+                    title="Alasan (wajib bila memilih Tidak)",
+                    description="Apa yang perlu diperbaiki pengelola sebelum konten diajukan lagi.",
+                )
+            },
+            doc_md=f"SOP langkah {sop_step.number}: {sop_step.activity} ({verifier.title}). "
+            f"Waktu baku {sop_step.standard_minutes} menit.",
+            **kwargs,
+        )
+
+    def execute(self, context: Any) -> Any:
+        ledger = get_ledger()
+        sid = submission_id_from(context)
+        content = load_content(ledger, sid)
+        earlier = []
+        for ev in ledger.events(sid):
+            if ev.event == "approved" and ev.step < self.sop_step.number:
+                earlier.append((ev.actor or "?", self.role_titles.get(ev.step, ""), to_wib(ev.ended_at)))
+        self.subject = approval.subject(self.sop_step, content)
+        self.body = approval.body(self.sop_step, self.role_title, content, submission_id=sid, earlier=earlier)
+        ledger.add_event(
+            sid,
+            self.sop_step.number,
+            "requested",
+            started_at=datetime.now(UTC),
+            detail={"assigned": [u["id"] for u in self.assigned_users or []]},
+        )
+        notify(
+            self.verifier_emails,
+            f"[SOP] Menunggu verifikasi Anda: {content.title}"[:150],
+            f"Pengajuan {sid} menunggu verifikasi langkah {self.sop_step.number} ({self.role_title}). "
+            "Buka Airflow → Browse → Required Actions.",
+        )
+        return super().execute(context)
+
+    def execute_complete(self, context: Any, event: dict[str, Any]) -> Any:
+        ret = super().execute_complete(context=context, event=event)
+        chosen = list(ret["chosen_options"])
+        who = (ret.get("responded_by_user") or {}).get("id") or "?"
+        at = ret.get("responded_at")
+        reason = ((ret.get("params_input") or {}).get(approval.REASON_PARAM) or "").strip() or None
+        sid = submission_id_from(context)
+        ledger = get_ledger()
+        started = next(
+            (e.started_at for e in reversed(ledger.events(sid)) if e.step == self.sop_step.number and e.event == "requested"),
+            None,
+        )
+        if approval.is_yes(chosen):
+            ledger.add_event(sid, self.sop_step.number, "approved", actor=who, started_at=started and started.replace(tzinfo=UTC), ended_at=at, reason=reason)
+            self.log.info("Disetujui oleh %s pada langkah %s", who, self.sop_step.number)
+            return {"decision": "Ya", "by": who}
+        if not reason:
+            reason = "(alasan tidak diisi)"
+        ledger.add_event(sid, self.sop_step.number, "returned", actor=who, started_at=started and started.replace(tzinfo=UTC), ended_at=at, reason=reason)
+        self.log.info("Dikembalikan oleh %s pada langkah %s: %s", who, self.sop_step.number, reason)
+        downstream = [t for t in context["task"].get_flat_relatives(upstream=False) if not t.is_teardown]
+        if downstream:
+            self.skip(ti=context["ti"], tasks=downstream)
+        return {"decision": "Tidak", "by": who, "reason": reason}
+
+
+class WaitForPublishTime(BaseOperator):
+    """Before SOP step 5: wait until ``publish_at`` (WIB) without holding a worker slot."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(
+            task_id=f"{STEP5.task_id}_tunggu_jadwal",
+            task_display_name=f"{STEP5.number}. Tunggu waktu tayang",
+            doc_md="Bila formulir mengisi waktu tayang (publish_at), tunggu sampai saat itu (WIB) "
+            "tanpa memakai slot worker; selain itu langsung lanjut.",
+            **kwargs,
+        )
+
+    def execute(self, context: Any) -> None:
+        sid = submission_id_from(context)
+        ledger = get_ledger()
+        at = load_content(ledger, sid).publish_time()
+        if at is None or at <= datetime.now(UTC):
+            self.log.info("Tidak ada waktu tayang di masa depan: langsung unggah")
+            return
+        ledger.add_event(sid, STEP5.number, "scheduled", detail={"publish_at": at.isoformat()})
+        self.log.info("Menunggu waktu tayang %s (tanpa memakai slot worker)", at.isoformat())
+        self.defer(trigger=DateTimeTrigger(moment=at), method_name="execute_complete")
+
+    def execute_complete(self, context: Any, event: Any = None) -> None:
+        self.log.info("Waktu tayang tiba: lanjut unggah")
+
+
+def fail(exc: Exception) -> AirflowFailException:
+    """Wrap a permanent error so Airflow does not retry it."""
+    return AirflowFailException(str(exc))
+
+
+def office_config() -> OfficeConfig:
+    return load_config()

@@ -1,0 +1,140 @@
+"""Task bodies of ``sop_publish`` (SOP steps 1 and 5): small wrappers around the domain."""
+
+from __future__ import annotations
+
+import logging
+import re
+from datetime import UTC, datetime
+from typing import Any
+
+from sop_tasks.channels import OutboxPublisher, Publisher
+from sop_tasks.config import CHANNEL_NAMES, OfficeConfig, load_config
+from sop_tasks.content import PreparedContent, prepare
+from sop_tasks.errors import ContentError
+from sop_tasks.records.ledger import Ledger
+from sop_tasks.sop import step
+
+log = logging.getLogger(__name__)
+STEP1 = step(1)
+STEP5 = step(5)
+
+
+def safe_name(run_id: str) -> str:
+    return re.sub(r"[^A-Za-z0-9_.-]+", "_", run_id)[:120]
+
+
+def submission_id_from(context: Any) -> int:
+    """The submission id step 1 returned through XCom (a small dict)."""
+    data = context["ti"].xcom_pull(task_ids=STEP1.task_id)
+    return int(data["submission_id"])
+
+
+def load_content(ledger: Ledger, submission_id: int) -> PreparedContent:
+    sub = ledger.submission(submission_id)
+    if sub is None:
+        raise LookupError(f"Pengajuan {submission_id} tidak ada di catatan")
+    return PreparedContent.from_json(sub.content)
+
+
+def identify(
+    form: dict[str, Any],
+    *,
+    dag_id: str,
+    run_id: str,
+    submitted_by: str | None,
+    run_started: datetime | None,
+    ledger: Ledger,
+    cfg: OfficeConfig | None = None,
+) -> dict[str, Any]:
+    """SOP step 1: validate every channel's content; record the submission either way."""
+    cfg = cfg or load_config()
+    started = run_started or datetime.now(UTC)
+    staging = cfg.path("staging") / safe_name(run_id)
+    try:
+        content = prepare(form, cfg, staging)
+    except ContentError as exc:
+        sid = ledger.open_submission(
+            dag_id=dag_id,
+            run_id=run_id,
+            kind="publish",
+            title=str(form.get("title") or "(tanpa judul)"),
+            content={"form": {k: v for k, v in form.items()}, "channels": []},
+            revision_of=str(form.get("revision_of") or "") or None,
+            submitted_by=submitted_by,
+        )
+        ledger.add_event(
+            sid,
+            STEP1.number,
+            "invalid",
+            actor=submitted_by,
+            reason="\n".join(exc.problems),
+            started_at=started,
+            ended_at=datetime.now(UTC),
+        )
+        raise
+    sid = ledger.open_submission(
+        dag_id=dag_id,
+        run_id=run_id,
+        kind="publish",
+        title=content.title,
+        content=content.to_json(),
+        content_hash=content.content_hash(),
+        revision_of=content.revision_of,
+        submitted_by=submitted_by,
+    )
+    ledger.add_event(sid, STEP1.number, "valid", actor=submitted_by, started_at=started, ended_at=datetime.now(UTC))
+    log.info(
+        "Pengajuan %s valid untuk kanal %s dengan %d media",
+        sid,
+        ", ".join(content.channels),
+        len(content.media),
+    )
+    return {"submission_id": sid, "channels": list(content.channels)}
+
+
+def idempotency_key(submission_id: int, channel: str) -> str:
+    return f"sop-{submission_id}-{channel}"
+
+
+def publisher_for(channel: str, cfg: OfficeConfig) -> Publisher:
+    """The channel's publisher. Until a live client is configured, the channel is in outbox mode."""
+    return OutboxPublisher(channel, cfg.path("outbox"))
+
+
+def publish_channel(channel: str, submission_id: int, *, ledger: Ledger, cfg: OfficeConfig | None = None) -> dict[str, Any]:
+    """SOP step 5 for one channel: record the intent, publish once, record the result."""
+    cfg = cfg or load_config()
+    content = load_content(ledger, submission_id)
+    key = idempotency_key(submission_id, channel)
+    done = ledger.final_result(submission_id, channel)
+    if done is not None:
+        log.info("%s sudah selesai sebelumnya (%s): tidak dikirim lagi", CHANNEL_NAMES[channel], done.status)
+        return {"channel": channel, "mode": done.mode, "status": done.status, "post_id": done.post_id, "url": done.url}
+    publisher = publisher_for(channel, cfg)
+    started = datetime.now(UTC)
+    ledger.add_channel_result(submission_id, channel, mode=publisher.mode, status="intent", idempotency_key=key)
+    result = publisher.publish(content, key)
+    ledger.add_channel_result(
+        submission_id,
+        channel,
+        mode=result.mode,
+        status=result.status,
+        idempotency_key=key,
+        post_id=result.post_id,
+        url=result.url,
+        payload_hash=result.payload_hash,
+    )
+    ledger.add_event(
+        submission_id,
+        STEP5.number,
+        result.status,
+        actor="pengelola_ti",
+        started_at=started,
+        ended_at=datetime.now(UTC),
+        detail={"channel": channel, "mode": result.mode, "url": result.url},
+    )
+    if result.mode == "outbox":
+        log.info("%s dalam mode OUTBOX (koneksi belum diatur): muatan ditulis ke %s", CHANNEL_NAMES[channel], result.url)
+    else:
+        log.info("%s diunggah: %s", CHANNEL_NAMES[channel], result.url)
+    return result.to_json()

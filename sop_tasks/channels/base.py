@@ -1,0 +1,65 @@
+"""The publisher interface every channel implements, and the payload each channel sends.
+
+The DAG only ever calls :func:`sop_tasks.channels.publisher_for`; outbox mode and (later) the
+live platform clients are interchangeable behind :class:`Publisher`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import html
+import json
+from dataclasses import asdict, dataclass
+from typing import Any, Protocol
+
+from sop_tasks.content import PreparedContent
+
+
+@dataclass(frozen=True)
+class PublishResult:
+    """Small, JSON-safe result that travels through XCom and into the records."""
+
+    channel: str
+    mode: str  # "outbox" | "live"
+    status: str  # "published" | "outbox"
+    post_id: str | None
+    url: str | None
+    payload_hash: str
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+class Publisher(Protocol):
+    channel: str
+    mode: str
+
+    def publish(self, content: PreparedContent, key: str) -> PublishResult:
+        """Publish ``content`` once; ``key`` identifies this submission+channel across retries."""
+        ...
+
+
+def website_html(body: str) -> str:
+    """Plain text body → safe HTML paragraphs (the form's text is never taken as HTML)."""
+    paras = [p.strip() for p in body.replace("\r\n", "\n").split("\n\n") if p.strip()]
+    return "\n".join("<p>" + html.escape(p).replace("\n", "<br />\n") + "</p>" for p in paras)
+
+
+def build_payload(channel: str, content: PreparedContent) -> dict[str, Any]:
+    """The request content a channel sends for ``content`` (media by file name and hash)."""
+    media = [{"file": m.name, "kind": m.kind, "format": m.format, "sha256": m.sha256} for m in content.media]
+    if channel == "website":
+        return {"title": content.title, "content": website_html(content.body), "status": "publish", "media": media}
+    if channel == "instagram":
+        if len(media) == 1:
+            kind = "video" if media[0]["kind"] == "video" else "photo"
+        else:
+            kind = "album"
+        return {"kind": kind, "caption": content.caption_instagram, "media": media}
+    if channel == "twitter":
+        return {"text": content.text_twitter, "media": media}
+    raise ValueError(f"unknown channel {channel!r}")
+
+
+def payload_hash(payload: dict[str, Any]) -> str:
+    return hashlib.sha256(json.dumps(payload, sort_keys=True, ensure_ascii=False).encode()).hexdigest()

@@ -1,0 +1,195 @@
+"""Loading and validating the office config (``config/office.yaml``).
+
+All defaults live here. Problems are reported as :class:`~sop_tasks.errors.ConfigError` whose
+lines name the file, the key and what to fix, in Bahasa Indonesia.
+"""
+
+from __future__ import annotations
+
+import os
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from sop_tasks.errors import ConfigError
+from sop_tasks.sop import VERIFY_STEPS
+
+CHANNELS: tuple[str, ...] = ("website", "instagram", "twitter")
+ChannelName = Literal["website", "instagram", "twitter"]
+CHANNEL_NAMES: dict[str, str] = {"website": "Website", "instagram": "Instagram", "twitter": "X (Twitter)"}
+
+CONFIG_FILE = "office.yaml"
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+def config_dir() -> Path:
+    """``$SOP_CONFIG_DIR`` or the project's own ``config/``."""
+    return Path(os.environ.get("SOP_CONFIG_DIR") or PROJECT_ROOT / "config").resolve()
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+_USERNAME = r"^[a-z0-9_.-]+$"
+
+
+class Verifier(_Model):
+    """One verification role of SOP steps 2–4 and who may act in it (Plt/Plh: add a name)."""
+
+    role: str
+    title: str
+    users: list[str] = Field(min_length=1)
+    emails: list[str] = []
+
+    @field_validator("users")
+    @classmethod
+    def _usernames(cls, v: list[str]) -> list[str]:
+        for name in v:
+            if not name or not all(c.isalnum() or c in "_.-" for c in name) or name != name.lower():
+                raise ValueError(
+                    f"nama pengguna '{name}' tidak sah: pakai huruf kecil, angka, '_', '.' atau '-'"
+                )
+        return v
+
+
+class Officers(_Model):
+    users: list[str] = Field(min_length=1)
+    emails: list[str] = []
+
+
+class Bidang(_Model):
+    code: str = Field(pattern=r"^[a-z0-9_]+$")
+    name: str
+    users: list[str] = Field(min_length=1)
+    emails: list[str] = []
+
+
+class Paths(_Model):
+    media: str = "data/media"
+    outbox: str = "data/outbox"
+    staging: str = "data/staging"
+
+
+class OfficeConfig(_Model):
+    office_name: str = "Dinas Kearsipan dan Perpustakaan Kabupaten Kendal"
+    timezone: str = "Asia/Jakarta"
+    verifiers: list[Verifier]
+    officers: Officers
+    bidang: list[Bidang] = Field(min_length=1)
+    channels: list[ChannelName] = Field(default_factory=lambda: list(CHANNELS), min_length=1)
+    paths: Paths = Paths()
+    reminder_every_minutes: int = Field(default=15, ge=1)
+
+    # Where relative paths are resolved from; set by the loader, not by the YAML.
+    root: Path = Field(default=PROJECT_ROOT, exclude=True)
+
+    @field_validator("timezone")
+    @classmethod
+    def _tz(cls, v: str) -> str:
+        try:
+            ZoneInfo(v)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"zona waktu '{v}' tidak dikenal; pakai misalnya 'Asia/Jakarta'") from None
+        return v
+
+    @model_validator(mode="after")
+    def _chain_matches_sop(self) -> OfficeConfig:
+        wanted = [s.actor.value for s in VERIFY_STEPS]
+        got = [v.role for v in self.verifiers]
+        if got != wanted:
+            raise ValueError(
+                "urutan 'verifiers' harus sama dengan SOP langkah 2–4: "
+                f"{', '.join(wanted)} (sekarang: {', '.join(got) or 'kosong'})"
+            )
+        codes = [b.code for b in self.bidang]
+        dupes = sorted({c for c in codes if codes.count(c) > 1})
+        if dupes:
+            raise ValueError(f"kode bidang ganda: {', '.join(dupes)}; setiap bidang perlu kode unik")
+        return self
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+    def verifier(self, role: str) -> Verifier:
+        for v in self.verifiers:
+            if v.role == role:
+                return v
+        raise KeyError(role)
+
+    def path(self, name: Literal["media", "outbox", "staging"]) -> Path:
+        p = Path(getattr(self.paths, name))
+        return (p if p.is_absolute() else self.root / p).resolve()
+
+    def all_users(self) -> dict[str, str]:
+        """Every staff user named in the config with the Airflow role they need (admin aside)."""
+        users: dict[str, str] = {u: "op" for u in self.officers.users}
+        for v in self.verifiers:
+            for u in v.users:
+                users.setdefault(u, "user")
+        for b in self.bidang:
+            for u in b.users:
+                users.setdefault(u, "user")
+        return users
+
+
+def _loc(loc: tuple[Any, ...]) -> str:
+    out = ""
+    for part in loc:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out or "(akar berkas)"
+
+
+_PYDANTIC_MESSAGES = {
+    "missing": "wajib diisi",
+    "extra_forbidden": "kunci tidak dikenal; hapus atau periksa ejaannya",
+    "too_short": "terlalu sedikit isi; isi minimal satu",
+    "literal_error": "nilai tidak dikenal; pilihan: website, instagram, twitter",
+    "string_type": "harus berupa teks",
+    "list_type": "harus berupa daftar (list)",
+    "int_parsing": "harus berupa bilangan bulat",
+    "greater_than_equal": "terlalu kecil",
+    "string_pattern_mismatch": "hanya huruf kecil, angka dan '_'",
+}
+
+
+def _explain(file: Path, exc: ValidationError) -> list[str]:
+    problems = []
+    for err in exc.errors():
+        kind = err["type"]
+        msg = _PYDANTIC_MESSAGES.get(kind) or str(err["msg"]).removeprefix("Value error, ")
+        problems.append(f"{file}: kunci '{_loc(err['loc'])}': {msg}")
+    return problems
+
+
+def load_config(directory: Path | str | None = None) -> OfficeConfig:
+    """Load and validate ``office.yaml`` from ``directory`` (default: :func:`config_dir`)."""
+    d = Path(directory).resolve() if directory else config_dir()
+    file = d / CONFIG_FILE
+    stamp = file.stat().st_mtime_ns if file.exists() else 0
+    return _load_cached(file, stamp)
+
+
+@lru_cache(maxsize=8)
+def _load_cached(file: Path, _stamp: int) -> OfficeConfig:
+    if not file.exists():
+        raise ConfigError(
+            [f"{file}: berkas tidak ada; salin config/office.yaml dari repositori atau atur SOP_CONFIG_DIR"]
+        )
+    try:
+        raw = yaml.safe_load(file.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" baris {mark.line + 1} kolom {mark.column + 1}" if mark else ""
+        raise ConfigError([f"{file}{where}: YAML tidak valid ({getattr(exc, 'problem', exc)})"]) from None
+    if not isinstance(raw, dict):
+        raise ConfigError([f"{file}: isi berkas harus berupa pemetaan kunci: nilai"])
+    try:
+        return OfficeConfig(**raw, root=file.parent.parent)
+    except ValidationError as exc:
+        raise ConfigError(_explain(file, exc)) from None

@@ -1,0 +1,42 @@
+"""Rendering untrusted text inert for Markdown surfaces (approval bodies, notes, digests).
+
+Text from a form or from the public is never interpreted: it goes inside a fenced code block (or
+an inline code span) whose fence is longer than any run of the fence character in the text, so
+no HTML, link, image or emphasis can be injected through it.
+"""
+
+from __future__ import annotations
+
+import re
+
+_CTRL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u202a-\u202e\u2066-\u2069]")
+
+
+def _clean(text: str) -> str:
+    return _CTRL.sub("", text.replace("\r\n", "\n").replace("\r", "\n"))
+
+
+def _longest_run(text: str, ch: str) -> int:
+    runs = re.findall(re.escape(ch) + "+", text)
+    return max((len(r) for r in runs), default=0)
+
+
+def inert_block(text: str) -> str:
+    """A fenced code block showing ``text`` literally."""
+    text = _clean(text)
+    fence = "~" * max(3, _longest_run(text, "~") + 1)
+    return f"{fence}text\n{text}\n{fence}"
+
+
+def inert_inline(text: str) -> str:
+    """An inline code span showing ``text`` (one line) literally."""
+    text = _clean(text).replace("\n", " ")
+    ticks = "`" * (_longest_run(text, "`") + 1)
+    pad = " " if text.startswith("`") or text.endswith("`") or not text.strip() else ""
+    return f"{ticks}{pad}{text}{pad}{ticks}"
+
+
+def plain_line(text: str, limit: int = 120) -> str:
+    """A single plain-text line (for subjects and notes), control characters removed."""
+    line = " ".join(_clean(text).split())
+    return line if len(line) <= limit else line[: limit - 1] + "…"

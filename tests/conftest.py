@@ -1,0 +1,63 @@
+"""Test session set-up: an isolated AIRFLOW_HOME and office config, set before Airflow loads.
+
+Airflow reads its configuration when first imported, so the environment is prepared here, at
+import time of the root conftest, from the same function ``make run`` uses.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+import pytest
+import yaml
+
+REPO = Path(__file__).resolve().parent.parent
+SHARED = REPO.parent / "shared"
+_HOME = Path(tempfile.mkdtemp(prefix="sop-test-"))
+_CONFIG = _HOME / "config"
+
+
+def _write_test_config() -> None:
+    _CONFIG.mkdir(parents=True, exist_ok=True)
+    raw = yaml.safe_load((REPO / "config" / "office.yaml").read_text())
+    raw["paths"] = {name: str(_HOME / "data" / name) for name in ("media", "outbox", "staging")}
+    raw["verifiers"][1]["users"] = ["kabid", "plt_kabid"]  # an acting official is one line
+    raw["verifiers"][0]["emails"] = ["kasubag@dinarpus.test"]
+    (_CONFIG / "office.yaml").write_text(yaml.safe_dump(raw, allow_unicode=True))
+    (_HOME / "data" / "media").mkdir(parents=True, exist_ok=True)
+
+
+_write_test_config()
+os.environ["SOP_CONFIG_DIR"] = str(_CONFIG)
+
+from sop_tasks.airflow.local import airflow_env, ensure_passwords  # noqa: E402
+from sop_tasks.config import load_config  # noqa: E402
+
+_cfg = load_config()
+os.environ.update(airflow_env(_HOME / "airflow", _cfg, root=REPO))
+os.environ["AIRFLOW__API_AUTH__JWT_SECRET"] = "test-secret-not-for-production"
+os.environ.pop("AIRFLOW_CONN_SOP_LEDGER", None)
+ensure_passwords(_HOME / "airflow", _cfg)
+
+
+@pytest.fixture(scope="session")
+def test_home() -> Path:
+    return _HOME
+
+
+@pytest.fixture(scope="session")
+def office_cfg():
+    return load_config()
+
+
+@pytest.fixture(scope="session")
+def media_dir() -> Path:
+    return _HOME / "data" / "media"
+
+
+def pytest_sessionfinish(session, exitstatus) -> None:  # noqa: ARG001
+    if not os.environ.get("SOP_KEEP_TEST_HOME"):
+        shutil.rmtree(_HOME, ignore_errors=True)

@@ -1,0 +1,109 @@
+"""A small client of Airflow's public REST API, as the office's staff would use it.
+
+Works with FastAPI's TestClient (in-process app) and with ``requests`` against a running
+api-server, so the same answering code drives ``dag.test()`` and the standalone stack.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+Call = Callable[..., Any]  # (method, path, **kwargs) -> response with .status_code/.json()
+
+
+class ApiClient:
+    def __init__(self, call: Call, passwords_file: Path) -> None:
+        self._call = call
+        self._passwords = json.loads(passwords_file.read_text())
+        self._tokens: dict[str, str] = {}
+
+    def token(self, user: str) -> str:
+        if user not in self._tokens:
+            r = self._call("POST", "/auth/token", json={"username": user, "password": self._passwords[user]})
+            assert r.status_code in (200, 201), f"login {user}: {r.status_code} {r.text}"
+            self._tokens[user] = r.json()["access_token"]
+        return self._tokens[user]
+
+    def request(self, user: str, method: str, path: str, **kw: Any) -> Any:
+        headers = {"Authorization": f"Bearer {self.token(user)}"}
+        return self._call(method, path, headers=headers, **kw)
+
+    def pending(self, dag_id: str, run_id: str = "~", user: str = "admin") -> list[dict[str, Any]]:
+        r = self.request(
+            user,
+            "GET",
+            f"/api/v2/dags/{dag_id}/dagRuns/{quote(run_id, safe='~')}/hitlDetails",
+            params={"response_received": "false"},
+        )
+        assert r.status_code == 200, r.text
+        return list(r.json()["hitl_details"])
+
+    def respond(
+        self, user: str, dag_id: str, run_id: str, task_id: str, option: str, params: dict[str, Any] | None = None
+    ) -> Any:
+        path = (
+            f"/api/v2/dags/{dag_id}/dagRuns/{quote(run_id, safe='')}/taskInstances/"
+            f"{task_id}/-1/hitlDetails"
+        )
+        return self.request(user, "PATCH", path, json={"chosen_options": [option], "params_input": params or {}})
+
+
+@dataclass
+class Answer:
+    user: str
+    option: str
+    reason: str | None = None
+    expect_status: int = 200
+
+
+@dataclass
+class Answerer:
+    """Answers approvals of one DAG as they appear, from a thread, with a watchdog deadline."""
+
+    api: ApiClient
+    dag_id: str
+    script: dict[str, list[Answer]]
+    deadline_s: float = 180
+    log: list[tuple[str, str, int, str]] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+    seen_tasks: list[str] = field(default_factory=list)
+    _stop: threading.Event = field(default_factory=threading.Event)
+
+    def run(self) -> None:
+        end = time.monotonic() + self.deadline_s
+        try:
+            while not self._stop.is_set() and time.monotonic() < end:
+                for d in self.api.pending(self.dag_id):
+                    ti = d["task_instance"]
+                    task_id = ti["task_id"]
+                    if ti.get("state") != "awaiting_input":
+                        continue  # not settled yet (see DESIGN.md: the 3.3.2 race)
+                    if task_id not in self.seen_tasks:
+                        self.seen_tasks.append(task_id)
+                    answers = self.script.get(task_id)
+                    if not answers:
+                        continue
+                    a = answers.pop(0)
+                    params = {"alasan": a.reason}
+                    r = self.api.respond(a.user, self.dag_id, ti["dag_run_id"], task_id, a.option, params)
+                    self.log.append((task_id, a.user, r.status_code, r.text[:300]))
+                    if r.status_code != a.expect_status:
+                        self.errors.append(f"{task_id} by {a.user}: {r.status_code} {r.text[:300]}")
+                time.sleep(0.3)
+        except Exception as exc:  # surfaced by the test
+            self.errors.append(repr(exc))
+
+    def start(self) -> threading.Thread:
+        t = threading.Thread(target=self.run, daemon=True)
+        t.start()
+        return t
+
+    def stop(self) -> None:
+        self._stop.set()
