@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import re
 from datetime import UTC, datetime
@@ -92,8 +93,10 @@ def identify(
     return {"submission_id": sid, "channels": list(content.channels)}
 
 
-def idempotency_key(submission_id: int, channel: str) -> str:
-    return f"sop-{submission_id}-{channel}"
+def idempotency_key(submission_id: int, dag_id: str, run_id: str, channel: str) -> str:
+    """Unique per submission and channel across ledgers and machines (the run id is in it)."""
+    digest = hashlib.sha256(f"{dag_id}/{run_id}/{channel}".encode()).hexdigest()[:12]
+    return f"sop{submission_id}-{channel}-{digest}"
 
 
 def publisher_for(channel: str, cfg: OfficeConfig) -> Publisher:
@@ -104,8 +107,11 @@ def publisher_for(channel: str, cfg: OfficeConfig) -> Publisher:
 def publish_channel(channel: str, submission_id: int, *, ledger: Ledger, cfg: OfficeConfig | None = None) -> dict[str, Any]:
     """SOP step 5 for one channel: record the intent, publish once, record the result."""
     cfg = cfg or load_config()
-    content = load_content(ledger, submission_id)
-    key = idempotency_key(submission_id, channel)
+    sub = ledger.submission(submission_id)
+    if sub is None:
+        raise LookupError(f"Pengajuan {submission_id} tidak ada di catatan")
+    content = PreparedContent.from_json(sub.content)
+    key = idempotency_key(submission_id, sub.dag_id, sub.run_id, channel)
     done = ledger.final_result(submission_id, channel)
     if done is not None:
         log.info("%s sudah selesai sebelumnya (%s): tidak dikirim lagi", CHANNEL_NAMES[channel], done.status)

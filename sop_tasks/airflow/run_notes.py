@@ -1,6 +1,8 @@
 """Listener: when a SOP run ends, write its account from the records into the run's note.
 
-Runs in the scheduler (or in ``dag.test()``), which may update the DagRun it is handed.
+It runs inside the scheduler (or ``dag.test()``) while the scheduler's session holds the DagRun,
+so it must not use Airflow's scoped session (no ``BaseHook``), and it never raises: a note is
+never worth a scheduler crash.
 """
 
 from __future__ import annotations
@@ -10,41 +12,47 @@ from typing import Any
 
 from airflow.listeners import hookimpl
 
-from sop_tasks.airflow.ledger import get_ledger
+from sop_tasks.airflow.ledger import ledger_url_in_server
 from sop_tasks.notes import run_note
+from sop_tasks.records.ledger import Ledger
 
 log = logging.getLogger(__name__)
 SOP_DAGS = ("sop_publish", "sop_update")
 
 
-def _write_note(dag_run: Any) -> None:
-    if dag_run.dag_id not in SOP_DAGS:
-        return
-    try:
-        ledger = get_ledger()
-        sid = ledger.submission_id(dag_run.dag_id, dag_run.run_id)
-        if sid is None:
-            return
-        summary = next(s for s in ledger.summaries() if s["id"] == sid)
-        _set_note(dag_run, run_note(summary))
-    except Exception:  # a note must never break the scheduler
-        log.exception("Catatan run %s tidak dapat ditulis", dag_run.run_id)
+def _note_for(dag_id: str, run_id: str) -> str | None:
+    ledger = Ledger(ledger_url_in_server())
+    summary = ledger.summary_for_run(dag_id, run_id)
+    return None if summary is None else run_note(summary)
 
 
 def _set_note(dag_run: Any, text: str) -> None:
-    """Set the note in the scheduler's own session, or in a new one when the run is detached."""
-    from sqlalchemy.orm import object_session
+    """Set the note in the scheduler's own session, or in a private one when detached."""
+    from sqlalchemy.orm import Session, object_session
 
     if object_session(dag_run) is not None:
         dag_run.note = text  # committed with the scheduler's state change
         return
+    from airflow import settings
     from airflow.models.dagrun import DagRun
-    from airflow.utils.session import create_session
 
-    with create_session() as session:
+    with Session(settings.engine) as session:
         attached = session.get(DagRun, dag_run.id)
         if attached is not None:
             attached.note = text
+            session.commit()
+
+
+def _write_note(dag_run: Any) -> None:
+    try:
+        dag_id, run_id = dag_run.dag_id, dag_run.run_id
+        if dag_id not in SOP_DAGS:
+            return
+        text = _note_for(dag_id, run_id)
+        if text is not None:
+            _set_note(dag_run, text)
+    except Exception:
+        log.exception("Catatan run tidak dapat ditulis")
 
 
 @hookimpl

@@ -228,6 +228,14 @@ class Ledger:
         with self.session() as s:
             yield from s.scalars(select(Submission).order_by(Submission.id))
 
+    def summary_for_run(self, dag_id: str, run_id: str) -> dict[str, Any] | None:
+        sid = self.submission_id(dag_id, run_id)
+        if sid is None:
+            return None
+        sub = self.submission(sid)
+        assert sub is not None
+        return summarize(sub, self.events(sid), self.channel_results(sid))
+
     def summaries(self) -> list[dict[str, Any]]:
         """One dict per submission: what ``sop records list --json`` prints."""
         with self.session() as s:

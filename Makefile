@@ -1,0 +1,43 @@
+# Two commands for a new machine: `make run` (Airflow on :8080) and `make test` (everything).
+PYTHON ?= python3.11
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+.PHONY: run test lint unit e2e bench fmt clean-home
+
+$(STAMP): requirements.lock pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade "pip==25.3"
+	$(BIN)/python -m pip install --quiet -r requirements.lock
+	$(BIN)/python -m pip install --quiet --no-deps --no-build-isolation -e .
+	touch $(STAMP)
+
+venv: $(STAMP)
+
+## Set up and start Airflow (scheduler, dag-processor, triggerer, api-server on :8080, SQLite).
+run: $(STAMP)
+	./scripts/run.sh
+
+## The whole suite: lint, types, unit, DAG integrity, end to end on real Airflow.
+test: $(STAMP) lint
+	$(BIN)/python -m pytest -q -p no:cacheprovider
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+
+fmt: $(STAMP)
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+unit: $(STAMP)
+	$(BIN)/python -m pytest -q -m "not e2e"
+
+e2e: $(STAMP)
+	$(BIN)/python -m pytest -q -m e2e
+
+## Benchmarks; prints the figures.
+bench: $(STAMP)
+	$(BIN)/python bench/run.py
