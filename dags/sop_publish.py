@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from airflow.sdk import chain, dag, task
 from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException
-from airflow.sdk import dag, task
 
 from sop_tasks.airflow import publish
 from sop_tasks.airflow.dag_support import DEFAULT_ARGS, dag_config, publish_form
@@ -76,11 +76,7 @@ def sop_publish() -> None:
 
         uploads.append(upload())
 
-    chain_start = identify()
-    chain_start >> verifications[0]
-    for a, b in zip(verifications, verifications[1:], strict=False):
-        a >> b
-    verifications[-1] >> wait >> uploads
+    chain(identify(), *verifications, wait, uploads)
 
 
 sop_publish()

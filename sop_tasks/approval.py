@@ -14,9 +14,7 @@ OPTION_YES = "Ya — setujui"
 OPTION_NO = "Tidak — kembalikan ke pengelola untuk direvisi"
 OPTIONS = [OPTION_YES, OPTION_NO]
 REASON_PARAM = "alasan"
-REASON_REQUIRED = (
-    "Alasan wajib diisi bila memilih 'Tidak': tuliskan apa yang perlu diperbaiki pengelola."
-)
+REASON_REQUIRED = "Alasan wajib diisi bila memilih 'Tidak': tuliskan apa yang perlu diperbaiki pengelola."
 
 
 def is_yes(chosen: Sequence[str]) -> bool:
@@ -72,12 +70,19 @@ def body(
         ]
     if "twitter" in content.channels:
         n = x_weighted_length(content.text_twitter)
-        lines += [f"**X (Twitter) — teks** ({n}/{X_MAX_WEIGHTED} karakter berbobot)", "", inert_block(content.text_twitter), ""]
+        lines += [
+            f"**X (Twitter) — teks** ({n}/{X_MAX_WEIGHTED} karakter berbobot)",
+            "",
+            inert_block(content.text_twitter),
+            "",
+        ]
     if content.media:
         lines += ["**Media**", ""]
         for m in content.media:
             dims = f", {m.width}×{m.height}" if m.width and m.height else ""
-            lines.append(f"- {inert_inline(m.name)} ({m.kind} {m.format.upper()}{dims}, {m.size / 1024:.0f} KB)")
+            lines.append(
+                f"- {inert_inline(m.name)} ({m.kind} {m.format.upper()}{dims}, {m.size / 1024:.0f} KB)"
+            )
         lines.append("")
     else:
         lines += ["**Media:** tidak ada", ""]

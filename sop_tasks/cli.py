@@ -33,7 +33,9 @@ def cmd_check_config(args: argparse.Namespace) -> int:
         print(exc, file=sys.stderr)
         return 1
     print(f"Konfigurasi valid: {cfg.office_name}")
-    for v, st in zip(cfg.verifiers, (s for s in STEPS if s.actor.value in {x.role for x in cfg.verifiers}), strict=False):
+    for v, st in zip(
+        cfg.verifiers, (s for s in STEPS if s.actor.value in {x.role for x in cfg.verifiers}), strict=False
+    ):
         print(f"  langkah {st.number}: {v.title} — {', '.join(v.users)}")
     print(f"  bidang: {', '.join(b.name for b in cfg.bidang)}")
     print(f"  kanal: {', '.join(cfg.channels)}; zona waktu {cfg.timezone}")
@@ -43,7 +45,7 @@ def cmd_check_config(args: argparse.Namespace) -> int:
 def _fmt_seconds(s: float | None) -> str:
     if s is None:
         return "-"
-    m, sec = divmod(int(round(s)), 60)
+    m, sec = divmod(round(s), 60)
     h, m = divmod(m, 60)
     return f"{h}j{m:02d}m" if h else f"{m}m{sec:02d}d"
 
@@ -59,7 +61,9 @@ def _rows(summaries: list[dict[str, Any]]) -> list[dict[str, Any]]:
         }
         for st in STEPS[:5]:
             info = s["steps"].get(str(st.number))
-            row[f"langkah {st.number} (detik)"] = "" if not info or info["seconds"] is None else info["seconds"]
+            row[f"langkah {st.number} (detik)"] = (
+                "" if not info or info["seconds"] is None else info["seconds"]
+            )
             row[f"langkah {st.number} baku (detik)"] = st.standard_seconds or ""
         for ch, info in s["channels"].items():
             row[f"{ch}"] = f"{info['status']} {info.get('url') or ''}".strip()
@@ -85,7 +89,11 @@ def cmd_records_list(args: argparse.Namespace, out: TextIO = sys.stdout) -> int:
             std = info["standard_seconds"]
             flag = "  ⚠ melebihi waktu baku" if info["over_standard"] else ""
             who = f" oleh {info['actor']}" if info["actor"] else ""
-            why = f" — {info['reason']}" if info["reason"] and info["outcome"] in ("returned", "invalid") else ""
+            why = (
+                f" — {info['reason']}"
+                if info["reason"] and info["outcome"] in ("returned", "invalid")
+                else ""
+            )
             out.write(
                 f"   {no:>2}. {info['label']}: {info['outcome']}{who}, "
                 f"{_fmt_seconds(info['seconds'])} / {_fmt_seconds(std)}{flag}{why}\n"

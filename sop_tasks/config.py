@@ -75,13 +75,17 @@ class Paths(_Model):
     staging: str = "data/staging"
 
 
+def _all_channels() -> list[ChannelName]:
+    return ["website", "instagram", "twitter"]
+
+
 class OfficeConfig(_Model):
     office_name: str = "Dinas Kearsipan dan Perpustakaan Kabupaten Kendal"
     timezone: str = "Asia/Jakarta"
     verifiers: list[Verifier]
     officers: Officers
     bidang: list[Bidang] = Field(min_length=1)
-    channels: list[ChannelName] = Field(default_factory=lambda: list(CHANNELS), min_length=1)
+    channels: list[ChannelName] = Field(default_factory=_all_channels, min_length=1)
     paths: Paths = Paths()
     reminder_every_minutes: int = Field(default=15, ge=1)
 

@@ -271,7 +271,8 @@ def prepare(form: Mapping[str, Any], cfg: OfficeConfig, staging: Path) -> Prepar
             publish_at = parse_publish_at(raw_at, cfg.tz).isoformat()
         except ValueError:
             problems.append(
-                f"Waktu tayang (publish_at) '{raw_at}' tidak dapat dibaca; pakai format 2026-12-01T09:00 (WIB)"
+                f"Waktu tayang (publish_at) '{raw_at}' tidak dapat dibaca; "
+                "pakai format 2026-12-01T09:00 (WIB)"
             )
 
     media, media_problems = stage_media(_list(form, "media"), cfg.path("media"), staging)

@@ -33,9 +33,7 @@ class ConfigError(SopError):
 
     def __init__(self, problems: Sequence[str]) -> None:
         self.problems = list(problems)
-        super().__init__(
-            "Konfigurasi kantor tidak valid:\n" + "\n".join(f"- {p}" for p in self.problems)
-        )
+        super().__init__("Konfigurasi kantor tidak valid:\n" + "\n".join(f"- {p}" for p in self.problems))
 
 
 class ContentError(SopError):

@@ -23,11 +23,18 @@ def run_note(summary: dict[str, Any]) -> str:
         }.get(info["outcome"], info["outcome"])
         lines.append(f"- Langkah {no} ({info['label']}): {outcome}{who}")
         if info.get("reason") and info["outcome"] in ("returned", "invalid"):
-            lines += ["", "  Alasan:", "", *("  " + ln for ln in inert_block(info["reason"]).splitlines()), ""]
+            lines += [
+                "",
+                "  Alasan:",
+                "",
+                *("  " + ln for ln in inert_block(info["reason"]).splitlines()),
+                "",
+            ]
     for ch, info in summary["channels"].items():
         name = CHANNEL_NAMES.get(ch, ch)
         if info["status"] == "outbox":
-            lines.append(f"- {name}: OUTBOX (koneksi belum diatur; tidak dipublikasikan) — {inert_inline(info.get('url') or '')}")
+            where = inert_inline(info.get("url") or "")
+            lines.append(f"- {name}: OUTBOX (koneksi belum diatur; tidak dipublikasikan) — {where}")
         elif info["status"] == "published":
             lines.append(f"- {name}: diunggah — {info['url']}")
         else:

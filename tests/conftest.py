@@ -58,6 +58,6 @@ def media_dir() -> Path:
     return _HOME / "data" / "media"
 
 
-def pytest_sessionfinish(session, exitstatus) -> None:  # noqa: ARG001
+def pytest_sessionfinish(session, exitstatus) -> None:
     if not os.environ.get("SOP_KEEP_TEST_HOME"):
         shutil.rmtree(_HOME, ignore_errors=True)

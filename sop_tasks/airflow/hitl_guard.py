@@ -29,13 +29,14 @@ _PATH = re.compile(
 Scope = dict[str, Any]
 
 
-def _lookup(dag_id: str, run_id: str, task_id: str, map_index: int) -> tuple[str | None, datetime | None, dict[str, Any]]:
+def _lookup(
+    dag_id: str, run_id: str, task_id: str, map_index: int
+) -> tuple[str | None, datetime | None, dict[str, Any]]:
     """(TI state, request created_at, request params) from the metadata DB."""
-    from sqlalchemy import select
-
     from airflow.models.hitl import HITLDetail
     from airflow.models.taskinstance import TaskInstance
     from airflow.utils.session import create_session
+    from sqlalchemy import select
 
     with create_session() as session:
         row = session.execute(

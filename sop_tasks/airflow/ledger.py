@@ -14,8 +14,8 @@ log = logging.getLogger(__name__)
 
 def ledger_url() -> str:
     """SQLAlchemy URL of ``sop_ledger``; SQLite under AIRFLOW_HOME when it is not defined."""
-    from airflow.sdk.exceptions import AirflowNotFoundException
     from airflow.sdk import BaseHook
+    from airflow.sdk.exceptions import AirflowNotFoundException
 
     try:
         conn = BaseHook.get_connection(LEDGER_CONN_ID)
@@ -33,16 +33,17 @@ def ledger_url_in_server() -> str:
     """
     import os
 
+    from airflow import settings
+    from airflow.models.connection import Connection
     from sqlalchemy import select
     from sqlalchemy.orm import Session
 
-    from airflow import settings
-    from airflow.models.connection import Connection
-
     raw = os.environ.get(f"AIRFLOW_CONN_{LEDGER_CONN_ID.upper()}")
     if raw:
-        conn = Connection.from_json(raw, conn_id=LEDGER_CONN_ID) if raw.lstrip().startswith("{") else Connection(
-            conn_id=LEDGER_CONN_ID, uri=raw
+        conn = (
+            Connection.from_json(raw, conn_id=LEDGER_CONN_ID)
+            if raw.lstrip().startswith("{")
+            else Connection(conn_id=LEDGER_CONN_ID, uri=raw)
         )
         return url_from_connection(conn)
     with Session(settings.engine) as session:

@@ -24,7 +24,9 @@ def users(cfg: OfficeConfig) -> dict[str, str]:
     return {"admin": "admin", **cfg.all_users()}
 
 
-def airflow_env(home: Path, cfg: OfficeConfig, *, root: Path = PROJECT_ROOT, port: int = 8080) -> dict[str, str]:
+def airflow_env(
+    home: Path, cfg: OfficeConfig, *, root: Path = PROJECT_ROOT, port: int = 8080
+) -> dict[str, str]:
     """Environment for ``airflow standalone`` and tests: SQLite, WIB, our DAGs, plugins and users."""
     return {
         "AIRFLOW_HOME": str(home),

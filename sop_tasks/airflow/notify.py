@@ -11,8 +11,8 @@ SMTP_CONN_ID = "smtp_default"
 
 
 def smtp_configured(conn_id: str = SMTP_CONN_ID) -> bool:
-    from airflow.sdk.exceptions import AirflowNotFoundException
     from airflow.sdk import BaseHook
+    from airflow.sdk.exceptions import AirflowNotFoundException
 
     try:
         BaseHook.get_connection(conn_id)

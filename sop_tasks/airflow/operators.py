@@ -5,11 +5,11 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from airflow.sdk.exceptions import AirflowFailException
 from airflow.providers.standard.operators.hitl import HITLOperator
 from airflow.providers.standard.triggers.temporal import DateTimeTrigger
 from airflow.sdk import BaseOperator, Param
 from airflow.sdk.bases.skipmixin import SkipMixin
+from airflow.sdk.exceptions import AirflowFailException
 
 from sop_tasks import approval
 from sop_tasks.airflow.ledger import get_ledger
@@ -94,16 +94,36 @@ class VerifyOperator(HITLOperator, SkipMixin):
         sid = submission_id_from(context)
         ledger = get_ledger()
         started = next(
-            (e.started_at for e in reversed(ledger.events(sid)) if e.step == self.sop_step.number and e.event == "requested"),
+            (
+                e.started_at
+                for e in reversed(ledger.events(sid))
+                if e.step == self.sop_step.number and e.event == "requested"
+            ),
             None,
         )
         if approval.is_yes(chosen):
-            ledger.add_event(sid, self.sop_step.number, "approved", actor=who, started_at=started and started.replace(tzinfo=UTC), ended_at=at, reason=reason)
+            ledger.add_event(
+                sid,
+                self.sop_step.number,
+                "approved",
+                actor=who,
+                started_at=started and started.replace(tzinfo=UTC),
+                ended_at=at,
+                reason=reason,
+            )
             self.log.info("Disetujui oleh %s pada langkah %s", who, self.sop_step.number)
             return {"decision": "Ya", "by": who}
         if not reason:
             reason = "(alasan tidak diisi)"
-        ledger.add_event(sid, self.sop_step.number, "returned", actor=who, started_at=started and started.replace(tzinfo=UTC), ended_at=at, reason=reason)
+        ledger.add_event(
+            sid,
+            self.sop_step.number,
+            "returned",
+            actor=who,
+            started_at=started and started.replace(tzinfo=UTC),
+            ended_at=at,
+            reason=reason,
+        )
         self.log.info("Dikembalikan oleh %s pada langkah %s: %s", who, self.sop_step.number, reason)
         downstream = [t for t in context["task"].get_flat_relatives(upstream=False) if not t.is_teardown]
         if downstream:

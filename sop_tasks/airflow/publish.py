@@ -83,7 +83,9 @@ def identify(
         revision_of=content.revision_of,
         submitted_by=submitted_by,
     )
-    ledger.add_event(sid, STEP1.number, "valid", actor=submitted_by, started_at=started, ended_at=datetime.now(UTC))
+    ledger.add_event(
+        sid, STEP1.number, "valid", actor=submitted_by, started_at=started, ended_at=datetime.now(UTC)
+    )
     log.info(
         "Pengajuan %s valid untuk kanal %s dengan %d media",
         sid,
@@ -104,7 +106,9 @@ def publisher_for(channel: str, cfg: OfficeConfig) -> Publisher:
     return OutboxPublisher(channel, cfg.path("outbox"))
 
 
-def publish_channel(channel: str, submission_id: int, *, ledger: Ledger, cfg: OfficeConfig | None = None) -> dict[str, Any]:
+def publish_channel(
+    channel: str, submission_id: int, *, ledger: Ledger, cfg: OfficeConfig | None = None
+) -> dict[str, Any]:
     """SOP step 5 for one channel: record the intent, publish once, record the result."""
     cfg = cfg or load_config()
     sub = ledger.submission(submission_id)
@@ -115,10 +119,18 @@ def publish_channel(channel: str, submission_id: int, *, ledger: Ledger, cfg: Of
     done = ledger.final_result(submission_id, channel)
     if done is not None:
         log.info("%s sudah selesai sebelumnya (%s): tidak dikirim lagi", CHANNEL_NAMES[channel], done.status)
-        return {"channel": channel, "mode": done.mode, "status": done.status, "post_id": done.post_id, "url": done.url}
+        return {
+            "channel": channel,
+            "mode": done.mode,
+            "status": done.status,
+            "post_id": done.post_id,
+            "url": done.url,
+        }
     publisher = publisher_for(channel, cfg)
     started = datetime.now(UTC)
-    ledger.add_channel_result(submission_id, channel, mode=publisher.mode, status="intent", idempotency_key=key)
+    ledger.add_channel_result(
+        submission_id, channel, mode=publisher.mode, status="intent", idempotency_key=key
+    )
     result = publisher.publish(content, key)
     ledger.add_channel_result(
         submission_id,
@@ -140,7 +152,11 @@ def publish_channel(channel: str, submission_id: int, *, ledger: Ledger, cfg: Of
         detail={"channel": channel, "mode": result.mode, "url": result.url},
     )
     if result.mode == "outbox":
-        log.info("%s dalam mode OUTBOX (koneksi belum diatur): muatan ditulis ke %s", CHANNEL_NAMES[channel], result.url)
+        log.info(
+            "%s dalam mode OUTBOX (koneksi belum diatur): muatan ditulis ke %s",
+            CHANNEL_NAMES[channel],
+            result.url,
+        )
     else:
         log.info("%s diunggah: %s", CHANNEL_NAMES[channel], result.url)
     return result.to_json()

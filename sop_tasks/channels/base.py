@@ -49,7 +49,12 @@ def build_payload(channel: str, content: PreparedContent) -> dict[str, Any]:
     """The request content a channel sends for ``content`` (media by file name and hash)."""
     media = [{"file": m.name, "kind": m.kind, "format": m.format, "sha256": m.sha256} for m in content.media]
     if channel == "website":
-        return {"title": content.title, "content": website_html(content.body), "status": "publish", "media": media}
+        return {
+            "title": content.title,
+            "content": website_html(content.body),
+            "status": "publish",
+            "media": media,
+        }
     if channel == "instagram":
         if len(media) == 1:
             kind = "video" if media[0]["kind"] == "video" else "photo"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import fcntl
 import hashlib
 import os
+import tempfile
 import threading
 from pathlib import Path
 
@@ -43,7 +44,8 @@ def migrate(engine: Engine) -> None:
     """Bring the schema to the newest revision (safe to call from many processes at once)."""
     if _current(engine) == _head():
         return
-    lock_path = Path(os.environ.get("TMPDIR", "/tmp")) / f"sop-ledger-{hashlib.sha1(str(engine.url).encode()).hexdigest()[:12]}.lock"
+    digest = hashlib.sha256(str(engine.url).encode()).hexdigest()[:16]
+    lock_path = Path(tempfile.gettempdir()) / f"sop-ledger-{digest}.lock"
     with lock_path.open("w") as fh:
         fcntl.flock(fh, fcntl.LOCK_EX)
         try:

@@ -45,8 +45,8 @@ def _run(dag, form, rest_api, script):
 
 
 def _states(dr) -> dict[str, str]:
-    from airflow.utils.session import create_session
     from airflow.models.taskinstance import TaskInstance
+    from airflow.utils.session import create_session
     from sqlalchemy import select
 
     with create_session() as s:

@@ -46,13 +46,20 @@ class ApiClient:
         return list(r.json()["hitl_details"])
 
     def respond(
-        self, user: str, dag_id: str, run_id: str, task_id: str, option: str, params: dict[str, Any] | None = None
+        self,
+        user: str,
+        dag_id: str,
+        run_id: str,
+        task_id: str,
+        option: str,
+        params: dict[str, Any] | None = None,
     ) -> Any:
         path = (
-            f"/api/v2/dags/{dag_id}/dagRuns/{quote(run_id, safe='')}/taskInstances/"
-            f"{task_id}/-1/hitlDetails"
+            f"/api/v2/dags/{dag_id}/dagRuns/{quote(run_id, safe='')}/taskInstances/{task_id}/-1/hitlDetails"
         )
-        return self.request(user, "PATCH", path, json={"chosen_options": [option], "params_input": params or {}})
+        return self.request(
+            user, "PATCH", path, json={"chosen_options": [option], "params_input": params or {}}
+        )
 
 
 @dataclass

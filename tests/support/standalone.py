@@ -43,7 +43,9 @@ class Stack:
         return "\n".join(lines[-n:])
 
     def trigger(self, dag_id: str, conf: dict[str, Any], user: str = "pengelola_ti") -> str:
-        r = self.api.request(user, "POST", f"/api/v2/dags/{dag_id}/dagRuns", json={"logical_date": None, "conf": conf})
+        r = self.api.request(
+            user, "POST", f"/api/v2/dags/{dag_id}/dagRuns", json={"logical_date": None, "conf": conf}
+        )
         assert r.status_code in (200, 201), r.text
         return str(r.json()["dag_run_id"])
 
@@ -72,7 +74,9 @@ class Stack:
 
 
 @contextlib.contextmanager
-def standalone(home: Path, *, timeout: float = 240, extra_env: dict[str, str] | None = None) -> Iterator[Stack]:
+def standalone(
+    home: Path, *, timeout: float = 240, extra_env: dict[str, str] | None = None
+) -> Iterator[Stack]:
     cfg = load_config()
     port = free_port()
     env = os.environ.copy()

@@ -1,0 +1,38 @@
+"""Pengingat verifikasi: verifikator yang melewati waktu baku SOP (langkah 2–4) diingatkan."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from airflow.sdk import dag, task
+
+from sop_tasks.airflow.dag_support import DEFAULT_ARGS, dag_config
+from sop_tasks.airflow.ledger import get_ledger
+from sop_tasks.airflow.notify import notify
+from sop_tasks.reminders import send_reminders
+
+cfg = dag_config()
+
+
+@dag(
+    dag_id="sop_pengingat",
+    dag_display_name="SOP 2–4: Pengingat verifikasi yang melewati waktu baku",
+    description="Setiap 5 menit: ingatkan verifikator yang menunggu lebih dari waktu baku.",
+    schedule=timedelta(minutes=5),
+    catchup=False,
+    max_active_runs=1,
+    tags=["sop", "pengingat"],
+    default_args=DEFAULT_ARGS,
+    doc_md="Tidak ada yang disetujui karena menunggu: pengingat dikirim tiap "
+    f"{cfg.reminder_every_minutes} menit setelah waktu baku terlewati, dan verifikasi tetap menunggu.",
+)
+def sop_pengingat() -> None:
+    @task(task_id="kirim_pengingat", task_display_name="Kirim pengingat verifikasi")
+    def remind(**_: Any) -> int:
+        return len(send_reminders(get_ledger(), cfg, notify))
+
+    remind()
+
+
+sop_pengingat()

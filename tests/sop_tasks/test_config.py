@@ -1,0 +1,82 @@
+from pathlib import Path
+
+import pytest
+import yaml
+
+from sop_tasks.cli import main
+from sop_tasks.config import load_config
+from sop_tasks.errors import ConfigError
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def _write(tmp_path: Path, data) -> Path:
+    d = tmp_path / "config"
+    d.mkdir()
+    text = data if isinstance(data, str) else yaml.safe_dump(data)
+    (d / "office.yaml").write_text(text)
+    return d
+
+
+def _base() -> dict:
+    return yaml.safe_load((REPO / "config" / "office.yaml").read_text())
+
+
+def test_shipped_config_is_valid():
+    cfg = load_config(REPO / "config")
+    assert [v.role for v in cfg.verifiers] == ["kasubag", "kabid", "kadis"]
+    assert cfg.timezone == "Asia/Jakarta"
+    assert cfg.path("media") == (REPO / "data" / "media").resolve()
+
+
+def test_acting_official_is_one_more_username(tmp_path):
+    raw = _base()
+    raw["verifiers"][2]["users"].append("plt_kadis")
+    cfg = load_config(_write(tmp_path, raw))
+    assert cfg.verifier("kadis").users == ["kadis", "plt_kadis"]
+    assert cfg.all_users()["plt_kadis"] == "user"
+
+
+def test_errors_name_file_key_and_fix(tmp_path):
+    raw = _base()
+    raw["verifiers"][1]["users"] = []
+    raw["channels"] = ["website", "facebook"]
+    raw["timezone"] = "Asia/Jakrta"
+    raw["typo_key"] = 1
+    d = _write(tmp_path, raw)
+    with pytest.raises(ConfigError) as ei:
+        load_config(d)
+    text = str(ei.value)
+    assert str(d / "office.yaml") in text
+    assert "verifiers[1].users" in text
+    assert "channels[1]" in text and "website, instagram, twitter" in text
+    assert "timezone" in text and "Asia/Jakrta" in text
+    assert "typo_key" in text and "kunci tidak dikenal" in text
+
+
+def test_chain_must_follow_the_sop(tmp_path):
+    raw = _base()
+    raw["verifiers"] = [raw["verifiers"][2], raw["verifiers"][0], raw["verifiers"][1]]
+    with pytest.raises(ConfigError, match="kasubag, kabid, kadis"):
+        load_config(_write(tmp_path, raw))
+
+
+def test_broken_yaml_names_line(tmp_path):
+    d = _write(tmp_path, "verifiers: [\n  - role: kasubag\n")
+    with pytest.raises(ConfigError, match="baris"):
+        load_config(d)
+
+
+def test_missing_file(tmp_path):
+    with pytest.raises(ConfigError, match="berkas tidak ada"):
+        load_config(tmp_path)
+
+
+def test_check_config_command_exit_codes(tmp_path, capsys):
+    assert main(["check-config", "--dir", str(REPO / "config")]) == 0
+    assert "Konfigurasi valid" in capsys.readouterr().out
+    raw = _base()
+    del raw["officers"]
+    assert main(["check-config", "--dir", str(_write(tmp_path, raw))]) == 1
+    err = capsys.readouterr().err
+    assert "officers" in err and "wajib diisi" in err

@@ -1,0 +1,34 @@
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from sop_tasks.records.ledger import Ledger
+from sop_tasks.reminders import send_reminders
+
+
+@pytest.fixture
+def ledger(tmp_path):
+    return Ledger(f"sqlite:///{tmp_path / 'l.db'}")
+
+
+def test_reminder_every_period_after_standard_time_and_never_an_approval(ledger, office_cfg):
+    t0 = datetime(2026, 11, 26, 2, 0, tzinfo=UTC)
+    sid = ledger.open_submission(
+        dag_id="d", run_id="r", kind="publish", title="Pameran", content={"channels": []}
+    )
+    ledger.add_event(sid, 2, "requested", started_at=t0)
+    calls = []
+
+    def notifier(to, subject, text):
+        calls.append((tuple(to), subject, text))
+
+    assert send_reminders(ledger, office_cfg, notifier, t0 + timedelta(minutes=14)) == []
+    first = send_reminders(ledger, office_cfg, notifier, t0 + timedelta(minutes=16))
+    assert [r.step for r in first] == [2]
+    assert calls[0][0] == ("kasubag@dinarpus.test",) and "09:00 WIB" in calls[0][2]
+    assert send_reminders(ledger, office_cfg, notifier, t0 + timedelta(minutes=20)) == []  # not twice
+    assert len(send_reminders(ledger, office_cfg, notifier, t0 + timedelta(minutes=31))) == 1
+    assert all(e.event in ("requested", "reminded") for e in ledger.events(sid))
+    ledger.add_event(sid, 2, "approved", actor="kasubag", ended_at=t0 + timedelta(minutes=32))
+    assert send_reminders(ledger, office_cfg, notifier, t0 + timedelta(minutes=60)) == []
+    assert len(calls) == 2

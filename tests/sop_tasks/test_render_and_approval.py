@@ -1,0 +1,56 @@
+from sop_tasks import approval
+from sop_tasks.content import MediaFile, PreparedContent
+from sop_tasks.render import inert_block, inert_inline, plain_line
+from sop_tasks.sop import step
+
+EVIL = "<img src=x onerror=alert(1)> [klik](http://evil.test) ![x](http://evil.test/a.png) ~~~ **b**"
+
+
+def test_inert_block_fence_cannot_be_closed_from_inside():
+    text = "a\n~~~~~\n<script>alert(1)</script>"
+    block = inert_block(text)
+    fence = block.splitlines()[0].removesuffix("text")
+    assert len(fence) > 5 and block.endswith(fence)
+    assert block.count(fence) == 2
+
+
+def test_inert_inline_and_plain_line():
+    assert inert_inline("a`b") == "``a`b``"
+    assert plain_line("judul\n<b>x</b>\x1b[31m") == "judul <b>x</b>[31m"
+    assert plain_line("x" * 300, 10).endswith("…")
+
+
+def _content():
+    return PreparedContent(
+        title=EVIL,
+        body=EVIL,
+        channels=("website", "instagram", "twitter"),
+        caption_instagram=EVIL,
+        text_twitter="teks",
+        media=(MediaFile("[a](x)<i>.jpg", "/tmp/x", "image", "jpg", 2048, "0" * 64, 10, 10),),
+    )
+
+
+def test_approval_body_shows_everything_inert():
+    body = approval.body(step(2), "Kasubag Umum", _content(), submission_id=7)
+    # every piece of user text sits inside a fenced block or a code span
+    outside = []
+    in_fence = False
+    for line in body.splitlines():
+        if line.startswith("~~~"):
+            in_fence = not in_fence
+            continue
+        if not in_fence:
+            outside.append(line)
+    prose = "\n".join(outside)
+    assert "<img" not in prose and "](http" not in prose
+    assert "<i>" not in prose.replace("`[a](x)<i>.jpg`", "")
+    assert body.count(EVIL) == 3  # title, website body, instagram caption are all shown in full
+    assert "`[a](x)<i>.jpg`" in body
+    assert "Ya" in body and "Tidak" in body
+
+
+def test_options_begin_with_ya_and_tidak():
+    assert approval.OPTIONS[0].startswith("Ya") and approval.OPTIONS[1].startswith("Tidak")
+    assert approval.is_yes([approval.OPTION_YES]) and approval.is_no([approval.OPTION_NO])
+    assert approval.subject(step(3), _content()).startswith("Verifikasi langkah 3")
