@@ -40,4 +40,4 @@ e2e: $(STAMP)
 
 ## Benchmarks; prints the figures.
 bench: $(STAMP)
-	$(BIN)/python bench/run.py
+	$(BIN)/python bench/run.py $(BENCH_ARGS)

@@ -20,15 +20,8 @@ from typing import Any
 from urllib.parse import urlparse
 from zoneinfo import ZoneInfo
 
-import requests
-from PIL import Image, UnidentifiedImageError
-
 from sop_tasks.config import CHANNEL_NAMES, CHANNELS, OfficeConfig
 from sop_tasks.errors import ContentError
-
-with warnings.catch_warnings():  # twitter_text imports pkg_resources, which warns
-    warnings.simplefilter("ignore")
-    from twitter_text import parse_tweet
 
 X_MAX_WEIGHTED = 280
 IG_MAX_CAPTION = 2200
@@ -100,6 +93,11 @@ class PreparedContent:
 
 def x_weighted_length(text: str) -> int:
     """X's weighted length: CJK/emoji count 2, every URL counts 23 (twitter-text rules)."""
+    # Imported here: twitter_text costs ~0.3 s to import, and DAG files import this module.
+    with warnings.catch_warnings():  # twitter_text imports pkg_resources, which warns
+        warnings.simplefilter("ignore")
+        from twitter_text import parse_tweet
+
     return int(parse_tweet(text).weightedLength)
 
 
@@ -159,6 +157,8 @@ def inspect_media(path: Path, source: str) -> tuple[MediaFile | None, list[str]]
     with path.open("rb") as fh:
         head = fh.read(16)
     digest = _sha256(path)
+    from PIL import Image, UnidentifiedImageError
+
     video = _sniff_video(head)
     if video:
         if size > MAX_VIDEO_BYTES:
@@ -191,6 +191,8 @@ def _sha256(path: Path) -> str:
 
 def _download(url: str, dest: Path) -> str | None:
     """Fetch ``url`` into ``dest``; return a problem text or None."""
+    import requests
+
     limit = MAX_VIDEO_BYTES
     try:
         with requests.get(url, stream=True, timeout=DOWNLOAD_TIMEOUT) as r:

@@ -156,3 +156,32 @@ def test_invalid_content_fails_at_step1_without_approval(dagbag, rest_api, media
     assert summary["status"] == "tidak valid"
     reason = summary["steps"]["1"]["reason"]
     assert "Judul" in reason and "palsu.jpg" in reason and "280" in reason
+
+
+def test_publish_at_waits_then_publishes_and_revision_is_linked(dagbag, rest_api, media_dir):
+    from datetime import UTC, datetime, timedelta
+    from zoneinfo import ZoneInfo
+
+    dag = dagbag.dags["sop_publish"]
+    at = (datetime.now(ZoneInfo("Asia/Jakarta")) + timedelta(seconds=25)).replace(microsecond=0, tzinfo=None)
+    form = _form(media_dir, channels=["twitter"], publish_at=at.isoformat(), revision_of="manual__sebelumnya")
+    script = {
+        "sop02_verifikasi_kasubag": [Answer("kasubag", OPTION_YES)],
+        "sop03_verifikasi_kabid": [Answer("plt_kabid", OPTION_YES)],  # the acting Kabid may act
+        "sop04_verifikasi_kadis": [Answer("kadis", OPTION_YES)],
+    }
+    dr, answerer = _run(dag, form, rest_api, script)
+    assert not answerer.errors, answerer.errors
+    ledger = get_ledger()
+    sid = ledger.submission_id("sop_publish", dr.run_id)
+    events = ledger.events(sid)
+    scheduled = [e for e in events if e.event == "scheduled"]
+    done = [e for e in events if e.step == 5 and e.event == "outbox"]
+    assert scheduled and scheduled[0].detail["publish_at"].endswith("+07:00")
+    publish_utc = (
+        datetime.fromisoformat(scheduled[0].detail["publish_at"]).astimezone(UTC).replace(tzinfo=None)
+    )
+    assert done and done[0].started_at >= publish_utc
+    summary = ledger.summary_for_run("sop_publish", dr.run_id)
+    assert summary["revision_of"] == "manual__sebelumnya"
+    assert summary["steps"]["3"]["actor"] == "plt_kabid"
