@@ -11,6 +11,9 @@ Every error a staff member can meet says, in Bahasa Indonesia, what happened and
     ├── LedgerError               the records database cannot be used
     └── ChannelError              a platform refused or failed
         ├── CredentialsError      the connection's credentials are wrong (permanent)
+        ├── ActionRequiredError   a person must act in the platform's app first (challenge,
+        │                         2FA, feedback_required): permanent, never retried in a loop
+        ├── RejectedContentError  the platform refused the content (names the field; permanent)
         ├── TransientChannelError timeouts, 5xx, resets: retrying may succeed
         └── RateLimitedError      the platform asks us to wait until ``reset_at``
 
@@ -62,6 +65,14 @@ class ChannelError(SopError):
 
 
 class CredentialsError(ChannelError):
+    pass
+
+
+class ActionRequiredError(ChannelError):
+    pass
+
+
+class RejectedContentError(ChannelError):
     pass
 
 

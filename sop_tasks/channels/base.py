@@ -31,11 +31,22 @@ class PublishResult:
 
 
 class Publisher(Protocol):
+    """One channel's publisher: outbox (no connection) or a live platform client.
+
+    Live clients raise only :mod:`sop_tasks.errors` channel errors (CredentialsError,
+    ActionRequiredError, RejectedContentError, TransientChannelError, RateLimitedError), with
+    Indonesian messages that say what a person must do; platform exceptions never escape.
+    """
+
     channel: str
-    mode: str
+    mode: str  # "outbox" | "live"
 
     def publish(self, content: PreparedContent, key: str) -> PublishResult:
         """Publish ``content`` once; ``key`` identifies this submission+channel across retries."""
+        ...
+
+    def find_existing(self, content: PreparedContent, key: str) -> PublishResult | None:
+        """After an ambiguous failure: the post an earlier attempt may have made, if any."""
         ...
 
 

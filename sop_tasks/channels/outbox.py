@@ -21,6 +21,9 @@ class OutboxPublisher:
         self.channel = channel
         self.outbox_dir = outbox_dir
 
+    def find_existing(self, content: PreparedContent, key: str) -> PublishResult | None:
+        return None  # publish() itself is idempotent on the key
+
     def publish(self, content: PreparedContent, key: str) -> PublishResult:
         payload = build_payload(self.channel, content)
         digest = payload_hash(payload)
