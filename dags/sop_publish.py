@@ -5,18 +5,17 @@ from __future__ import annotations
 from typing import Any
 
 from airflow.sdk import chain, dag, task
-from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException
+from airflow.sdk.exceptions import AirflowFailException
 
 from sop_tasks.airflow import publish
 from sop_tasks.airflow.dag_support import DEFAULT_ARGS, dag_config, publish_form
 from sop_tasks.airflow.ledger import get_ledger
-from sop_tasks.airflow.operators import VerifyOperator, WaitForPublishTime
-from sop_tasks.config import CHANNEL_NAMES
+from sop_tasks.airflow.operators import PublishChannelOperator, VerifyOperator, WaitForPublishTime
 from sop_tasks.errors import ContentError
 from sop_tasks.sop import SOP_NUMBER, VERIFY_STEPS, step
 
 cfg = dag_config()
-STEP1, STEP5 = step(1), step(5)
+STEP1 = step(1)
 
 
 @dag(
@@ -58,23 +57,7 @@ def sop_publish() -> None:
     verifications = [VerifyOperator(sop_step=s, cfg=cfg, retries=2) for s in VERIFY_STEPS]
     wait = WaitForPublishTime()
 
-    uploads = []
-    for channel in cfg.channels:
-
-        @task(
-            task_id=f"{STEP5.task_id}_{channel}",
-            task_display_name=f"{STEP5.display_name} — {CHANNEL_NAMES[channel]}",
-            retries=3,
-        )
-        def upload(channel: str = channel, **context: Any) -> dict[str, Any]:
-            chosen = context["ti"].xcom_pull(task_ids=STEP1.task_id)["channels"]
-            if channel not in chosen:
-                raise AirflowSkipException(f"{CHANNEL_NAMES[channel]} tidak dipilih di formulir")
-            return publish.publish_channel(
-                channel, publish.submission_id_from(context), ledger=get_ledger(), cfg=cfg
-            )
-
-        uploads.append(upload())
+    uploads = [PublishChannelOperator(channel=c, cfg=cfg, retries=3) for c in cfg.channels]
 
     chain(identify(), *verifications, wait, uploads)
 

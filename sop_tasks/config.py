@@ -69,6 +69,11 @@ class Bidang(_Model):
     emails: list[str] = []
 
 
+class WebsiteSettings(_Model):
+    categories: list[str] = []
+    tags: list[str] = []
+
+
 class Paths(_Model):
     media: str = "data/media"
     outbox: str = "data/outbox"
@@ -87,6 +92,7 @@ class OfficeConfig(_Model):
     bidang: list[Bidang] = Field(min_length=1)
     channels: list[ChannelName] = Field(default_factory=_all_channels, min_length=1)
     paths: Paths = Paths()
+    website: WebsiteSettings = WebsiteSettings()
     reminder_every_minutes: int = Field(default=15, ge=1)
 
     # Where relative paths are resolved from; set by the loader, not by the YAML.

@@ -58,6 +58,20 @@ def media_dir() -> Path:
     return _HOME / "data" / "media"
 
 
+@pytest.fixture(scope="session")
+def wordpress():
+    """A real local WordPress (Debian packages). In CI it must run; elsewhere it may be skipped."""
+    from tests.support.wordpress import available, wordpress_site
+
+    why = available()
+    if why:
+        if os.environ.get("CI"):
+            pytest.fail(f"CI must test against a real WordPress: {why}")
+        pytest.skip(why)
+    with wordpress_site() as site:
+        yield site
+
+
 def pytest_sessionfinish(session, exitstatus) -> None:
     if not os.environ.get("SOP_KEEP_TEST_HOME"):
         shutil.rmtree(_HOME, ignore_errors=True)

@@ -7,15 +7,21 @@ from typing import Any
 
 from airflow.providers.standard.operators.hitl import HITLOperator
 from airflow.providers.standard.triggers.temporal import DateTimeTrigger
-from airflow.sdk import BaseOperator, Param
+from airflow.sdk import BaseOperator, BaseOperatorLink, Param
 from airflow.sdk.bases.skipmixin import SkipMixin
-from airflow.sdk.exceptions import AirflowFailException
+from airflow.sdk.exceptions import AirflowFailException, AirflowRescheduleException, AirflowSkipException
 
 from sop_tasks import approval
 from sop_tasks.airflow.ledger import get_ledger
 from sop_tasks.airflow.notify import notify
-from sop_tasks.airflow.publish import STEP5, load_content, submission_id_from
-from sop_tasks.config import OfficeConfig, load_config
+from sop_tasks.airflow.publish import STEP1, STEP5, load_content, publish_channel, submission_id_from
+from sop_tasks.config import CHANNEL_NAMES, OfficeConfig, load_config
+from sop_tasks.errors import (
+    ActionRequiredError,
+    CredentialsError,
+    RateLimitedError,
+    RejectedContentError,
+)
 from sop_tasks.records.ledger import to_wib
 from sop_tasks.sop import VERIFY_STEPS, Step
 
@@ -158,10 +164,53 @@ class WaitForPublishTime(BaseOperator):
         self.log.info("Waktu tayang tiba: lanjut unggah")
 
 
-def fail(exc: Exception) -> AirflowFailException:
-    """Wrap a permanent error so Airflow does not retry it."""
-    return AirflowFailException(str(exc))
+class PostLink(BaseOperatorLink):
+    """The live post's permalink, as an extra link on the upload task ("Lihat unggahan")."""
+
+    name = "Lihat unggahan"
+
+    def get_link(self, operator: Any, *, ti_key: Any) -> str:
+        # Called in the worker after execute(); Airflow 3 stores the answer under ``xcom_key``
+        # and the UI reads it from there. Only a live post has a link; outbox mode has none.
+        from airflow.sdk.bases.xcom import BaseXCom as XCom
+
+        result = XCom.get_value(ti_key=ti_key, key="return_value")
+        if isinstance(result, dict) and result.get("mode") == "live":
+            return str(result.get("url") or "")
+        return ""
 
 
-def office_config() -> OfficeConfig:
-    return load_config()
+class PublishChannelOperator(BaseOperator):
+    """SOP step 5 for one channel: publish exactly once, or say why not.
+
+    Credentials, an action needed in the platform's app, or refused content fail at once (no
+    retry loop); a rate limit reschedules the task after the reset without holding a worker
+    slot; transient errors use Airflow's retries.
+    """
+
+    operator_extra_links = (PostLink(),)
+
+    def __init__(self, *, channel: str, cfg: OfficeConfig | None = None, **kwargs: Any) -> None:
+        super().__init__(
+            task_id=f"{STEP5.task_id}_{channel}",
+            task_display_name=f"{STEP5.display_name} — {CHANNEL_NAMES[channel]}",
+            doc_md=f"SOP langkah 5: unggah ke {CHANNEL_NAMES[channel]} "
+            f"(waktu baku {STEP5.standard_minutes} menit).",
+            **kwargs,
+        )
+        self.channel = channel
+        self._cfg = cfg
+
+    def execute(self, context: Any) -> dict[str, Any]:
+        chosen = context["ti"].xcom_pull(task_ids=STEP1.task_id)["channels"]
+        if self.channel not in chosen:
+            raise AirflowSkipException(f"{CHANNEL_NAMES[self.channel]} tidak dipilih di formulir")
+        cfg = self._cfg or load_config()
+        try:
+            result = publish_channel(self.channel, submission_id_from(context), ledger=get_ledger(), cfg=cfg)
+        except RateLimitedError as exc:
+            self.log.warning("%s; dijadwalkan ulang setelah %s", exc, exc.reset_at.isoformat())
+            raise AirflowRescheduleException(exc.reset_at) from None
+        except (CredentialsError, ActionRequiredError, RejectedContentError) as exc:
+            raise AirflowFailException(str(exc)) from None
+        return result

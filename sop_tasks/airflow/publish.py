@@ -11,7 +11,7 @@ from typing import Any
 from sop_tasks.channels import OutboxPublisher, Publisher
 from sop_tasks.config import CHANNEL_NAMES, OfficeConfig, load_config
 from sop_tasks.content import PreparedContent, prepare
-from sop_tasks.errors import ContentError
+from sop_tasks.errors import ChannelError, ContentError
 from sop_tasks.records.ledger import Ledger
 from sop_tasks.sop import step
 
@@ -101,24 +101,43 @@ def idempotency_key(submission_id: int, dag_id: str, run_id: str, channel: str) 
     return f"sop{submission_id}-{channel}-{digest}"
 
 
+CONN_IDS = {"website": "sop_website", "instagram": "sop_instagram", "twitter": "sop_twitter"}
+
+
 def publisher_for(channel: str, cfg: OfficeConfig) -> Publisher:
-    """The channel's publisher. Until a live client is configured, the channel is in outbox mode."""
-    return OutboxPublisher(channel, cfg.path("outbox"))
+    """The channel's live publisher when its connection exists; otherwise outbox mode."""
+    from airflow.sdk import BaseHook
+    from airflow.sdk.exceptions import AirflowNotFoundException
+
+    from sop_tasks.airflow import hooks
+
+    conn_id = CONN_IDS[channel]
+    try:
+        BaseHook.get_connection(conn_id)
+    except AirflowNotFoundException:
+        return OutboxPublisher(channel, cfg.path("outbox"))
+    return hooks.hook_for(channel, conn_id, cfg).get_conn()
 
 
 def publish_channel(
     channel: str, submission_id: int, *, ledger: Ledger, cfg: OfficeConfig | None = None
 ) -> dict[str, Any]:
-    """SOP step 5 for one channel: record the intent, publish once, record the result."""
+    """SOP step 5 for one channel, exactly once.
+
+    A settled result is never repeated (retry, cleared task, cleared run). The intent is recorded
+    before the external write; an attempt that finds an earlier intent first asks the platform
+    for the post that attempt may have made, and publishes only if there is none.
+    """
     cfg = cfg or load_config()
     sub = ledger.submission(submission_id)
     if sub is None:
         raise LookupError(f"Pengajuan {submission_id} tidak ada di catatan")
     content = PreparedContent.from_json(sub.content)
     key = idempotency_key(submission_id, sub.dag_id, sub.run_id, channel)
+    name = CHANNEL_NAMES[channel]
     done = ledger.final_result(submission_id, channel)
     if done is not None:
-        log.info("%s sudah selesai sebelumnya (%s): tidak dikirim lagi", CHANNEL_NAMES[channel], done.status)
+        log.info("%s sudah selesai sebelumnya (%s): tidak dikirim lagi", name, done.status)
         return {
             "channel": channel,
             "mode": done.mode,
@@ -128,10 +147,25 @@ def publish_channel(
         }
     publisher = publisher_for(channel, cfg)
     started = datetime.now(UTC)
+    earlier = [
+        r for r in ledger.channel_results(submission_id) if r.channel == channel and r.status == "intent"
+    ]
     ledger.add_channel_result(
         submission_id, channel, mode=publisher.mode, status="intent", idempotency_key=key
     )
-    result = publisher.publish(content, key)
+    try:
+        result = publisher.find_existing(content, key) if earlier else None
+        if result is not None:
+            log.info(
+                "%s: unggahan dari percobaan sebelumnya ditemukan (%s); tidak diunggah lagi", name, result.url
+            )
+        else:
+            result = publisher.publish(content, key)
+    except ChannelError as exc:
+        ledger.add_channel_result(
+            submission_id, channel, mode=publisher.mode, status="error", idempotency_key=key, message=str(exc)
+        )
+        raise
     ledger.add_channel_result(
         submission_id,
         channel,
@@ -152,11 +186,7 @@ def publish_channel(
         detail={"channel": channel, "mode": result.mode, "url": result.url},
     )
     if result.mode == "outbox":
-        log.info(
-            "%s dalam mode OUTBOX (koneksi belum diatur): muatan ditulis ke %s",
-            CHANNEL_NAMES[channel],
-            result.url,
-        )
+        log.info("%s dalam mode OUTBOX (koneksi belum diatur): muatan ditulis ke %s", name, result.url)
     else:
-        log.info("%s diunggah: %s", CHANNEL_NAMES[channel], result.url)
+        log.info("%s diunggah: %s", name, result.url)
     return result.to_json()

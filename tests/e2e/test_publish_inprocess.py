@@ -185,3 +185,33 @@ def test_publish_at_waits_then_publishes_and_revision_is_linked(dagbag, rest_api
     summary = ledger.summary_for_run("sop_publish", dr.run_id)
     assert summary["revision_of"] == "manual__sebelumnya"
     assert summary["steps"]["3"]["actor"] == "plt_kabid"
+
+
+def test_three_yes_publish_to_real_wordpress_with_link(dagbag, rest_api, media_dir, wordpress, monkeypatch):
+    import requests
+
+    monkeypatch.setenv("AIRFLOW_CONN_SOP_WEBSITE", wordpress.conn_json())
+    dag = dagbag.dags["sop_publish"]
+    form = _form(media_dir, channels=["website", "twitter"])
+    script = {
+        "sop02_verifikasi_kasubag": [Answer("kasubag", OPTION_YES)],
+        "sop03_verifikasi_kabid": [Answer("kabid", OPTION_YES)],
+        "sop04_verifikasi_kadis": [Answer("kadis", OPTION_YES)],
+    }
+    dr, answerer = _run(dag, form, rest_api, script)
+    assert not answerer.errors, answerer.errors
+    summary = get_ledger().summary_for_run("sop_publish", dr.run_id)
+    site = summary["channels"]["website"]
+    assert site["status"] == "published" and site["mode"] == "live" and site["post_id"]
+    assert summary["channels"]["twitter"]["status"] == "outbox"  # no sop_twitter connection
+    page = requests.get(site["url"], timeout=10)
+    assert page.status_code == 200 and form["title"] in page.text
+    note = _note(dr)
+    assert site["url"] in note and "OUTBOX" in note
+    r = rest_api.request(
+        "admin",
+        "GET",
+        f"/api/v2/dags/sop_publish/dagRuns/{dr.run_id}/taskInstances/sop05_unggah_website/links",
+    )
+    assert r.status_code == 200, r.text
+    assert r.json()["extra_links"]["Lihat unggahan"] == site["url"]

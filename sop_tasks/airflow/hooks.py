@@ -1,0 +1,176 @@
+"""One hook per platform, built from its Airflow Connection (secrets only from there).
+
+| connection    | type        | fields                                                        |
+|---------------|-------------|---------------------------------------------------------------|
+| sop_website   | wordpress   | host = site URL, login = user, password = application password |
+| sop_twitter   | x_twitter   | login = API key, password = API secret, extra: access_token,  |
+|               |             | access_token_secret                                           |
+| sop_instagram | instagram   | login = username, password = password (session: encrypted     |
+|               |             | Variable ``sop_instagram_session``)                           |
+
+A channel whose connection is not defined publishes in outbox mode.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from airflow.sdk import BaseHook
+
+from sop_tasks.channels.instagram import InstagramPublisher
+from sop_tasks.channels.twitter import XCredentials, XPublisher
+from sop_tasks.channels.website import WordPressCredentials, WordPressPublisher
+from sop_tasks.config import OfficeConfig, load_config
+from sop_tasks.errors import CredentialsError
+
+INSTAGRAM_SESSION_VARIABLE = "sop_instagram_session"
+
+
+class WordPressHook(BaseHook):
+    conn_name_attr = "wordpress_conn_id"
+    default_conn_name = "sop_website"
+    conn_type = "wordpress"
+    hook_name = "WordPress (Website SOP)"
+
+    def __init__(self, wordpress_conn_id: str = default_conn_name, cfg: OfficeConfig | None = None) -> None:
+        super().__init__()
+        self.conn_id = wordpress_conn_id
+        self._cfg = cfg
+        self._publisher: WordPressPublisher | None = None
+
+    @classmethod
+    def get_ui_field_behaviour(cls) -> dict[str, Any]:
+        return {
+            "hidden_fields": ["schema", "port", "extra"],
+            "relabeling": {
+                "host": "Alamat situs",
+                "login": "Nama pengguna",
+                "password": "Application password",
+            },
+            "placeholders": {"host": "https://dinarpus.kendalkab.go.id", "login": "admin"},
+        }
+
+    def get_conn(self) -> WordPressPublisher:
+        if self._publisher is None:
+            conn = self.get_connection(self.conn_id)
+            host = conn.host or ""
+            if not host.startswith(("http://", "https://")):
+                host = f"{conn.schema or 'https'}://{host}"
+            cfg = self._cfg or load_config()
+            self._publisher = WordPressPublisher(
+                WordPressCredentials(host, conn.login or "", conn.password or ""),
+                categories=tuple(cfg.website.categories),
+                tags=tuple(cfg.website.tags),
+                conn_id=self.conn_id,
+                timeout=float(conn.extra_dejson.get("timeout", 30)),
+            )
+        return self._publisher
+
+    def test_connection(self) -> tuple[bool, str]:
+        return self.get_conn().test_connection()
+
+
+class XHook(BaseHook):
+    """X (Twitter), OAuth 1.0a user context: the four keys of the app's account."""
+
+    conn_name_attr = "x_conn_id"
+    default_conn_name = "sop_twitter"
+    conn_type = "x_twitter"
+    hook_name = "X / Twitter (SOP)"
+
+    def __init__(self, x_conn_id: str = default_conn_name) -> None:
+        super().__init__()
+        self.conn_id = x_conn_id
+
+    @classmethod
+    def get_ui_field_behaviour(cls) -> dict[str, Any]:
+        return {
+            "hidden_fields": ["host", "schema", "port"],
+            "relabeling": {"login": "API key (consumer key)", "password": "API key secret"},
+        }
+
+    def get_conn(self) -> XPublisher:
+        conn = self.get_connection(self.conn_id)
+        extra = conn.extra_dejson
+        keys = {
+            "api_key": conn.login or "",
+            "api_secret": conn.password or "",
+            "access_token": str(extra.get("access_token") or ""),
+            "access_token_secret": str(extra.get("access_token_secret") or ""),
+        }
+        missing = [k for k, v in keys.items() if not v]
+        if missing:
+            raise CredentialsError(
+                "twitter",
+                f"Koneksi {self.conn_id} belum lengkap: isi {', '.join(missing)} (Admin → Connections)",
+            )
+        return XPublisher(XCredentials(**keys))
+
+    def test_connection(self) -> tuple[bool, str]:
+        try:
+            return self.get_conn().test_connection()
+        except CredentialsError as exc:
+            return False, str(exc)
+
+
+class VariableSessionStore:
+    """The Instagram session in an Airflow Variable, encrypted with Airflow's Fernet key.
+
+    Shared by every worker (not one worker's disk); never logged.
+    """
+
+    def __init__(self, key: str = INSTAGRAM_SESSION_VARIABLE) -> None:
+        self.key = key
+
+    def load(self) -> dict[str, Any] | None:
+        from airflow.sdk import Variable
+
+        raw = Variable.get(self.key, default=None)
+        return dict(json.loads(raw)) if raw else None
+
+    def save(self, settings: dict[str, Any]) -> None:
+        from airflow.sdk import Variable
+
+        Variable.set(
+            self.key, json.dumps(settings), description="Sesi Instagram SOP (terenkripsi; jangan diubah)"
+        )
+
+    def __repr__(self) -> str:
+        return f"VariableSessionStore({self.key!r})"
+
+
+class InstagramHook(BaseHook):
+    conn_name_attr = "instagram_conn_id"
+    default_conn_name = "sop_instagram"
+    conn_type = "instagram_sop"
+    hook_name = "Instagram (SOP)"
+
+    def __init__(self, instagram_conn_id: str = default_conn_name) -> None:
+        super().__init__()
+        self.conn_id = instagram_conn_id
+
+    @classmethod
+    def get_ui_field_behaviour(cls) -> dict[str, Any]:
+        return {
+            "hidden_fields": ["host", "schema", "port", "extra"],
+            "relabeling": {"login": "Nama pengguna Instagram", "password": "Kata sandi"},
+        }
+
+    def get_conn(self) -> InstagramPublisher:
+        conn = self.get_connection(self.conn_id)
+        return InstagramPublisher(conn.login or "", conn.password or "", VariableSessionStore())
+
+    def test_connection(self) -> tuple[bool, str]:
+        return self.get_conn().test_connection()
+
+
+def hook_for(channel: str, conn_id: str, cfg: OfficeConfig) -> Any:
+    """The hook of a channel, for a defined connection."""
+    if channel == "website":
+        return WordPressHook(conn_id, cfg=cfg)
+    if channel == "twitter":
+        return XHook(conn_id)
+    if channel == "instagram":
+        return InstagramHook(conn_id)
+    raise LookupError(channel)

@@ -1,0 +1,590 @@
+"""Instagram, live: instagrapi (Instagram's private mobile API) with a persisted session.
+
+Government accounts get locked by repeated logins, so the session is the thing to protect:
+
+- the settings instagrapi needs (device identity, cookies, authorization) come from a
+  :class:`SessionStore` (an encrypted Airflow Variable on the Airflow side) and are used as they
+  are — no login when they are valid;
+- a login (username/password) happens only when there is no stored session, or when Instagram
+  answers ``login_required``; then exactly once per publisher, and the new settings are saved
+  before the action is retried once;
+- a challenge, 2FA or ``feedback_required`` stops everything with an Indonesian message saying
+  what a person must do in the Instagram app; instagrapi's own challenge resolver (which would
+  ask for codes on stdin and log in again) is switched off;
+- the settings are never logged, never put in a message or a result.
+
+Every instagrapi exception is translated here into :mod:`sop_tasks.errors`; none escapes.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import shutil
+import tempfile
+import unicodedata
+from collections.abc import Callable
+from copy import deepcopy
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
+
+import requests
+
+from sop_tasks.channels.base import PublishResult, build_payload, payload_hash
+from sop_tasks.content import IG_MAX_ITEMS, MediaFile, PreparedContent
+from sop_tasks.errors import (
+    ActionRequiredError,
+    ChannelError,
+    CredentialsError,
+    RateLimitedError,
+    RejectedContentError,
+    TransientChannelError,
+)
+
+if TYPE_CHECKING:  # instagrapi costs ~0.35 s to import; DAG parsing must not pay for it
+    from instagrapi import Client
+
+log = logging.getLogger(__name__)
+# instagrapi logs whole response bodies at DEBUG (a login response carries the session token):
+# its client logs through this logger, which never emits DEBUG whatever the root level is.
+_IG_LOG = logging.getLogger(f"{__name__}.instagrapi")
+_IG_LOG.setLevel(logging.INFO)
+
+CHANNEL = "instagram"
+CONN_ID = "sop_instagram"
+RECENT_AMOUNT = 20
+WAIT_AFTER_PLEASE_WAIT = timedelta(minutes=10)
+WAIT_AFTER_THROTTLE = timedelta(minutes=10)
+ACCOUNT_KEY = "sop_account"  # which account a stored session belongs to (added to the settings)
+_FINGERPRINT_KEYS = ("authorization_data", "cookies", "mid", "uuids")
+# Transport/timing settings come from the client factory, never from a stored session.
+_TRANSPORT_KEYS = (
+    "request_timeout",
+    "public_request_retries_count",
+    "public_request_retries_timeout",
+    "session_retry_total",
+    "session_retry_backoff_factor",
+    "session_retry_statuses",
+    "public_transport",
+    "public_transport_impersonate",
+    "private_transport",
+    "tls_verify",
+)
+_SUFFIX = {"jpg": ".jpg", "png": ".png", "mp4": ".mp4", "mov": ".mp4"}  # instagrapi routes by suffix
+
+T = TypeVar("T")
+
+MSG_CHALLENGE = (
+    "Instagram meminta verifikasi (challenge): buka aplikasi Instagram di ponsel akun kantor, "
+    "setujui 'Ini saya', lalu jalankan ulang tugas. Jangan menjalankan ulang sebelum verifikasi "
+    "disetujui: login berulang dapat membuat akun dikunci."
+)
+MSG_TWO_FACTOR = (
+    "Instagram meminta kode verifikasi dua langkah (2FA) untuk login, dan tugas otomatis tidak dapat "
+    "mengisi kode: buka aplikasi Instagram di ponsel akun kantor, setujui permintaan login ('Ini saya') "
+    "bila muncul, lalu jalankan ulang tugas. Bila tetap diminta kode, Pengelola TI perlu menyiapkan "
+    "sesi Instagram baru sebelum tugas dijalankan lagi."
+)
+MSG_SUSPENDED = (
+    "Instagram menangguhkan atau menonaktifkan akun kantor: buka aplikasi Instagram di ponsel akun "
+    "kantor, ikuti langkah banding/pemulihan yang diminta, lalu jalankan ulang tugas."
+)
+MSG_SESSION_REFUSED = (
+    "Instagram menolak sesi yang baru saja dibuat (login_required tepat setelah login): buka aplikasi "
+    "Instagram di ponsel akun kantor, periksa pemberitahuan keamanan dan setujui 'Ini saya' bila ada, "
+    "lalu jalankan ulang tugas. Tugas tidak login berulang agar akun tidak dikunci."
+)
+
+
+class SessionStore(Protocol):
+    """Where the instagrapi settings (the session) live between runs. Secret: never log them."""
+
+    def load(self) -> dict[str, Any] | None: ...
+
+    def save(self, settings: dict[str, Any]) -> None: ...
+
+
+class MemorySessionStore:
+    """A :class:`SessionStore` in memory (tests, one-off scripts)."""
+
+    def __init__(self, settings: dict[str, Any] | None = None) -> None:
+        self._settings = deepcopy(settings)
+        self.saves = 0
+
+    def load(self) -> dict[str, Any] | None:
+        return deepcopy(self._settings)
+
+    def save(self, settings: dict[str, Any]) -> None:
+        self._settings = deepcopy(settings)
+        self.saves += 1
+
+    def __repr__(self) -> str:  # never show the session
+        return f"MemorySessionStore(saved={self._settings is not None}, saves={self.saves})"
+
+
+def normalize_caption(text: str) -> str:
+    """Captions compared as Instagram may return them: NFC, whitespace runs as one space."""
+    return " ".join(unicodedata.normalize("NFC", text or "").split())
+
+
+def post_url(code: str) -> str:
+    return f"https://www.instagram.com/p/{code}/"
+
+
+def _fingerprint(settings: dict[str, Any] | None) -> str:
+    if not settings:
+        return ""
+    return json.dumps({k: settings.get(k) for k in _FINGERPRINT_KEYS}, sort_keys=True, default=str)
+
+
+def _no_code(username: str, choice: object = None) -> str:
+    """instagrapi's challenge_code_handler: never ask (it would read stdin); "" makes it raise."""
+    return ""
+
+
+def _no_password(username: str) -> str:
+    return ""
+
+
+def _short(text: object, limit: int = 200) -> str:
+    s = " ".join(str(text or "").split())
+    return s if len(s) <= limit else s[: limit - 1] + "…"
+
+
+def _status(exc: BaseException) -> int | None:
+    code = getattr(exc, "code", None) or getattr(exc, "status_code", None)
+    if code is None:
+        code = getattr(getattr(exc, "response", None), "status_code", None)
+    return code if isinstance(code, int) else None
+
+
+def _detail(exc: BaseException) -> str:
+    status = _status(exc)
+    return f"{type(exc).__name__}, HTTP {status}" if status else type(exc).__name__
+
+
+def _ig_message(exc: BaseException) -> str:
+    """Instagram's own short text for a refusal (never a response body with session data)."""
+    for attr in ("feedback_message", "message", "error_title"):
+        value = getattr(exc, attr, None)
+        if isinstance(value, str) and value.strip() and not value.lstrip().startswith(("{", "<")):
+            return _short(value)
+    return ""
+
+
+class InstagramPublisher:
+    """Publishes to the office's Instagram account through instagrapi, one login at most.
+
+    One instance serves one task run: it logs in at most once in its life. ``client_factory``
+    builds the bare ``instagrapi.Client`` (transport, timeouts, delays); the default one follows
+    instagrapi's advice and pauses ``delay_range`` seconds (random) before every private request.
+    A custom factory sets its own delays (``delay_range`` is then not used).
+    """
+
+    channel = CHANNEL
+    mode = "live"
+
+    def __init__(
+        self,
+        username: str,
+        password: str,
+        store: SessionStore,
+        *,
+        client_factory: Callable[[], Client] | None = None,
+        delay_range: tuple[float, float] = (1, 3),
+    ) -> None:
+        self.username = (username or "").strip()
+        self._password = password or ""
+        self._store = store
+        self._delay_range = delay_range
+        self._factory: Callable[[], Client] = client_factory or self._default_client
+        self._client: Client | None = None
+        self._loaded_fingerprint = ""
+        self._logins = 0
+        self._verified = False  # the session was checked (or made) by a request of this publisher
+        self._stopped: ChannelError | None = None  # a person must act first: no more requests
+
+    def __repr__(self) -> str:  # never show the password or the session
+        return f"InstagramPublisher(username={self.username!r})"
+
+    # ------------------------------------------------------------------ Publisher
+
+    def publish(self, content: PreparedContent, key: str) -> PublishResult:
+        """Upload ``content`` as one photo, one album (2–10 items) or one reel (a single video)."""
+        digest = payload_hash(build_payload(CHANNEL, content))
+        items = list(content.media)
+        if not items:
+            raise RejectedContentError(
+                CHANNEL,
+                "Instagram perlu minimal satu gambar atau video; isi 'media' lalu kirim ulang formulir",
+            )
+        if len(items) > IG_MAX_ITEMS:
+            raise RejectedContentError(
+                CHANNEL, f"Instagram menerima maksimal {IG_MAX_ITEMS} media per kiriman (ada {len(items)})"
+            )
+        caption = content.caption_instagram
+        with tempfile.TemporaryDirectory(prefix="sop-instagram-") as tmp:
+            paths = [_stage(m, Path(tmp), i) for i, m in enumerate(items, 1)]
+            cover = _prepare_videos(items, paths)
+
+            def upload(client: Client) -> Any:
+                if not self._verified:  # a stored session: prove it with a read before sending media
+                    _recent_items(client, 1)
+                    self._verified = True
+                if len(paths) > 1:
+                    return client.album_upload(paths, caption)
+                if items[0].kind == "video":
+                    return client.clip_upload(paths[0], caption, thumbnail=cover)
+                return client.photo_upload(paths[0], caption)
+
+            media = self._call("mengunggah kiriman", upload, uploading=True)
+        result = PublishResult(
+            channel=CHANNEL,
+            mode="live",
+            status="published",
+            post_id=str(media.pk),
+            url=post_url(str(media.code)),
+            payload_hash=digest,
+        )
+        log.info("Instagram: kiriman tayang %s (key %s)", result.url, key)
+        return result
+
+    def find_existing(self, content: PreparedContent, key: str) -> PublishResult | None:
+        """The account's recent post with the same caption (whitespace-normalised), if any."""
+        wanted = normalize_caption(content.caption_instagram)
+        if not wanted:
+            return None
+        items = self._call("membaca kiriman terbaru", lambda c: _recent_items(c, RECENT_AMOUNT))
+        for item in items:
+            caption = item.get("caption")
+            text = caption.get("text", "") if isinstance(caption, dict) else ""
+            if normalize_caption(text) == wanted and item.get("pk") and item.get("code"):
+                log.info("Instagram: kiriman dengan keterangan yang sama sudah ada (key %s)", key)
+                return PublishResult(
+                    channel=CHANNEL,
+                    mode="live",
+                    status="published",
+                    post_id=str(item["pk"]),
+                    url=post_url(str(item["code"])),
+                    payload_hash=payload_hash(build_payload(CHANNEL, content)),
+                )
+        return None
+
+    def test_connection(self) -> tuple[bool, str]:
+        """(ok, message) for Airflow's connection test: reads the account's feed with the session."""
+        try:
+            self._call("memeriksa koneksi", lambda c: _recent_items(c, 1))
+        except ChannelError as exc:
+            return False, str(exc)
+        return True, f"Terhubung ke Instagram sebagai {self.username}"
+
+    # ------------------------------------------------------------------ session
+
+    def _default_client(self) -> Client:
+        from instagrapi import Client
+
+        # instagrapi's advice: a random, human-like pause before every private request.
+        return Client(delay_range=list(self._delay_range))
+
+    def _new_client(self) -> Client:
+        client = self._factory()
+        client.logger = _IG_LOG
+        client.with_challenge_flow = False  # no automatic resolver: it reads stdin and logs in again
+        client.challenge_code_handler = _no_code
+        client.change_password_handler = _no_password
+        return client
+
+    def _ready_client(self) -> Client:
+        """The client with the stored session, or freshly logged in when there is none."""
+        if self._client is not None:
+            return self._client
+        client = self._new_client()
+        stored = self._load()
+        if stored:
+            try:
+                client.set_settings({k: v for k, v in stored.items() if k not in _TRANSPORT_KEYS})
+            except (KeyError, TypeError, ValueError, AttributeError) as exc:
+                log.warning(
+                    "Instagram: sesi tersimpan tidak dapat dipakai (%s); login baru", type(exc).__name__
+                )
+                client = self._new_client()
+        if client.user_id:
+            log.info("Instagram: memakai sesi tersimpan untuk %s (tanpa login)", self.username)
+        else:
+            log.info("Instagram: belum ada sesi tersimpan untuk %s; login sekali", self.username)
+            self._login(client, relogin=False)
+        self._client = client
+        return client
+
+    def _load(self) -> dict[str, Any] | None:
+        try:
+            stored = self._store.load()
+        except Exception as exc:  # unknown whether a session exists: never log in blindly
+            raise TransientChannelError(
+                CHANNEL,
+                f"Penyimpanan sesi Instagram tidak dapat dibaca ({type(exc).__name__}); akan dicoba lagi. "
+                "Bila terus gagal, Pengelola TI dapat menghapus sesi tersimpan (Variable Airflow) agar "
+                "tugas login sekali dan menyimpannya ulang.",
+            ) from None
+        if not isinstance(stored, dict) or not stored:
+            return None
+        account = stored.get(ACCOUNT_KEY)
+        if account and str(account).strip().lower() != self.username.lower():
+            log.warning(
+                "Instagram: sesi tersimpan milik akun lain; diabaikan, login sebagai %s", self.username
+            )
+            return None
+        self._loaded_fingerprint = _fingerprint(stored)
+        return stored
+
+    def _login(self, client: Client, *, relogin: bool) -> None:
+        """Log in once per publisher: needing a second login is a person's job, never a loop."""
+        from instagrapi import exceptions as ig
+
+        if self._logins:
+            if not relogin:  # an earlier login of this publisher failed transiently: not again now
+                raise TransientChannelError(
+                    CHANNEL, "Login Instagram sudah dicoba sekali oleh tugas ini; akan dicoba lagi nanti."
+                )
+            raise ActionRequiredError(CHANNEL, MSG_SESSION_REFUSED)
+        if not self.username or not self._password:
+            raise CredentialsError(
+                CHANNEL,
+                f"Koneksi Airflow '{CONN_ID}' belum berisi nama pengguna (login) dan kata sandi (password) "
+                "akun Instagram kantor: isi di Admin → Connections, lalu jalankan ulang tugas.",
+            )
+        self._logins += 1
+        log.info("Instagram: login sebagai %s%s", self.username, " (sesi kedaluwarsa)" if relogin else "")
+        try:
+            client.login(self.username, self._password, relogin=relogin)
+        except ig.LoginRequired:
+            raise ActionRequiredError(CHANNEL, MSG_SESSION_REFUSED) from None
+        except Exception as exc:
+            raise self._translate(exc, "login", login=True) from None
+        finally:
+            # A failed login still leaves a device identity worth keeping: after a challenge the
+            # person approves *this* device, so the next run must present the same one.
+            self._save_if_changed(client)
+        self._verified = True
+
+    def _save_if_changed(self, client: Client) -> None:
+        settings = client.get_settings()
+        fingerprint = _fingerprint(settings)
+        if fingerprint == self._loaded_fingerprint:
+            return
+        settings[ACCOUNT_KEY] = self.username
+        try:
+            self._store.save(settings)
+        except Exception as exc:  # the post matters more than the cache; the next run logs in
+            log.error(
+                "Instagram: sesi tidak dapat disimpan (%s); run berikutnya login lagi", type(exc).__name__
+            )
+            return
+        self._loaded_fingerprint = fingerprint
+        log.info("Instagram: sesi disimpan untuk %s", self.username)
+
+    def _call(self, what: str, action: Callable[[Client], T], *, uploading: bool = False) -> T:
+        """Run ``action`` with a ready session; on ``login_required`` log in once and retry once."""
+        from instagrapi import exceptions as ig
+
+        if self._stopped is not None:
+            raise self._stopped
+        try:
+            client = self._ready_client()
+            try:
+                try:
+                    return action(client)
+                except ig.LoginRequired:
+                    log.warning("Instagram: sesi ditolak (login_required) saat %s", what)
+                    self._login(client, relogin=True)
+                    return action(client)
+            finally:
+                self._save_if_changed(client)
+        except ChannelError as err:
+            self._stop_if_permanent(err)
+            raise
+        except Exception as exc:
+            translated = self._translate(exc, what, uploading=uploading)
+            self._stop_if_permanent(translated)
+            raise translated from None
+
+    def _stop_if_permanent(self, err: ChannelError) -> None:
+        if isinstance(err, ActionRequiredError | CredentialsError):
+            self._stopped = err
+
+    # ------------------------------------------------------------------ errors
+
+    def _translate(
+        self, exc: BaseException, what: str, *, login: bool = False, uploading: bool = False
+    ) -> ChannelError:
+        """One instagrapi/requests exception → the channel error a person can act on."""
+        from instagrapi import exceptions as ig
+
+        now = datetime.now(UTC)
+        status = _status(exc)
+        detail = _detail(exc)
+        said = _ig_message(exc)
+        text = str(getattr(exc, "message", "") or "")
+
+        if isinstance(exc, ig.ChallengeError | ig.CaptchaChallengeRequired):
+            return ActionRequiredError(CHANNEL, MSG_CHALLENGE)
+        if isinstance(exc, ig.AccountSuspended):
+            return ActionRequiredError(CHANNEL, MSG_SUSPENDED)
+        if isinstance(exc, ig.TwoFactorRequired):
+            return ActionRequiredError(CHANNEL, MSG_TWO_FACTOR)
+        if isinstance(exc, ig.FeedbackRequired | ig.SentryBlock):
+            return ActionRequiredError(
+                CHANNEL,
+                f"Instagram membatasi tindakan akun kantor saat {what}{f' ({said})' if said else ''}: "
+                "buka aplikasi Instagram di ponsel akun kantor, baca pemberitahuannya dan konfirmasi bila "
+                "diminta, lalu tunggu beberapa jam (sebaiknya 24 jam) sebelum menjalankan ulang tugas; "
+                "percobaan berulang memperpanjang pembatasan.",
+            )
+        if isinstance(exc, ig.BadPassword | ig.BadCredentials | ig.ProxyAddressIsBlocked):
+            return CredentialsError(
+                CHANNEL,
+                f"Instagram menolak login akun '{self.username}' (nama pengguna atau kata sandi salah, atau "
+                f"Instagram menolak perangkat/IP server). Periksa login dan kata sandi pada koneksi Airflow "
+                f"'{CONN_ID}' (Admin → Connections); bila sudah benar, buka aplikasi Instagram di ponsel "
+                "akun kantor dan periksa pemberitahuan upaya login. Lalu jalankan ulang tugas.",
+            )
+        if isinstance(exc, ig.PleaseWaitFewMinutes):
+            return RateLimitedError(
+                CHANNEL,
+                f'Instagram meminta menunggu beberapa menit saat {what} ("Please wait a few minutes"); '
+                "tugas dicoba lagi setelah sekitar 10 menit.",
+                reset_at=now + WAIT_AFTER_PLEASE_WAIT,
+            )
+        if isinstance(exc, ig.RateLimitError | ig.ClientThrottledError) or status == 429:
+            return RateLimitedError(
+                CHANNEL,
+                f"Instagram membatasi jumlah permintaan saat {what} ({detail}); "
+                "tugas dicoba lagi setelah sekitar 10 menit.",
+                reset_at=now + WAIT_AFTER_THROTTLE,
+            )
+        if isinstance(exc, ig.LoginRequired | ig.ClientLoginRequired | ig.ReloginAttemptExceeded):
+            return ActionRequiredError(CHANNEL, MSG_SESSION_REFUSED)
+        if isinstance(exc, ig.ClientNeedsUpgradeError):
+            return ActionRequiredError(
+                CHANNEL,
+                "Instagram meminta versi aplikasi yang lebih baru (needs_upgrade): Pengelola TI perlu "
+                "memperbarui pustaka instagrapi, lalu jalankan ulang tugas.",
+            )
+        if isinstance(
+            exc,
+            ig.ClientConnectionError
+            | ig.ClientRequestTimeout
+            | ig.ClientIncompleteReadError
+            | ig.ClientJSONDecodeError
+            | requests.RequestException,
+        ) or (status is not None and status >= 500):
+            return TransientChannelError(
+                CHANNEL,
+                f"Instagram tidak dapat dihubungi atau sedang bermasalah saat {what} ({detail}); "
+                "akan dicoba lagi.",
+            )
+        if "configure succeeded" in text or "Transcode not finished" in text:
+            # Instagram may have made the post: the retry first looks for it (find_existing).
+            return TransientChannelError(
+                CHANNEL,
+                f"Instagram menerima unggahan tetapi belum memastikan kirimannya ({detail}); tugas dicoba "
+                "lagi dan lebih dulu memeriksa apakah kiriman sudah tayang.",
+            )
+        if login:  # an unexplained refusal to log in: never retried, repeated logins lock accounts
+            return CredentialsError(
+                CHANNEL,
+                f"Instagram tidak membuka sesi untuk akun '{self.username}' ({detail}"
+                f"{f': {said}' if said else ''}). Periksa kata sandi pada koneksi Airflow '{CONN_ID}'; bila "
+                "benar, buka aplikasi Instagram di ponsel akun kantor dan setujui 'Ini saya' bila ada "
+                "permintaan, lalu jalankan ulang tugas.",
+            )
+        if uploading and isinstance(
+            exc,
+            ig.PhotoNotUpload
+            | ig.VideoNotUpload
+            | ig.ClipNotUpload
+            | ig.IGTVNotUpload
+            | ig.AlbumConfigureError
+            | ig.AlbumUnknownFormat
+            | ig.VideoTooLongException
+            | ig.UnknownError
+            | ig.ClientBadRequestError,
+        ):
+            return RejectedContentError(
+                CHANNEL,
+                f"Instagram menolak kiriman ({detail}{f': {said}' if said else ''}). Periksa media "
+                "(format, ukuran, durasi video) dan 'caption_instagram', perbaiki, lalu kirim ulang "
+                "formulir.",
+            )
+        return TransientChannelError(
+            CHANNEL, f"Instagram memberi jawaban tak terduga saat {what} ({detail}); akan dicoba lagi."
+        )
+
+
+# ---------------------------------------------------------------------- helpers
+
+
+def _recent_items(client: Client, amount: int) -> list[dict[str, Any]]:
+    """The account's own latest posts as raw v1 feed items.
+
+    Called directly (not ``user_medias``) because instagrapi's feed helpers swallow network errors
+    and return an empty list — which would make ``find_existing`` answer "not posted" wrongly.
+    """
+    result = client.private_request(
+        f"feed/user/{client.user_id}/",
+        params={
+            "max_id": "",
+            "count": amount,
+            "min_timestamp": None,
+            "rank_token": client.rank_token,
+            "ranked_content": "true",
+        },
+    )
+    items = result.get("items") if isinstance(result, dict) else None
+    return [i for i in items if isinstance(i, dict)] if isinstance(items, list) else []
+
+
+def _stage(m: MediaFile, tmp: Path, i: int) -> Path:
+    """A link (or copy) of a media file, named with the suffix instagrapi routes its real format by."""
+    src = Path(m.path)
+    if not src.is_file():
+        raise RejectedContentError(
+            CHANNEL, f"Media '{m.name}' tidak ditemukan di folder staging ({src}); kirim ulang formulir"
+        )
+    dest = tmp / f"{i:02d}{_SUFFIX.get(m.format, src.suffix.lower() or '.jpg')}"
+    try:
+        os.link(src, dest)
+    except OSError:
+        shutil.copyfile(src, dest)
+    return dest
+
+
+def _prepare_videos(items: list[MediaFile], paths: list[Path]) -> Path | None:
+    """Read each video's metadata and make its cover now, so a local problem is named clearly.
+
+    Returns the cover of a single video (a reel), which ``clip_upload`` then reuses.
+    """
+    videos = [(m, p) for m, p in zip(items, paths, strict=True) if m.kind == "video"]
+    if not videos:
+        return None
+    from instagrapi.mixins import clip as ig_clip
+    from instagrapi.mixins import video as ig_video
+
+    cover: Path | None = None
+    for m, path in videos:
+        try:
+            if len(items) == 1:
+                cover = Path(ig_clip.analyze_video(path)[0])
+            else:
+                ig_video.analyze_video(path)
+        except Exception as exc:
+            raise RejectedContentError(
+                CHANNEL,
+                f"Video '{m.name}' tidak dapat disiapkan untuk Instagram di server ini "
+                f"({type(exc).__name__}: {_short(exc, 160)}). Pakai MP4 standar (H.264); sampul video "
+                "dibuat dengan MoviePy dan ffmpeg di server — hubungi Pengelola TI, atau unggah video ini "
+                "dari aplikasi Instagram.",
+            ) from None
+    return cover

@@ -1,0 +1,487 @@
+"""X (Twitter): live publishing with OAuth 1.0a user context.
+
+Posts go through tweepy 4.17 (``Client.create_tweet``). tweepy has no media upload for API v2 and
+X retired the v1.1 upload, so media is uploaded here with ``requests`` + ``requests_oauthlib``
+against the X API v2 media endpoints (``https://api.x.com``, see ``shared/specs``):
+
+- image: ``POST /2/media/upload`` (multipart: ``media``, ``media_category=tweet_image``,
+  ``media_type``), one shot;
+- video: ``POST /2/media/upload/initialize`` (JSON), ``POST /2/media/upload/{id}/append``
+  (multipart: ``media`` chunk, ``segment_index``), ``POST /2/media/upload/{id}/finalize``, then
+  ``GET /2/media/upload?command=STATUS&media_id=…`` until processing has finished, honouring
+  ``processing_info.check_after_secs`` and bounded by ``max_processing_wait``.
+
+Every tweepy/requests exception is translated here, at the edge, into a
+:mod:`sop_tasks.errors` channel error with an Indonesian message saying what to do. Credentials
+never appear in logs, messages or results.
+
+X has no idempotency key for posts: after an ambiguous failure (a timeout after X may have
+accepted the post) :meth:`XPublisher.find_existing` reads the account's recent posts once and
+matches the text (URLs are replaced by t.co links on X, so they are compared without URLs).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import html
+import logging
+import re
+import time
+import unicodedata
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import requests
+import tweepy
+from requests_oauthlib import OAuth1
+
+from sop_tasks.channels.base import PublishResult, build_payload, payload_hash
+from sop_tasks.content import MediaFile, PreparedContent
+from sop_tasks.errors import (
+    ChannelError,
+    CredentialsError,
+    RateLimitedError,
+    RejectedContentError,
+    TransientChannelError,
+)
+
+log = logging.getLogger(__name__)
+
+CHANNEL = "twitter"
+CONN_ID = "sop_twitter"
+API_BASE = "https://api.x.com"  # the server of X API v2's OpenAPI spec (media endpoints)
+POST_URL = "https://x.com/{username}/status/{id}"
+HTTP_TIMEOUT = (10.0, 60.0)  # (connect, read) seconds for every call to X
+CHUNK_SIZE = 4 * 1024 * 1024  # APPEND segment size for videos
+MAX_SEGMENTS = 1000  # segment_index is 0…999 in the spec
+MAX_IMAGES = 4
+RECENT_POSTS = 20  # how many recent posts find_existing reads (X charges per post read)
+RATE_LIMIT_FALLBACK = timedelta(minutes=15)
+_MIME = {"jpg": "image/jpeg", "png": "image/png", "mp4": "video/mp4", "mov": "video/quicktime"}
+_PENDING_STATES = ("pending", "in_progress")
+
+_URL = re.compile(r"https?://\S+", re.IGNORECASE)
+_BARE_DOMAIN = re.compile(r"(?<![\w@.])(?:[a-z0-9-]+\.)+[a-z]{2,}(?:/\S*)?", re.IGNORECASE)
+
+_FIX_CREDENTIALS = (
+    f"Periksa koneksi {CONN_ID} (Admin → Connections): API key/secret dan access token/secret "
+    "harus dari aplikasi X yang sama, belum dicabut, dan aplikasinya berizin 'Read and Write' "
+    "(buat ulang access token/secret setelah mengubah izin)."
+)
+_RETRY_LATER = "Airflow akan mencoba lagi otomatis; bila terus gagal, cek status X dan jaringan server."
+_MAYBE_POSTED = (
+    " Postingan mungkin sudah diterima X: sebelum mengulang, sistem memeriksa postingan terbaru "
+    "akun agar tidak terbit dua kali — jangan memposting ulang secara manual."
+)
+
+
+@dataclass(frozen=True)
+class XCredentials:
+    """OAuth 1.0a user-context keys of the office's X account (from the sop_twitter connection)."""
+
+    api_key: str = field(repr=False)
+    api_secret: str = field(repr=False)
+    access_token: str = field(repr=False)
+    access_token_secret: str = field(repr=False)
+
+    def __repr__(self) -> str:  # never show the keys
+        return "XCredentials(<tersembunyi>)"
+
+
+def normalise_text(text: str) -> str:
+    """Post text as comparable on both sides: no URLs (X turns them into t.co links), NFC,
+    HTML entities decoded (X's API returns ``&amp;``), whitespace collapsed."""
+    text = unicodedata.normalize("NFC", html.unescape(text))
+    text = _BARE_DOMAIN.sub(" ", _URL.sub(" ", text))
+    return " ".join(text.split())
+
+
+def _quiet_oauth_debug_logs() -> None:
+    """oauthlib/requests_oauthlib log the signed Authorization header (API key, access token) at
+    DEBUG; keep those two loggers at INFO or above so no credential reaches a task log."""
+    for name in ("oauthlib", "requests_oauthlib"):
+        logger = logging.getLogger(name)
+        if logger.getEffectiveLevel() < logging.INFO:
+            logger.setLevel(logging.INFO)
+
+
+class _TimeoutSession:
+    """The part of a session tweepy's Client uses (``request``), with our timeout on every call.
+
+    tweepy calls ``session.request`` without a timeout; a post that hangs would never end.
+    """
+
+    def __init__(self, session: requests.Session, timeout: tuple[float, float]) -> None:
+        self._session = session
+        self._timeout = timeout
+
+    def request(self, method: str, url: str, **kwargs: Any) -> requests.Response:
+        kwargs.setdefault("timeout", self._timeout)
+        return self._session.request(method, url, **kwargs)
+
+
+class XPublisher:
+    """Publishes a :class:`PreparedContent` to the office's X account."""
+
+    channel = CHANNEL
+    mode = "live"
+    chunk_size = CHUNK_SIZE
+
+    def __init__(
+        self,
+        creds: XCredentials,
+        *,
+        session: requests.Session | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+        max_processing_wait: float = 60.0,
+    ) -> None:
+        _quiet_oauth_debug_logs()
+        self._creds = creds
+        self._session = session or requests.Session()
+        self._sleep = sleep
+        self.max_processing_wait = max_processing_wait
+        self._auth = OAuth1(
+            creds.api_key,
+            client_secret=creds.api_secret,
+            resource_owner_key=creds.access_token,
+            resource_owner_secret=creds.access_token_secret,
+        )
+        self._client = tweepy.Client(
+            consumer_key=creds.api_key,
+            consumer_secret=creds.api_secret,
+            access_token=creds.access_token,
+            access_token_secret=creds.access_token_secret,
+            return_type=dict,
+        )
+        self._client.session = _TimeoutSession(self._session, HTTP_TIMEOUT)
+        self._me: tuple[str, str] | None = None  # (user id, username), cached
+
+    # ---- publisher API --------------------------------------------------------------------
+    def publish(self, content: PreparedContent, key: str) -> PublishResult:
+        """Upload the media, then create the post; raises only channel errors."""
+        digest = payload_hash(build_payload(CHANNEL, content))
+        self._check_media(content.media)
+        _, username = self._whoami()  # first: bad credentials fail before a long upload
+        media_ids = [self._upload(m) for m in content.media]
+        log.info("X: mengirim postingan (kunci %s, %d media)", key, len(media_ids))
+        with self._edge("mengirim postingan", ambiguous=True):
+            response = self._client.create_tweet(
+                text=content.text_twitter or None, media_ids=media_ids or None, user_auth=True
+            )
+            post_id = str(response["data"]["id"])
+        log.info("X: postingan %s terbit (kunci %s)", post_id, key)
+        return self._result(post_id, username, digest)
+
+    def find_existing(self, content: PreparedContent, key: str) -> PublishResult | None:
+        """The post an earlier attempt made, from ONE read of the account's recent posts."""
+        user_id, username = self._whoami()
+        with self._edge("membaca postingan terbaru akun"):
+            response = self._client.get_users_tweets(
+                user_id, max_results=RECENT_POSTS, exclude=["replies", "retweets"], user_auth=True
+            )
+            posts = [(str(p["id"]), str(p.get("text", ""))) for p in response.get("data") or []]
+        wanted = normalise_text(content.text_twitter)
+        for post_id, text in posts:  # newest first
+            if normalise_text(text) == wanted:
+                log.info("X: postingan %s dari percobaan sebelumnya ditemukan (kunci %s)", post_id, key)
+                return self._result(post_id, username, payload_hash(build_payload(CHANNEL, content)))
+        log.info("X: tidak ada postingan yang cocok di %d postingan terbaru (kunci %s)", len(posts), key)
+        return None
+
+    def test_connection(self) -> tuple[bool, str]:
+        """(ok, message) for the connection's *Test* button; never raises."""
+        self._me = None
+        try:
+            _, username = self._whoami()
+        except ChannelError as exc:
+            return False, str(exc)
+        return True, f"Terhubung ke X sebagai @{username}"
+
+    # ---- helpers ------------------------------------------------------------------------
+    def _result(self, post_id: str, username: str, digest: str) -> PublishResult:
+        return PublishResult(
+            channel=CHANNEL,
+            mode="live",
+            status="published",
+            post_id=post_id,
+            url=POST_URL.format(username=username, id=post_id),
+            payload_hash=digest,
+        )
+
+    def _whoami(self) -> tuple[str, str]:
+        if self._me is None:
+            with self._edge("membaca profil akun"):
+                data = self._client.get_me(user_auth=True)["data"]
+                self._me = (str(data["id"]), str(data["username"]))
+        return self._me
+
+    def _check_media(self, media: tuple[MediaFile, ...]) -> None:
+        videos = [m for m in media if m.kind == "video"]
+        if videos and len(media) > 1:
+            raise RejectedContentError(
+                CHANNEL, "X hanya menerima 1 video tanpa media lain; kurangi media lalu kirim ulang formulir"
+            )
+        if len(media) > MAX_IMAGES:
+            raise RejectedContentError(
+                CHANNEL,
+                f"X menerima maksimal {MAX_IMAGES} gambar (ada {len(media)}); kurangi lalu kirim ulang",
+            )
+        for m in media:
+            if m.format not in _MIME:
+                raise RejectedContentError(
+                    CHANNEL, f"Media '{m.name}': format {m.format} tidak didukung X; pakai JPEG, PNG atau MP4"
+                )
+
+    # ---- media upload (X API v2) -----------------------------------------------------------
+    def _upload(self, m: MediaFile) -> str:
+        _verify_file(m)
+        mime = _MIME[m.format]
+        if m.kind == "video":
+            media_id, reply = self._upload_chunked(m, mime)
+        else:
+            with self._open(m) as fh:
+                reply = self._media(
+                    "POST",
+                    "/2/media/upload",
+                    f"mengunggah gambar '{m.name}'",
+                    files={"media": (m.name, fh, mime)},
+                    data={"media_category": "tweet_image", "media_type": mime},
+                )
+            media_id = _media_id(reply, m)
+        self._await_processing(media_id, reply, m)
+        log.info("X: media %s diunggah (media_id %s)", m.name, media_id)
+        return media_id
+
+    def _upload_chunked(self, m: MediaFile, mime: str) -> tuple[str, dict[str, Any]]:
+        size = Path(m.path).stat().st_size
+        if size > self.chunk_size * MAX_SEGMENTS:
+            raise RejectedContentError(CHANNEL, f"Video '{m.name}' terlalu besar untuk diunggah ke X")
+        action = f"mengunggah video '{m.name}'"
+        init = self._media(
+            "POST",
+            "/2/media/upload/initialize",
+            action,
+            json={"media_type": mime, "total_bytes": size, "media_category": "tweet_video"},
+        )
+        media_id = _media_id(init, m)
+        with self._open(m) as fh:
+            for index, chunk in enumerate(iter(lambda: fh.read(self.chunk_size), b"")):
+                self._media(
+                    "POST",
+                    f"/2/media/upload/{media_id}/append",
+                    action,
+                    files={"media": (m.name, chunk, "application/octet-stream")},
+                    data={"segment_index": str(index)},
+                )
+        return media_id, self._media("POST", f"/2/media/upload/{media_id}/finalize", action)
+
+    def _await_processing(self, media_id: str, reply: dict[str, Any], m: MediaFile) -> None:
+        info = _processing_info(reply)
+        waited = 0.0
+        while info.get("state") in _PENDING_STATES:
+            delay = max(float(info.get("check_after_secs") or 1), 1.0)
+            if waited + delay > self.max_processing_wait:
+                raise TransientChannelError(
+                    CHANNEL,
+                    f"X masih memproses media '{m.name}' setelah {waited:.0f} detik. {_RETRY_LATER}",
+                )
+            self._sleep(delay)
+            waited += delay
+            status = self._media(
+                "GET",
+                "/2/media/upload",
+                f"memeriksa pemrosesan media '{m.name}'",
+                params={"command": "STATUS", "media_id": media_id},
+            )
+            info = _processing_info(status)
+        if info.get("state") == "failed":
+            error = info.get("error")
+            reason = error.get("message") or error.get("name") if isinstance(error, dict) else None
+            raise RejectedContentError(
+                CHANNEL,
+                f"X gagal memproses media '{m.name}'"
+                + (f" ({self._scrub(str(reason))})" if reason else "")
+                + "; periksa berkasnya (video: MP4/H.264, maksimal 2 menit 20 detik) "
+                "lalu kirim ulang formulir",
+            )
+
+    @contextmanager
+    def _open(self, m: MediaFile) -> Iterator[Any]:
+        try:
+            fh = Path(m.path).open("rb")
+        except OSError as exc:
+            raise RejectedContentError(
+                CHANNEL,
+                f"Berkas media '{m.name}' tidak dapat dibaca ({exc.strerror}); "
+                "pastikan folder staging dapat dibaca worker lalu kirim ulang formulir",
+            ) from None
+        with fh:
+            yield fh
+
+    def _media(self, method: str, path: str, action: str, **kwargs: Any) -> dict[str, Any]:
+        """One call to X's v2 media API; returns its JSON (``{}`` when empty)."""
+        with self._edge(action):
+            response = self._session.request(
+                method, API_BASE + path, auth=self._auth, timeout=HTTP_TIMEOUT, **kwargs
+            )
+            if response.status_code >= 400:
+                raise self._from_response(response, action)
+            body = response.json() if response.content else {}
+            if not isinstance(body, dict):
+                raise ValueError("not a JSON object")
+            return body
+
+    # ---- error translation ------------------------------------------------------------------
+    @contextmanager
+    def _edge(self, action: str, *, ambiguous: bool = False) -> Iterator[None]:
+        """Turn tweepy/requests failures (and unreadable answers) into channel errors."""
+        maybe = _MAYBE_POSTED if ambiguous else ""
+        try:
+            yield
+        except ChannelError:
+            raise
+        except tweepy.errors.HTTPException as exc:
+            raise self._from_response(exc.response, action, ambiguous=ambiguous) from None
+        except requests.JSONDecodeError as exc:  # before RequestException: it is one, too
+            raise TransientChannelError(
+                CHANNEL,
+                f"Jawaban X saat {action} tidak dapat dibaca ({type(exc).__name__}).{maybe} {_RETRY_LATER}",
+            ) from None
+        except (requests.Timeout, requests.ConnectionError) as exc:
+            raise TransientChannelError(
+                CHANNEL, f"X tidak menjawab saat {action} ({type(exc).__name__}).{maybe} {_RETRY_LATER}"
+            ) from None
+        except requests.RequestException as exc:
+            raise TransientChannelError(
+                CHANNEL, f"Permintaan ke X gagal saat {action} ({type(exc).__name__}). {_RETRY_LATER}"
+            ) from None
+        except (tweepy.errors.TweepyException, ValueError, KeyError, TypeError) as exc:
+            raise TransientChannelError(
+                CHANNEL,
+                f"Jawaban X saat {action} tidak dapat dibaca ({type(exc).__name__}).{maybe} {_RETRY_LATER}",
+            ) from None
+
+    def _from_response(
+        self, response: requests.Response, action: str, *, ambiguous: bool = False
+    ) -> ChannelError:
+        status = response.status_code
+        said = self._scrub("; ".join(_x_messages(response)))[:300]
+        detail = f"HTTP {status}" + (f": {said}" if said else "")
+        if status == 401:
+            return CredentialsError(
+                CHANNEL, f"X menolak kredensial saat {action} ({detail}). {_FIX_CREDENTIALS}"
+            )
+        if status == 403 and "duplicate" in said.lower():
+            return RejectedContentError(
+                CHANNEL,
+                f"X menolak postingan karena isinya sama dengan postingan akun sebelumnya ({detail}). "
+                "Ubah teks 'text_twitter' lalu kirim ulang formulir.",
+            )
+        if status == 403:
+            return CredentialsError(
+                CHANNEL,
+                f"X menolak akses saat {action} ({detail}). {_FIX_CREDENTIALS} "
+                "Pastikan juga paket API X akun ini mencakup endpoint tersebut.",
+            )
+        if status == 429:
+            reset_at = _reset_at(response)
+            return RateLimitedError(
+                CHANNEL,
+                f"X membatasi jumlah permintaan saat {action} ({detail}). Tunggu sampai "
+                f"{reset_at:%Y-%m-%d %H:%M} UTC; Airflow akan mencoba lagi setelahnya.",
+                reset_at=reset_at,
+            )
+        if status >= 500:
+            maybe = _MAYBE_POSTED if ambiguous else ""
+            return TransientChannelError(
+                CHANNEL, f"X sedang bermasalah saat {action} ({detail}).{maybe} {_RETRY_LATER}"
+            )
+        return RejectedContentError(
+            CHANNEL,
+            f"X menolak saat {action} ({detail}). Perbaiki teks 'text_twitter' atau media sesuai "
+            "pesan X, lalu kirim ulang formulir.",
+        )
+
+    def _scrub(self, text: str) -> str:
+        """Belt and braces: no credential value ever leaves in a message."""
+        for secret in (
+            self._creds.api_key,
+            self._creds.api_secret,
+            self._creds.access_token,
+            self._creds.access_token_secret,
+        ):
+            if secret:
+                text = text.replace(secret, "***")
+        return text
+
+
+def _x_messages(response: requests.Response) -> list[str]:
+    """What X said: v2 problems (``title``/``detail``/``errors``) or v1-style ``errors``."""
+    try:
+        body = response.json()
+    except ValueError:
+        return []
+    if not isinstance(body, dict):
+        return []
+    found: list[str] = []
+    errors = body.get("errors")
+    for err in errors if isinstance(errors, list) else []:
+        if isinstance(err, dict):
+            text = err.get("message") or err.get("detail") or err.get("title")
+            if text:
+                found.append(str(text))
+        elif isinstance(err, str):
+            found.append(err)
+    if isinstance(body.get("error"), str):
+        found.append(body["error"])
+    if not found:
+        found += [str(body[k]) for k in ("detail", "title") if body.get(k)]
+    return list(dict.fromkeys(found))
+
+
+def _reset_at(response: requests.Response) -> datetime:
+    raw = response.headers.get("x-rate-limit-reset", "")
+    try:
+        return datetime.fromtimestamp(int(raw), UTC)
+    except (ValueError, OverflowError, OSError):
+        return datetime.now(UTC) + RATE_LIMIT_FALLBACK
+
+
+def _media_id(reply: dict[str, Any], m: MediaFile) -> str:
+    media_id = str((reply.get("data") or {}).get("id") or "")
+    if not media_id.isdigit():
+        raise TransientChannelError(
+            CHANNEL, f"X tidak mengembalikan media_id untuk '{m.name}'. {_RETRY_LATER}"
+        )
+    return media_id
+
+
+def _processing_info(reply: dict[str, Any]) -> dict[str, Any]:
+    data = reply.get("data")
+    info = data.get("processing_info") if isinstance(data, dict) else None
+    return info if isinstance(info, dict) else {}
+
+
+def _verify_file(m: MediaFile) -> None:
+    """What was approved is what is sent: the staged file must still have its checked hash."""
+    h = hashlib.sha256()
+    try:
+        with Path(m.path).open("rb") as fh:
+            for chunk in iter(lambda: fh.read(1 << 20), b""):
+                h.update(chunk)
+    except OSError as exc:
+        raise RejectedContentError(
+            CHANNEL,
+            f"Berkas media '{m.name}' tidak dapat dibaca ({exc.strerror}); "
+            "pastikan folder staging dapat dibaca worker lalu kirim ulang formulir",
+        ) from None
+    if h.hexdigest() != m.sha256:
+        raise RejectedContentError(
+            CHANNEL,
+            f"Berkas media '{m.name}' berubah setelah diverifikasi; kirim ulang formulir agar "
+            "diverifikasi lagi",
+        )

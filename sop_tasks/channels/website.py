@@ -1,0 +1,312 @@
+"""The office website: WordPress REST API with an application password.
+
+The API root is discovered from the site (``Link: <…>; rel="https://api.w.org/"`` header, or the
+HTML ``<link>`` tag) and cached, so sites without pretty permalinks (``?rest_route=/``) work.
+Every post carries a slug derived from the idempotency key, so a retry after an ambiguous failure
+finds the post it may already have made instead of posting twice.
+"""
+
+from __future__ import annotations
+
+import html
+import logging
+import re
+import threading
+import unicodedata
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qsl, urljoin, urlsplit, urlunsplit
+
+import requests
+
+from sop_tasks.channels.base import PublishResult, build_payload, payload_hash, website_html
+from sop_tasks.content import MediaFile, PreparedContent
+from sop_tasks.errors import (
+    CredentialsError,
+    RateLimitedError,
+    RejectedContentError,
+    TransientChannelError,
+)
+
+log = logging.getLogger(__name__)
+CHANNEL = "website"
+API_REL = "https://api.w.org/"
+_LINK_TAG = re.compile(r"<link[^>]+rel=[\"']https://api\.w\.org/[\"'][^>]*>", re.I)
+_HREF = re.compile(r"href=[\"']([^\"']+)[\"']", re.I)
+_MIME = {"jpg": "image/jpeg", "png": "image/png", "mp4": "video/mp4", "mov": "video/quicktime"}
+_POST_STATUSES = "publish,future,draft,pending,private"
+
+_root_cache: dict[str, str] = {}
+_root_lock = threading.Lock()
+
+
+@dataclass(frozen=True)
+class WordPressCredentials:
+    site_url: str
+    username: str
+    app_password: str
+
+    def __repr__(self) -> str:  # never show the password
+        return f"WordPressCredentials(site_url={self.site_url!r}, username={self.username!r})"
+
+
+def slug_for(title: str, key: str) -> str:
+    """A readable, deterministic slug: the title in ASCII plus the key's digest."""
+    ascii_title = unicodedata.normalize("NFKD", title).encode("ascii", "ignore").decode().lower()
+    words = re.sub(r"[^a-z0-9]+", "-", ascii_title).strip("-")[:60].rstrip("-")
+    digest = key.rsplit("-", 1)[-1]
+    return f"{words}-{digest}" if words else f"sop-{digest}"
+
+
+def discover_root(response: requests.Response) -> str | None:
+    """The REST root announced by a WordPress page, from its Link header or HTML."""
+    for value in response.headers.get("Link", "").split(","):
+        m = re.match(r'\s*<([^>]+)>\s*;\s*rel="?([^";]+)"?', value)
+        if m and m.group(2) == API_REL:
+            return m.group(1)
+    tag = _LINK_TAG.search(
+        response.text[:200_000] if "html" in response.headers.get("Content-Type", "") else ""
+    )
+    if tag:
+        href = _HREF.search(tag.group(0))
+        if href:
+            return urljoin(response.url, html.unescape(href.group(1)))
+    return None
+
+
+class WordPressPublisher:
+    channel = CHANNEL
+    mode = "live"
+
+    def __init__(
+        self,
+        creds: WordPressCredentials,
+        *,
+        categories: tuple[str, ...] = (),
+        tags: tuple[str, ...] = (),
+        conn_id: str = "sop_website",
+        session: requests.Session | None = None,
+        timeout: float = 30.0,
+    ) -> None:
+        self.creds = creds
+        self.categories = categories
+        self.tags = tags
+        self.conn_id = conn_id
+        self.session = session or requests.Session()
+        self.session.auth = (creds.username, creds.app_password)
+        self.session.headers.setdefault("User-Agent", "sop-dinarpus/1 (+Airflow)")
+        self.timeout = timeout
+        self.round_trips: list[float] = []  # seconds of each HTTP call, for the benchmark
+
+    # ---- transport ----------------------------------------------------------------------
+    def _send(self, method: str, url: str, **kw: Any) -> requests.Response:
+        started = datetime.now(UTC)
+        try:
+            r = self.session.request(method, url, timeout=self.timeout, **kw)
+        except (requests.Timeout, requests.ConnectionError) as exc:
+            raise TransientChannelError(
+                CHANNEL, f"Situs web tidak menjawab ({type(exc).__name__}); akan dicoba lagi otomatis"
+            ) from None
+        finally:
+            self.round_trips.append((datetime.now(UTC) - started).total_seconds())
+        return r
+
+    def api_root(self) -> str:
+        site = self.creds.site_url.rstrip("/") + "/"
+        with _root_lock:
+            if site in _root_cache:
+                return _root_cache[site]
+        r = self._send("GET", site)
+        root = discover_root(r) if r.status_code < 500 else None
+        if root is None:
+            if r.status_code >= 500:
+                raise TransientChannelError(CHANNEL, f"Situs web galat {r.status_code}; akan dicoba lagi")
+            raise CredentialsError(
+                CHANNEL,
+                f"Alamat {site} tidak mengumumkan REST API WordPress; periksa kolom host di koneksi "
+                f"{self.conn_id} (alamat situs, mis. https://dinarpus.kendalkab.go.id)",
+            )
+        with _root_lock:
+            _root_cache[site] = root
+        return root
+
+    def _url(self, route: str, params: dict[str, Any] | None) -> tuple[str, dict[str, Any]]:
+        root = self.api_root()
+        parts = urlsplit(root)
+        query = dict(parse_qsl(parts.query))
+        if "rest_route" in query:  # plain permalinks: index.php?rest_route=/wp/v2/...
+            query["rest_route"] = query["rest_route"].rstrip("/") + "/" + route
+            url = urlunsplit((parts.scheme, parts.netloc, parts.path, "", ""))
+            return url, {**query, **(params or {})}
+        return root.rstrip("/") + "/" + route, dict(params or {})
+
+    def request(self, method: str, route: str, *, params: dict[str, Any] | None = None, **kw: Any) -> Any:
+        url, query = self._url(route, params)
+        r = self._send(method, url, params=query, **kw)
+        self._raise_for(r)
+        try:
+            return r.json()
+        except ValueError:
+            raise CredentialsError(
+                CHANNEL,
+                f"Jawaban situs untuk {route} bukan JSON WordPress; "
+                f"periksa alamat host di koneksi {self.conn_id}",
+            ) from None
+
+    def _raise_for(self, r: requests.Response) -> None:
+        if r.status_code < 400:
+            return
+        try:
+            body = r.json()
+        except ValueError:
+            body = {}
+        code = str(body.get("code", "")) if isinstance(body, dict) else ""
+        message = str(body.get("message", "")) if isinstance(body, dict) else ""
+        if r.status_code in (401, 403):
+            raise CredentialsError(
+                CHANNEL,
+                f"WordPress menolak akses ({r.status_code} {code}): periksa koneksi {self.conn_id} — "
+                "nama pengguna, application password, dan peran pengguna (minimal Author/Editor)",
+            )
+        if r.status_code == 429:
+            retry = r.headers.get("Retry-After", "")
+            wait = int(retry) if retry.isdigit() else 300
+            raise RateLimitedError(
+                CHANNEL, "Situs membatasi permintaan (429)", datetime.now(UTC) + timedelta(seconds=wait)
+            )
+        if r.status_code >= 500:
+            raise TransientChannelError(
+                CHANNEL, f"Situs web galat {r.status_code}; akan dicoba lagi otomatis"
+            )
+        params = body.get("data", {}).get("params", {}) if isinstance(body, dict) else {}
+        if code == "rest_invalid_param" and isinstance(params, dict) and params:
+            fields = "; ".join(f"{k}: {v}" for k, v in params.items())
+            raise RejectedContentError(CHANNEL, f"WordPress menolak isian — {fields}")
+        raise RejectedContentError(
+            CHANNEL, f"WordPress menolak permintaan ({r.status_code} {code}): {message}"
+        )
+
+    # ---- publisher API --------------------------------------------------------------------
+    def test_connection(self) -> tuple[bool, str]:
+        try:
+            me = self.request("GET", "wp/v2/users/me", params={"context": "edit"})
+        except (CredentialsError, TransientChannelError, RejectedContentError, RateLimitedError) as exc:
+            return False, str(exc)
+        caps = me.get("capabilities") or {}
+        if not caps.get("publish_posts"):
+            return (
+                False,
+                f"Pengguna {me.get('slug')} tidak boleh menerbitkan tulisan; beri peran Author/Editor",
+            )
+        return True, f"Terhubung ke {self.api_root()} sebagai {me.get('slug')}"
+
+    def find_existing(self, content: PreparedContent, key: str) -> PublishResult | None:
+        """The post an earlier attempt made (published, or left as a draft and now published)."""
+        posts = self._posts_with_slug(slug_for(content.title, key))
+        if not posts:
+            return None
+        return self._result(content, self._published(posts[0]))
+
+    def publish(self, content: PreparedContent, key: str) -> PublishResult:
+        """Create the post as a draft, keep the oldest post carrying our slug, then publish it.
+
+        Drafts in WordPress may share a slug, so an attempt that raced an earlier one sees both
+        drafts and keeps one: nothing is public twice, even for a moment.
+        """
+        slug = slug_for(content.title, key)
+        uploaded = [self._media(m, slug, i, content.title) for i, m in enumerate(content.media, 1)]
+        pairs = list(zip(uploaded, content.media, strict=True))
+        featured = next((u["id"] for u, m in pairs if m.kind == "image"), 0)
+        body = website_html(content.body) + "".join(_figure(u, m, content.title) for u, m in pairs)
+        body += f"\n<!-- sop:{html.escape(key)} -->"
+        data: dict[str, Any] = {"title": content.title, "content": body, "status": "draft", "slug": slug}
+        if featured:
+            data["featured_media"] = featured
+        if self.categories:
+            data["categories"] = self._term_ids("categories", self.categories)
+        if self.tags:
+            data["tags"] = self._term_ids("tags", self.tags)
+        draft = self.request("POST", "wp/v2/posts", json=data)
+        posts = self._posts_with_slug(slug) or [draft]
+        keep = posts[0]
+        for extra in posts[1:]:
+            if extra.get("status") != "publish":
+                self.request("DELETE", f"wp/v2/posts/{extra['id']}", params={"force": "true"})
+        post = self._published(keep)
+        log.info("Website: tulisan %s diterbitkan: %s", post.get("id"), post.get("link"))
+        return self._result(content, post)
+
+    def _posts_with_slug(self, slug: str) -> list[dict[str, Any]]:
+        found = self.request(
+            "GET",
+            "wp/v2/posts",
+            params={
+                "slug": slug,
+                "status": _POST_STATUSES,
+                "context": "edit",
+                "orderby": "id",
+                "order": "asc",
+            },
+        )
+        return sorted((dict(p) for p in found), key=lambda p: (p.get("status") != "publish", int(p["id"])))
+
+    def _published(self, post: dict[str, Any]) -> dict[str, Any]:
+        if post.get("status") == "publish":
+            return post
+        return dict(self.request("POST", f"wp/v2/posts/{post['id']}", json={"status": "publish"}))
+
+    # ---- helpers ------------------------------------------------------------------------
+    def _result(self, content: PreparedContent, post: dict[str, Any]) -> PublishResult:
+        return PublishResult(
+            channel=CHANNEL,
+            mode="live",
+            status="published",
+            post_id=str(post["id"]),
+            url=str(post["link"]),
+            payload_hash=payload_hash(build_payload(CHANNEL, content)),
+        )
+
+    def _media(self, m: MediaFile, slug: str, index: int, title: str) -> dict[str, Any]:
+        media_slug = f"{slug}-m{index}"
+        existing = self.request("GET", "wp/v2/media", params={"slug": media_slug, "context": "edit"})
+        if existing:
+            return dict(existing[0])
+        name = f"{media_slug}.{m.format}"
+        with Path(m.path).open("rb") as fh:
+            return dict(
+                self.request(
+                    "POST",
+                    "wp/v2/media",
+                    params={"slug": media_slug, "title": title, "alt_text": title},
+                    data=fh,
+                    headers={
+                        "Content-Type": _MIME[m.format],
+                        "Content-Disposition": f'attachment; filename="{name}"',
+                    },
+                )
+            )
+
+    def _term_ids(self, taxonomy: str, names: tuple[str, ...]) -> list[int]:
+        ids = []
+        for name in names:
+            hits = self.request("GET", f"wp/v2/{taxonomy}", params={"search": name, "per_page": 100})
+            match = [h for h in hits if h.get("name", "").lower() == name.lower() or h.get("slug") == name]
+            if not match:
+                kind = "Kategori" if taxonomy == "categories" else "Tag"
+                raise RejectedContentError(
+                    CHANNEL,
+                    f"{kind} '{name}' tidak ada di situs; "
+                    "buat dulu di WordPress atau perbaiki config/office.yaml",
+                )
+            ids.append(int(match[0]["id"]))
+        return ids
+
+
+def _figure(uploaded: dict[str, Any], m: MediaFile, title: str) -> str:
+    src = html.escape(str(uploaded.get("source_url", "")), quote=True)
+    alt = html.escape(title, quote=True)
+    if m.kind == "video":
+        return f'\n<figure class="wp-block-video"><video controls src="{src}"></video></figure>'
+    return f'\n<figure class="wp-block-image"><img src="{src}" alt="{alt}" /></figure>'

@@ -1,0 +1,634 @@
+"""InstagramPublisher at the HTTP edge: instagrapi's real requests, Instagram's answers faked.
+
+No network: ``Client(private_transport="requests")`` so ``responses`` sees every request, and
+instagrapi's fixed sleeps are recorded instead of slept.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import logging
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+import responses
+
+from sop_tasks.channels.base import Publisher, build_payload, payload_hash
+from sop_tasks.channels.instagram import ACCOUNT_KEY, InstagramPublisher, MemorySessionStore
+from sop_tasks.content import PreparedContent, inspect_media
+from sop_tasks.errors import (
+    ActionRequiredError,
+    CredentialsError,
+    RateLimitedError,
+    RejectedContentError,
+    TransientChannelError,
+)
+from tests.support.instagram_fake import (
+    CONFIGURE_CLIPS_URL,
+    CONFIGURE_SIDECAR_URL,
+    CONFIGURE_URL,
+    LOGIN_URL,
+    NEW_SESSION,
+    OLD_SESSION,
+    PASSWORD_KEY_URL,
+    RUPLOAD_PHOTO_URL,
+    RUPLOAD_VIDEO_URL,
+    USDID_URL,
+    USERNAME,
+    InstagramFake,
+    challenge_body,
+    disable_instagrapi_sleeps,
+    fake_video_cover,
+    fast_client,
+    feed_url,
+    make_reel_mp4,
+    media_item,
+    session_settings,
+)
+from tests.support.media import make_jpeg, make_png
+
+PASSWORD = "rahasia-kantor-123"
+CAPTION = "Pameran Arsip Kendal 2026 dibuka hari ini.\n\nDatang ke Dinarpus! #Kendal #Arsip"
+
+
+@pytest.fixture
+def ig(monkeypatch: pytest.MonkeyPatch) -> Iterator[InstagramFake]:
+    slept = disable_instagrapi_sleeps(monkeypatch)
+    with responses.RequestsMock(assert_all_requests_are_fired=False) as rsps:
+        fake = InstagramFake(rsps)
+        fake.slept = slept
+        yield fake
+
+
+def _content(*files: Path, caption: str = CAPTION) -> PreparedContent:
+    media = []
+    for f in files:
+        mf, problems = inspect_media(f, f.name)
+        assert mf is not None, problems
+        media.append(mf)
+    return PreparedContent(
+        title="Pameran Arsip",
+        body="Isi berita.",
+        channels=("instagram",),
+        caption_instagram=caption,
+        text_twitter="",
+        media=tuple(media),
+    )
+
+
+def _publisher(store: MemorySessionStore) -> InstagramPublisher:
+    return InstagramPublisher(USERNAME, PASSWORD, store, client_factory=fast_client, delay_range=(0, 0))
+
+
+def _auth_session(call: Any) -> str:
+    """The sessionid a request was authorised with (from its Bearer IGT:2 header)."""
+    header = call.request.headers.get("Authorization", "")
+    assert header.startswith("Bearer IGT:2:"), header[:20]
+    data: dict[str, str] = json.loads(base64.b64decode(header.rsplit(":", 1)[1]))
+    return data["sessionid"]
+
+
+def _photo_endpoints(ig: InstagramFake, pk: int = 3456789012345678901, code: str = "C0dEpHoTo1") -> None:
+    ig.recent([])
+    ig.photo_rupload()
+    ig.configure_photo(media_item(pk, code, CAPTION))
+
+
+def _no_secrets(*texts: str) -> None:
+    for text in texts:
+        for secret in (OLD_SESSION, NEW_SESSION, PASSWORD, "IGT:2:", "AAC-TEST-CONTEXT"):
+            assert secret not in text
+
+
+# ---------------------------------------------------------------------- publishing
+
+
+def test_is_a_publisher() -> None:
+    pub: Publisher = _publisher(MemorySessionStore())
+    assert (pub.channel, pub.mode) == ("instagram", "live")
+    assert PASSWORD not in repr(pub)
+
+
+def test_photo_with_stored_session_publishes_without_login(ig: InstagramFake, tmp_path: Path) -> None:
+    store = MemorySessionStore(session_settings())
+    content = _content(make_jpeg(tmp_path / "pameran.jpg", (1080, 1080)))
+    _photo_endpoints(ig)
+
+    result = _publisher(store).publish(content, "sub-1-instagram")
+
+    assert result.channel == "instagram" and result.mode == "live" and result.status == "published"
+    assert result.post_id == "3456789012345678901"
+    assert result.url == "https://www.instagram.com/p/C0dEpHoTo1/"
+    assert result.payload_hash == payload_hash(build_payload("instagram", content))
+    # the stored session was used as it is: no login request of any kind, nothing re-saved
+    assert ig.login_attempts == 0
+    assert not ig.calls("POST", USDID_URL) and not ig.calls("GET", PASSWORD_KEY_URL)
+    assert store.saves == 0
+    (rupload,) = ig.calls("POST", RUPLOAD_PHOTO_URL)
+    assert rupload.request.body[:2] == b"\xff\xd8"  # a real JPEG went up
+    assert json.loads(rupload.request.headers["X-Instagram-Rupload-Params"])["media_type"] == "1"
+    (configure,) = ig.calls("POST", CONFIGURE_URL)
+    assert ig.form(configure)["caption"] == CAPTION
+    assert _auth_session(configure) == OLD_SESSION
+
+
+def test_png_with_odd_file_name_is_sent_by_its_real_format(ig: InstagramFake, tmp_path: Path) -> None:
+    # stage_media keeps the source name; a download may have no extension at all
+    png = make_png(tmp_path / "unduhan")
+    _photo_endpoints(ig)
+
+    _publisher(MemorySessionStore(session_settings())).publish(_content(png), "k")
+
+    (rupload,) = ig.calls("POST", RUPLOAD_PHOTO_URL)
+    assert rupload.request.headers["X-Entity-Type"] == "image/png"
+    assert rupload.request.body[:2] == b"\xff\xd8"  # instagrapi re-encodes to JPEG
+
+
+def test_album_of_two_images(ig: InstagramFake, tmp_path: Path) -> None:
+    content = _content(make_jpeg(tmp_path / "a.jpg"), make_jpeg(tmp_path / "b.jpg", color="maroon"))
+    ig.recent([])
+    ig.photo_rupload(times=2)
+    ig.configure_album(media_item(3111111111111111111, "C0dEaLbUm1", CAPTION, media_type=8, children=2))
+
+    result = _publisher(MemorySessionStore(session_settings())).publish(content, "k")
+
+    assert (result.post_id, result.url) == ("3111111111111111111", "https://www.instagram.com/p/C0dEaLbUm1/")
+    uploads = ig.calls("POST", RUPLOAD_PHOTO_URL)
+    assert len(uploads) == 2
+    assert all(
+        json.loads(u.request.headers["X-Instagram-Rupload-Params"])["is_sidecar"] == "1" for u in uploads
+    )
+    (configure,) = ig.calls("POST", CONFIGURE_SIDECAR_URL)
+    form = ig.form(configure)
+    assert form["caption"] == CAPTION
+    assert len(form["children_metadata"]) == 2
+    assert ig.login_attempts == 0
+
+
+def test_album_with_a_video(ig: InstagramFake, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    fake_video_cover(monkeypatch)
+    content = _content(make_jpeg(tmp_path / "a.jpg"), make_reel_mp4(tmp_path / "b.mp4"))
+    ig.recent([])
+    ig.photo_rupload(times=2)  # the image, then the video's cover
+    ig.rsps.add(responses.GET, RUPLOAD_VIDEO_URL, json={"offset": 0, "status": "ok"})
+    ig.rsps.add(responses.POST, RUPLOAD_VIDEO_URL, json={"status": "ok"})
+    ig.configure_album(media_item(3333333333333333333, "C0dEmIxEd1", CAPTION, media_type=8, children=2))
+
+    result = _publisher(MemorySessionStore(session_settings())).publish(content, "k")
+
+    assert result.url == "https://www.instagram.com/p/C0dEmIxEd1/"
+    (configure,) = ig.calls("POST", CONFIGURE_SIDECAR_URL)
+    children = ig.form(configure)["children_metadata"]
+    assert len(children) == 2 and "clips" in children[1]
+
+
+def test_single_video_is_a_reel(ig: InstagramFake, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    fake_video_cover(monkeypatch)
+    content = _content(make_reel_mp4(tmp_path / "liputan.mp4"))
+    ig.recent([])
+    ig.video_rupload()
+    ig.photo_rupload()  # the cover
+    ig.configure_clip(
+        media_item(3222222222222222222, "C0dErEeL01", CAPTION, media_type=2, product_type="clips")
+    )
+
+    result = _publisher(MemorySessionStore(session_settings())).publish(content, "k")
+
+    assert (result.post_id, result.url) == ("3222222222222222222", "https://www.instagram.com/p/C0dErEeL01/")
+    (video,) = ig.calls("POST", RUPLOAD_VIDEO_URL)
+    assert video.request.body == (tmp_path / "liputan.mp4").read_bytes()
+    (configure,) = ig.calls("POST", CONFIGURE_CLIPS_URL)
+    form = ig.form(configure)
+    assert form["caption"] == CAPTION and form["original_width"] == 720 and form["original_height"] == 1280
+
+
+def test_video_that_cannot_be_prepared_here_is_refused_before_any_request(
+    ig: InstagramFake, tmp_path: Path
+) -> None:
+    # This machine has no MoviePy/ffmpeg, which instagrapi needs for a reel's cover frame.
+    content = _content(make_reel_mp4(tmp_path / "liputan.mp4"))
+    with pytest.raises(RejectedContentError) as ei:
+        _publisher(MemorySessionStore(session_settings())).publish(content, "k")
+    assert "liputan.mp4" in str(ei.value) and "ffmpeg" in str(ei.value)
+    assert not ig.rsps.calls
+
+
+# ---------------------------------------------------------------------- session handling
+
+
+def test_first_run_logs_in_once_saves_session_and_next_run_reuses_it(
+    ig: InstagramFake, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    store = MemorySessionStore()
+    content = _content(make_jpeg(tmp_path / "pameran.jpg"))
+    ig.login_ok()
+    _photo_endpoints(ig)
+
+    result = _publisher(store).publish(content, "k")
+
+    assert result.status == "published"
+    assert ig.login_attempts == 1
+    assert store.saves == 1
+    saved = store.load()
+    assert saved is not None
+    assert saved["authorization_data"]["sessionid"] == NEW_SESSION
+    assert saved[ACCOUNT_KEY] == USERNAME
+    (configure,) = ig.calls("POST", CONFIGURE_URL)
+    assert _auth_session(configure) == NEW_SESSION
+
+    # the next run (a new publisher, same store) uses the saved session: no login at all
+    ig.rsps.calls.reset()
+    _photo_endpoints(ig, pk=3999999999999999999, code="C0dEnExT01")
+    again = _publisher(store).publish(content, "k2")
+    assert again.post_id == "3999999999999999999"
+    assert ig.login_attempts == 0 and store.saves == 1
+    _no_secrets(caplog.text, repr(result), repr(again), repr(store))
+
+
+@pytest.mark.parametrize("where", ["feed", "configure"])
+def test_login_required_relogs_in_exactly_once_then_retries(
+    ig: InstagramFake, tmp_path: Path, caplog: pytest.LogCaptureFixture, where: str
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    store = MemorySessionStore(session_settings())
+    content = _content(make_jpeg(tmp_path / "pameran.jpg"))
+    if where == "feed":  # the very first request of the run (the session check)
+        ig.login_required("GET", feed_url())
+    else:  # the session dies between the upload and the configure
+        ig.login_required("POST", CONFIGURE_URL)
+    ig.login_ok()
+    _photo_endpoints(ig)
+
+    result = _publisher(store).publish(content, "k")
+
+    assert result.post_id == "3456789012345678901"
+    assert ig.login_attempts == 1
+    assert store.saves == 1
+    saved = store.load()
+    assert saved is not None and saved["authorization_data"]["sessionid"] == NEW_SESSION
+    configures = ig.calls("POST", CONFIGURE_URL)
+    assert _auth_session(configures[-1]) == NEW_SESSION
+    _no_secrets(caplog.text, repr(result))
+
+
+def test_session_refused_again_after_relogin_stops_without_a_second_login(
+    ig: InstagramFake, tmp_path: Path
+) -> None:
+    ig.recent([])
+    ig.photo_rupload(times=2)
+    ig.login_required("POST", CONFIGURE_URL)
+    ig.login_ok()
+    ig.login_required("POST", CONFIGURE_URL)  # still refused with the brand-new session
+
+    with pytest.raises(ActionRequiredError) as ei:
+        _publisher(MemorySessionStore(session_settings())).publish(
+            _content(make_jpeg(tmp_path / "a.jpg")), "k"
+        )
+
+    assert ig.login_attempts == 1
+    assert len(ig.calls("POST", CONFIGURE_URL)) == 2  # the action was retried once, not more
+    assert "Ini saya" in str(ei.value)
+
+
+def test_stored_session_of_another_account_is_not_used(ig: InstagramFake, tmp_path: Path) -> None:
+    other = session_settings() | {ACCOUNT_KEY: "akun.lain"}
+    ig.login_ok()
+    _photo_endpoints(ig)
+
+    _publisher(MemorySessionStore(other)).publish(_content(make_jpeg(tmp_path / "a.jpg")), "k")
+
+    assert ig.login_attempts == 1
+
+
+def test_transport_settings_come_from_the_factory_not_the_stored_session(
+    ig: InstagramFake, tmp_path: Path
+) -> None:
+    # saved by the production client (curl transport, 1 s pause): must not override the factory's
+    stored = session_settings() | {"private_transport": "curl", "request_timeout": 7}
+    _photo_endpoints(ig)
+
+    _publisher(MemorySessionStore(stored)).publish(_content(make_jpeg(tmp_path / "a.jpg")), "k")
+
+    assert ig.calls("POST", CONFIGURE_URL)  # seen by responses: still the requests transport
+    assert ig.slept and 7 not in ig.slept  # instagrapi's own pauses were recorded, not 7 s
+
+
+class _BrokenStore:
+    def load(self) -> dict[str, Any] | None:
+        raise OSError("variable backend down")
+
+    def save(self, settings: dict[str, Any]) -> None:
+        raise AssertionError("not expected")
+
+
+def test_unreadable_session_store_is_transient_and_never_logs_in_blindly(
+    ig: InstagramFake, tmp_path: Path
+) -> None:
+    pub = InstagramPublisher(USERNAME, PASSWORD, _BrokenStore(), client_factory=fast_client)
+    with pytest.raises(TransientChannelError):
+        pub.publish(_content(make_jpeg(tmp_path / "a.jpg")), "k")
+    assert not ig.rsps.calls
+
+
+def test_a_failed_login_is_not_repeated_by_the_same_publisher(ig: InstagramFake, tmp_path: Path) -> None:
+    ig.login_fails(503, {"message": "unavailable", "status": "fail"})
+    pub = _publisher(MemorySessionStore())
+    content = _content(make_jpeg(tmp_path / "a.jpg"))
+    with pytest.raises(TransientChannelError):
+        pub.publish(content, "k")
+    with pytest.raises(TransientChannelError):
+        pub.find_existing(content, "k")
+    assert ig.login_attempts == 1
+
+
+# ---------------------------------------------------------------------- person must act
+
+
+def test_challenge_on_login_asks_for_the_app_and_never_logs_in_again(
+    ig: InstagramFake, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    store = MemorySessionStore()
+    pub = _publisher(store)
+    content = _content(make_jpeg(tmp_path / "a.jpg"))
+    ig.login_fails(400, challenge_body())
+
+    with pytest.raises(ActionRequiredError) as ei:
+        pub.publish(content, "k")
+
+    message = str(ei.value)
+    assert "Instagram meminta verifikasi (challenge)" in message
+    assert "buka aplikasi Instagram di ponsel akun kantor" in message
+    assert "setujui 'Ini saya'" in message and "jalankan ulang tugas" in message
+    assert ig.login_attempts == 1
+    assert not [c for c in ig.rsps.calls if "/challenge/" in (c.request.url or "")]  # no automatic resolver
+    assert not ig.calls("POST", RUPLOAD_PHOTO_URL)
+    # the device identity is kept (the person approves *this* device), without any session
+    saved = store.load()
+    assert saved is not None and saved["uuids"]["uuid"] and not saved["authorization_data"]
+
+    # the same publisher refuses further work without another request (find_existing after it)
+    ig.rsps.calls.reset()
+    with pytest.raises(ActionRequiredError):
+        pub.find_existing(content, "k")
+    assert not ig.rsps.calls
+    _no_secrets(caplog.text, message)
+
+
+def test_next_run_after_a_challenge_presents_the_same_device(ig: InstagramFake, tmp_path: Path) -> None:
+    store = MemorySessionStore()
+    ig.login_fails(400, challenge_body())
+    with pytest.raises(ActionRequiredError):
+        _publisher(store).publish(_content(make_jpeg(tmp_path / "a.jpg")), "k")
+    first = ig.calls("POST", LOGIN_URL)[0]
+
+    ig.rsps.calls.reset()
+    ig.login_ok()
+    _photo_endpoints(ig)
+    _publisher(store).publish(_content(make_jpeg(tmp_path / "a.jpg")), "k")
+    second = ig.calls("POST", LOGIN_URL)[0]
+
+    assert first.request.headers["X-IG-Device-ID"] == second.request.headers["X-IG-Device-ID"]
+    assert first.request.headers["X-IG-Android-ID"] == second.request.headers["X-IG-Android-ID"]
+
+
+def test_challenge_with_a_stored_session_needs_no_login_at_all(ig: InstagramFake, tmp_path: Path) -> None:
+    ig.recent([])
+    ig.photo_rupload()
+    ig.rsps.add(responses.POST, CONFIGURE_URL, status=400, json=challenge_body())
+
+    with pytest.raises(ActionRequiredError) as ei:
+        _publisher(MemorySessionStore(session_settings())).publish(
+            _content(make_jpeg(tmp_path / "a.jpg")), "k"
+        )
+
+    assert "Ini saya" in str(ei.value)
+    assert ig.login_attempts == 0
+
+
+def test_two_factor_on_login(ig: InstagramFake, tmp_path: Path) -> None:
+    ig.login_fails(
+        400,
+        {
+            "message": "",
+            "two_factor_required": True,
+            "two_factor_info": {
+                "username": USERNAME,
+                "two_factor_identifier": "abc",
+                "totp_two_factor_on": True,
+            },
+            "error_type": "two_factor_required",
+            "status": "fail",
+        },
+    )
+    with pytest.raises(ActionRequiredError) as ei:
+        _publisher(MemorySessionStore()).publish(_content(make_jpeg(tmp_path / "a.jpg")), "k")
+    assert "2FA" in str(ei.value) and "aplikasi Instagram" in str(ei.value)
+    assert ig.login_attempts == 1
+
+
+def test_feedback_required_on_configure(ig: InstagramFake, tmp_path: Path) -> None:
+    ig.recent([])
+    ig.photo_rupload()
+    ig.rsps.add(
+        responses.POST,
+        CONFIGURE_URL,
+        status=400,
+        json={
+            "message": "feedback_required",
+            "feedback_title": "Try Again Later",
+            "feedback_message": "We restrict certain activity to protect our community.",
+            "spam": True,
+            "status": "fail",
+        },
+    )
+    with pytest.raises(ActionRequiredError) as ei:
+        _publisher(MemorySessionStore(session_settings())).publish(
+            _content(make_jpeg(tmp_path / "a.jpg")), "k"
+        )
+    message = str(ei.value)
+    assert "membatasi tindakan" in message and "aplikasi Instagram" in message
+    assert "We restrict certain activity" in message
+    assert ig.login_attempts == 0
+
+
+def test_bad_password_names_the_connection(ig: InstagramFake, tmp_path: Path) -> None:
+    ig.login_fails(
+        400,
+        {
+            "message": "The password you entered is incorrect. Please try again.",
+            "invalid_credentials": True,
+            "error_type": "bad_password",
+            "status": "fail",
+        },
+    )
+    with pytest.raises(CredentialsError) as ei:
+        _publisher(MemorySessionStore()).publish(_content(make_jpeg(tmp_path / "a.jpg")), "k")
+    assert "sop_instagram" in str(ei.value) and PASSWORD not in str(ei.value)
+    assert ig.login_attempts == 1
+
+
+def test_missing_password_fails_before_any_request(ig: InstagramFake, tmp_path: Path) -> None:
+    pub = InstagramPublisher(USERNAME, "", MemorySessionStore(), client_factory=fast_client)
+    with pytest.raises(CredentialsError, match="sop_instagram"):
+        pub.publish(_content(make_jpeg(tmp_path / "a.jpg")), "k")
+    assert not ig.rsps.calls
+
+
+# ---------------------------------------------------------------------- wait / retry / refused
+
+
+def test_please_wait_a_few_minutes_is_rate_limited_for_ten_minutes(ig: InstagramFake, tmp_path: Path) -> None:
+    ig.recent(
+        status=400, body={"message": "Please wait a few minutes before you try again.", "status": "fail"}
+    )
+    before = datetime.now(UTC)
+
+    with pytest.raises(RateLimitedError) as ei:
+        _publisher(MemorySessionStore(session_settings())).publish(
+            _content(make_jpeg(tmp_path / "a.jpg")), "k"
+        )
+
+    reset = ei.value.reset_at
+    assert reset.tzinfo is not None and reset.utcoffset() == timedelta(0)
+    assert before + timedelta(minutes=9) < reset < datetime.now(UTC) + timedelta(minutes=11)
+    assert ig.login_attempts == 0
+
+
+def test_http_429_is_rate_limited(ig: InstagramFake, tmp_path: Path) -> None:
+    ig.recent([])
+    ig.photo_rupload()
+    ig.rsps.add(responses.POST, CONFIGURE_URL, status=429, json={"message": "rate limited", "status": "fail"})
+    with pytest.raises(RateLimitedError):
+        _publisher(MemorySessionStore(session_settings())).publish(
+            _content(make_jpeg(tmp_path / "a.jpg")), "k"
+        )
+
+
+@pytest.mark.parametrize("status", [500, 503])
+def test_server_errors_are_transient(ig: InstagramFake, tmp_path: Path, status: int) -> None:
+    ig.recent([])
+    ig.photo_rupload()
+    ig.rsps.add(responses.POST, CONFIGURE_URL, status=status, body="<html>Oops</html>")
+    with pytest.raises(TransientChannelError) as ei:
+        _publisher(MemorySessionStore(session_settings())).publish(
+            _content(make_jpeg(tmp_path / "a.jpg")), "k"
+        )
+    assert "dicoba lagi" in str(ei.value)
+
+
+def test_upload_refused_by_the_server_is_transient_when_5xx(ig: InstagramFake, tmp_path: Path) -> None:
+    ig.recent([])
+    ig.rsps.add(responses.POST, RUPLOAD_PHOTO_URL, status=502, body="Bad Gateway")
+    with pytest.raises(TransientChannelError):
+        _publisher(MemorySessionStore(session_settings())).publish(
+            _content(make_jpeg(tmp_path / "a.jpg")), "k"
+        )
+
+
+def test_connection_failure_is_transient(ig: InstagramFake, tmp_path: Path) -> None:
+    ig.recent([])
+    ig.photo_rupload()  # nothing answers the configure: responses refuses the connection
+    with pytest.raises(TransientChannelError):
+        _publisher(MemorySessionStore(session_settings())).publish(
+            _content(make_jpeg(tmp_path / "a.jpg")), "k"
+        )
+
+
+def test_media_refused_by_instagram_is_rejected_content(ig: InstagramFake, tmp_path: Path) -> None:
+    ig.recent([])
+    ig.photo_rupload()
+    ig.rsps.add(
+        responses.POST,
+        CONFIGURE_URL,
+        status=400,
+        json={"message": "Uploaded image isn't in an allowed aspect ratio", "status": "fail"},
+    )
+    with pytest.raises(RejectedContentError) as ei:
+        _publisher(MemorySessionStore(session_settings())).publish(
+            _content(make_jpeg(tmp_path / "a.jpg")), "k"
+        )
+    assert "aspect ratio" in str(ei.value) and "caption_instagram" in str(ei.value)
+
+
+def test_upload_refused_with_4xx_is_rejected_content(ig: InstagramFake, tmp_path: Path) -> None:
+    ig.recent([])
+    ig.rsps.add(
+        responses.POST, RUPLOAD_PHOTO_URL, status=400, json={"message": "bad image", "status": "fail"}
+    )
+    with pytest.raises(RejectedContentError):
+        _publisher(MemorySessionStore(session_settings())).publish(
+            _content(make_jpeg(tmp_path / "a.jpg")), "k"
+        )
+
+
+def test_more_than_ten_items_or_none_are_refused_without_requests(ig: InstagramFake, tmp_path: Path) -> None:
+    one = _content(make_jpeg(tmp_path / "a.jpg"))
+    pub = _publisher(MemorySessionStore(session_settings()))
+    with pytest.raises(RejectedContentError):
+        pub.publish(PreparedContent(**{**one.__dict__, "media": one.media * 11}), "k")
+    with pytest.raises(RejectedContentError):
+        pub.publish(PreparedContent(**{**one.__dict__, "media": ()}), "k")
+    assert not ig.rsps.calls
+
+
+# ---------------------------------------------------------------------- find_existing, test_connection
+
+
+def test_find_existing_matches_the_caption_in_recent_media(ig: InstagramFake, tmp_path: Path) -> None:
+    content = _content(make_jpeg(tmp_path / "a.jpg"))
+    reflowed = "  " + CAPTION.replace("\n\n", "\n \n").replace(" dibuka", "\tdibuka") + "\n"
+    ig.recent(
+        [
+            media_item(3000000000000000001, "C0dEoTher1", "Kiriman lain"),
+            media_item(3000000000000000002, "C0dEsAmE01", reflowed),
+        ]
+    )
+
+    found = _publisher(MemorySessionStore(session_settings())).find_existing(content, "k")
+
+    assert found is not None
+    assert (found.post_id, found.url) == ("3000000000000000002", "https://www.instagram.com/p/C0dEsAmE01/")
+    assert found.status == "published" and found.mode == "live"
+    assert found.payload_hash == payload_hash(build_payload("instagram", content))
+    (feed,) = ig.calls("GET", feed_url())
+    assert feed.request.params["count"] == "20"
+    assert ig.login_attempts == 0
+
+
+def test_find_existing_returns_none_when_no_caption_matches(ig: InstagramFake, tmp_path: Path) -> None:
+    ig.recent([media_item(3000000000000000001, "C0dEoTher1", CAPTION + " (versi lama)")])
+    found = _publisher(MemorySessionStore(session_settings())).find_existing(
+        _content(make_jpeg(tmp_path / "a.jpg")), "k"
+    )
+    assert found is None
+
+
+def test_find_existing_does_not_answer_none_when_the_feed_fails(ig: InstagramFake, tmp_path: Path) -> None:
+    ig.recent(status=503, body={"message": "unavailable", "status": "fail"})
+    with pytest.raises(TransientChannelError):
+        _publisher(MemorySessionStore(session_settings())).find_existing(
+            _content(make_jpeg(tmp_path / "a.jpg")), "k"
+        )
+
+
+def test_test_connection(ig: InstagramFake) -> None:
+    ig.recent([])
+    assert _publisher(MemorySessionStore(session_settings())).test_connection() == (
+        True,
+        f"Terhubung ke Instagram sebagai {USERNAME}",
+    )
+    ig.login_fails(400, challenge_body())
+    ok, message = _publisher(MemorySessionStore()).test_connection()
+    assert not ok and "Ini saya" in message
+
+
+def test_default_client_follows_instagrapi_advice_on_delays() -> None:
+    pub = InstagramPublisher(USERNAME, PASSWORD, MemorySessionStore())
+    client = pub._default_client()
+    assert client.delay_range == [1, 3]

@@ -1,0 +1,342 @@
+"""Instagram's private API as instagrapi 3.2 calls it, faked with ``responses``.
+
+Endpoints (hosts and paths exactly as instagrapi builds them):
+
+- login (current Android "CAA" flow, ``Client.login``): the password encryption key
+  ``GET https://i.instagram.com/api/v1/qe/sync/`` (response headers), then on ``b.i.instagram.com``:
+  ``POST /graphql_www`` (USDID key registration, first login of a device only),
+  ``POST /api/v1/bloks/async_action/com.bloks.www.bloks.caa.login.process_client_data_and_redirect/``
+  (gives the ``aac`` context), ``POST /api/v1/attestation/create_android_keystore/`` (nonce),
+  ``POST /api/v1/bloks/async_action/com.bloks.www.caa.login.oauth.token.fetch.async/``,
+  ``POST /api/v1/bloks/async_action/com.bloks.www.bloks.caa.login.async.send_login_request/``
+  (the password; the session comes back inside the Bloks action) — then the post-login flow on
+  ``i.instagram.com``: ``POST /api/v1/feed/reels_tray/`` and ``POST /api/v1/feed/timeline/``;
+- the account's feed: ``GET https://i.instagram.com/api/v1/feed/user/<id>/``;
+- photo: ``POST https://i.instagram.com/rupload_igphoto/<name>`` then ``POST /api/v1/media/configure/``;
+- album: one rupload per item (``is_sidecar``) then ``POST /api/v1/media/configure_sidecar/``;
+- reel: ``POST https://i.instagram.com/upload_settings/<session>``, ``GET`` + ``POST
+  https://i.instagram.com/rupload_igvideo/<name>``, the cover via ``rupload_igphoto``, then
+  ``POST /api/v1/media/configure_to_clips/?video=1``.
+
+A "login attempt" is one POST of the password (``send_login_request``).
+"""
+
+from __future__ import annotations
+
+import base64
+import functools
+import json
+import re
+import struct
+import sys
+import time
+import types
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+import responses
+from instagrapi import Client
+from PIL import Image
+
+API = "https://i.instagram.com/api/v1"
+CAA = "https://b.i.instagram.com/api/v1"
+BLOKS = f"{CAA}/bloks/async_action"
+USDID_URL = "https://b.i.instagram.com/graphql_www"
+PROCESS_CLIENT_DATA_URL = f"{BLOKS}/com.bloks.www.bloks.caa.login.process_client_data_and_redirect/"
+KEYSTORE_URL = f"{CAA}/attestation/create_android_keystore/"
+OAUTH_FETCH_URL = f"{BLOKS}/com.bloks.www.caa.login.oauth.token.fetch.async/"
+LOGIN_URL = f"{BLOKS}/com.bloks.www.bloks.caa.login.async.send_login_request/"
+PASSWORD_KEY_URL = f"{API}/qe/sync/"  # GET: the RSA key the password is encrypted with
+REELS_TRAY_URL = f"{API}/feed/reels_tray/"
+TIMELINE_URL = f"{API}/feed/timeline/"
+CONFIGURE_URL = f"{API}/media/configure/"
+CONFIGURE_SIDECAR_URL = f"{API}/media/configure_sidecar/"
+CONFIGURE_CLIPS_URL = re.compile(re.escape(f"{API}/media/configure_to_clips/") + r"(\?.*)?$")
+RUPLOAD_PHOTO_URL = re.compile(r"https://i\.instagram\.com/rupload_igphoto/[^/?]+$")
+RUPLOAD_VIDEO_URL = re.compile(r"https://i\.instagram\.com/rupload_igvideo/[^/?]+$")
+UPLOAD_SETTINGS_URL = re.compile(r"https://i\.instagram\.com/upload_settings/[^/?]+$")
+
+USER_ID = "51234567890"
+USERNAME = "dinarpus.kendal"
+OLD_SESSION = f"{USER_ID}%3AoldSession0000000000%3A12%3AAYd-old"
+NEW_SESSION = f"{USER_ID}%3AnewSession1111111111%3A12%3AAYd-new"
+
+
+def feed_url(user_id: str = USER_ID) -> str:
+    return f"{API}/feed/user/{user_id}/"
+
+
+def fast_client() -> Client:
+    """What tests pass as ``client_factory``: the ``requests`` transport (seen by ``responses``),
+    no pause before requests, no HTTP-level retries."""
+    return Client(private_transport="requests", request_timeout=0, delay_range=None, session_retry_total=0)
+
+
+def authorization(user_id: str, sessionid: str) -> str:
+    """The ``IG-Set-Authorization`` value Instagram hands out at login (Bearer IGT:2:<base64 json>)."""
+    data = json.dumps({"ds_user_id": user_id, "sessionid": sessionid, "should_use_header_over_cookies": True})
+    return "Bearer IGT:2:" + base64.b64encode(data.encode()).decode()
+
+
+def session_settings(user_id: str = USER_ID, sessionid: str = OLD_SESSION) -> dict[str, Any]:
+    """instagrapi settings of a logged-in client (what ``get_settings()`` gives after a login)."""
+    client = fast_client()
+    client.authorization_data = {
+        "ds_user_id": user_id,
+        "sessionid": sessionid,
+        "should_use_header_over_cookies": True,
+    }
+    settings: dict[str, Any] = client.get_settings()
+    return settings
+
+
+def login_success_body(user_id: str = USER_ID, sessionid: str = NEW_SESSION) -> dict[str, Any]:
+    """``send_login_request`` answer: the login response is a JSON string inside the Bloks action."""
+    logged_in_user = {"pk": int(user_id), "pk_id": user_id, "username": USERNAME, "full_name": "Dinarpus"}
+    embedded = {
+        "login_response": json.dumps({"logged_in_user": logged_in_user, "status": "ok"}),
+        "headers": json.dumps({"IG-Set-Authorization": authorization(user_id, sessionid)}),
+        "cookies": "",
+    }
+    action = "(bk.action.caa.HandleLoginResponse, " + json.dumps(json.dumps(embedded)) + ")"
+    return {"layout": {"bloks_payload": {"action": action, "data": []}}, "status": "ok"}
+
+
+def challenge_body() -> dict[str, Any]:
+    return {
+        "message": "challenge_required",
+        "challenge": {
+            "url": f"https://i.instagram.com/challenge/{USER_ID}/AbCdEf/",
+            "api_path": f"/challenge/{USER_ID}/AbCdEf/",
+            "hide_webview_header": True,
+            "lock": True,
+            "logout": False,
+            "native_flow": True,
+        },
+        "status": "fail",
+        "error_type": "checkpoint_challenge_required",
+    }
+
+
+@functools.cache
+def _password_public_key() -> str:
+    from Cryptodome.PublicKey import RSA
+
+    pem = RSA.generate(2048).public_key().export_key(format="PEM")
+    return base64.b64encode(pem).decode()
+
+
+def media_item(
+    pk: int,
+    code: str,
+    caption: str,
+    *,
+    media_type: int = 1,
+    user_id: str = USER_ID,
+    children: int = 0,
+    product_type: str = "feed",
+) -> dict[str, Any]:
+    """A v1 media item (feed/user, configure answers), with the fields instagrapi's Media needs."""
+    image = {
+        "candidates": [
+            {"url": f"https://scontent.cdninstagram.com/{code}.jpg", "width": 1080, "height": 1080}
+        ]
+    }
+    item: dict[str, Any] = {
+        "pk": pk,
+        "id": f"{pk}_{user_id}",
+        "code": code,
+        "taken_at": int(time.time()),
+        "media_type": media_type,
+        "product_type": product_type,
+        "image_versions2": image,
+        "user": {"pk": user_id, "username": USERNAME, "full_name": "Dinarpus Kendal"},
+        "caption": {"text": caption, "pk": str(pk + 1)},
+        "like_count": 0,
+        "comment_count": 0,
+    }
+    if media_type == 2:
+        item["video_versions"] = [
+            {"url": f"https://scontent.cdninstagram.com/{code}.mp4", "width": 720, "height": 1280}
+        ]
+        item["video_duration"] = 3.0
+    if children:
+        item["carousel_media"] = [
+            {
+                "pk": str(pk * 10 + i),
+                "id": f"{pk * 10 + i}_{user_id}",
+                "media_type": 1,
+                "image_versions2": image,
+            }
+            for i in range(children)
+        ]
+    return item
+
+
+class InstagramFake:
+    """Registers Instagram's answers on a ``responses.RequestsMock`` and counts what was asked."""
+
+    def __init__(self, rsps: responses.RequestsMock, user_id: str = USER_ID) -> None:
+        self.rsps = rsps
+        self.user_id = user_id
+        self.slept: list[float] = []  # instagrapi's sleeps, when disable_instagrapi_sleeps() recorded them
+
+    # ---- login
+
+    def login_preflight(self) -> None:
+        self.rsps.add(
+            responses.GET,
+            PASSWORD_KEY_URL,
+            json={"status": "ok"},
+            headers={
+                "ig-set-password-encryption-key-id": "41",
+                "ig-set-password-encryption-pub-key": _password_public_key(),
+            },
+        )
+        self.rsps.add(responses.POST, USDID_URL, json={"data": {"usdid_registration": {"success": True}}})
+        aac = {"data": {"key": "CAA_ACCOUNT_ACCESS_CONTEXT:aac", "initial": "AAC-TEST-CONTEXT"}}
+        self.rsps.add(
+            responses.POST,
+            PROCESS_CLIENT_DATA_URL,
+            json={"layout": {"bloks_payload": {"data": [aac], "action": ""}}, "status": "ok"},
+        )
+        self.rsps.add(
+            responses.POST,
+            KEYSTORE_URL,
+            json={"challenge_nonce": "Tk9OQ0U", "key_nonce": "S0VZ", "status": "ok"},
+        )
+        self.rsps.add(responses.POST, OAUTH_FETCH_URL, json={"status": "ok"})
+
+    def login_ok(self, sessionid: str = NEW_SESSION) -> None:
+        self.login_preflight()
+        self.rsps.add(responses.POST, LOGIN_URL, json=login_success_body(self.user_id, sessionid))
+        self.rsps.add(responses.POST, REELS_TRAY_URL, json={"tray": [], "status": "ok"})
+        self.rsps.add(responses.POST, TIMELINE_URL, json={"feed_items": [], "num_results": 0, "status": "ok"})
+
+    def login_fails(self, status: int, body: dict[str, Any]) -> None:
+        self.login_preflight()
+        self.rsps.add(responses.POST, LOGIN_URL, status=status, json=body)
+
+    # ---- reads
+
+    def recent(
+        self, items: list[dict[str, Any]] | None = None, *, status: int = 200, body: Any = None
+    ) -> None:
+        payload = (
+            body
+            if body is not None
+            else {"items": items or [], "num_results": len(items or []), "status": "ok"}
+        )
+        self.rsps.add(responses.GET, feed_url(self.user_id), status=status, json=payload)
+
+    def login_required(self, method: str, url: str | re.Pattern[str]) -> None:
+        """A 403 ``login_required`` answer (the session was logged out) on ``url``."""
+        body = {
+            "message": "login_required",
+            "error_title": "You've Been Logged Out",
+            "error_body": "Please log back in.",
+            "logout_reason": 8,
+            "status": "fail",
+        }
+        self.rsps.add(method, url, status=403, json=body)
+
+    # ---- uploads
+
+    def photo_rupload(self, times: int = 1) -> None:
+        for _ in range(times):
+            self.rsps.add(
+                responses.POST,
+                RUPLOAD_PHOTO_URL,
+                json={"upload_id": "1", "xsharing_nonces": {}, "status": "ok"},
+            )
+
+    def configure_photo(self, media: dict[str, Any]) -> None:
+        self.rsps.add(responses.POST, CONFIGURE_URL, json={"media": media, "upload_id": "1", "status": "ok"})
+
+    def configure_album(self, media: dict[str, Any]) -> None:
+        self.rsps.add(
+            responses.POST,
+            CONFIGURE_SIDECAR_URL,
+            json={"media": media, "client_sidecar_id": "1", "status": "ok"},
+        )
+
+    def video_rupload(self) -> None:
+        self.rsps.add(responses.POST, UPLOAD_SETTINGS_URL, json={"status": "ok"})
+        self.rsps.add(responses.GET, RUPLOAD_VIDEO_URL, json={"offset": 0, "status": "ok"})
+        self.rsps.add(responses.POST, RUPLOAD_VIDEO_URL, json={"status": "ok"})
+
+    def configure_clip(self, media: dict[str, Any]) -> None:
+        self.rsps.add(responses.POST, CONFIGURE_CLIPS_URL, json={"media": media, "status": "ok"})
+
+    # ---- what was asked
+
+    def calls(self, method: str, url: str | re.Pattern[str]) -> list[Any]:
+        def hit(u: str | None) -> bool:
+            u = u or ""
+            base = u.split("?", 1)[0]
+            return bool(url.match(u)) if isinstance(url, re.Pattern) else base == url
+
+        return [c for c in self.rsps.calls if c.request.method == method and hit(c.request.url)]
+
+    @property
+    def login_attempts(self) -> int:
+        return len(self.calls("POST", LOGIN_URL))
+
+    def form(self, call: Any) -> dict[str, Any]:
+        """The JSON inside a signed form body (``signed_body=SIGNATURE.{json}``)."""
+        from urllib.parse import parse_qs
+
+        body = call.request.body
+        text = body.decode() if isinstance(body, bytes) else str(body)
+        signed = parse_qs(text)["signed_body"][0]
+        data: dict[str, Any] = json.loads(signed.split(".", 1)[1])
+        return data
+
+
+def disable_instagrapi_sleeps(monkeypatch: pytest.MonkeyPatch) -> list[float]:
+    """instagrapi sleeps in fixed places (3 s before a photo configure, 10 s before a reel's):
+    give its modules a ``time`` whose ``sleep`` only records. Returns the recorded durations."""
+    slept: list[float] = []
+    fake_time = types.SimpleNamespace(**{n: getattr(time, n) for n in dir(time) if not n.startswith("__")})
+    fake_time.sleep = slept.append
+    for name, module in list(sys.modules.items()):
+        if name.startswith("instagrapi") and getattr(module, "time", None) is time:
+            monkeypatch.setattr(module, "time", fake_time)
+    return slept
+
+
+def fake_video_cover(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Stand in for MoviePy/ffmpeg (not installed here): instagrapi's cover frame becomes a JPEG."""
+    import instagrapi.utils.video as ig_video
+
+    def cover(
+        path: Path,
+        thumbnail: Path,
+        duration: float | None = None,
+        crop_thumbnail: Callable[..., Any] | None = None,
+    ) -> None:
+        Image.new("RGB", (720, 1280), "darkgreen").save(thumbnail, "JPEG")
+
+    monkeypatch.setattr(ig_video, "generate_video_thumbnail", cover)
+
+
+def _box(kind: bytes, payload: bytes) -> bytes:
+    return struct.pack(">I", 8 + len(payload)) + kind + payload
+
+
+def make_reel_mp4(path: Path, size: tuple[int, int] = (720, 1280), seconds: int = 6) -> Path:
+    """An MP4 with the boxes instagrapi reads without ffmpeg: ftyp, moov (mvhd, trak: tkhd, mdia/hdlr)."""
+    width, height = size
+    mvhd = bytes(4) + struct.pack(">IIII", 0, 0, 1000, seconds * 1000) + bytes(80)
+    tkhd = bytearray(84)
+    struct.pack_into(">II", tkhd, 76, width << 16, height << 16)
+    hdlr = bytes(4) + bytes(4) + b"vide" + bytes(12) + b"VideoHandler\0"
+    mdhd = bytes(4) + struct.pack(">IIII", 0, 0, 1000, seconds * 1000) + bytes(4)
+    trak = _box(b"tkhd", bytes(tkhd)) + _box(b"mdia", _box(b"mdhd", mdhd) + _box(b"hdlr", hdlr))
+    moov = _box(b"mvhd", mvhd) + _box(b"trak", trak)
+    ftyp = _box(b"ftyp", b"isom" + struct.pack(">I", 512) + b"isomiso2avc1mp41")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(ftyp + _box(b"moov", moov) + _box(b"mdat", bytes(4096)))
+    return path
