@@ -86,6 +86,53 @@ def bench_approval_to_outbox(runs: int = 5) -> None:
     shutil.rmtree(home, ignore_errors=True)
 
 
+def bench_wordpress(runs: int = 5) -> None:
+    """Publish step wall time vs. the sum of its own HTTP round trips (target ratio <= 1.5)."""
+    import sop_tasks.airflow.publish as publish
+    from sop_tasks.airflow.hooks import WordPressHook
+    from sop_tasks.config import load_config
+    from sop_tasks.records.ledger import Ledger
+    from tests.support.media import make_jpeg
+    from tests.support.wordpress import wordpress_site
+
+    cfg = load_config()
+    make_jpeg(cfg.path("media") / "bench-wp.jpg", (1200, 800))
+    tmp = Path(tempfile.mkdtemp(prefix="sop-bench-wp-"))
+    ledger = Ledger(f"sqlite:///{tmp / 'ledger.db'}")
+    rows = []
+    with wordpress_site() as site:
+        os.environ["AIRFLOW_CONN_SOP_WEBSITE"] = site.conn_json()
+        pub = WordPressHook(cfg=cfg).get_conn()
+        pub.api_root()  # discovery is cached per process; a worker pays it once
+        publish.publisher_for = lambda channel, cfg: pub  # type: ignore[assignment]
+        for i in range(runs):
+            form = {
+                "title": f"Bench WP {i}",
+                "body": "Isi.",
+                "channels": ["website"],
+                "media": ["bench-wp.jpg"],
+            }
+            sid = publish.identify(
+                form,
+                dag_id="bench",
+                run_id=f"r{i}-{time.time()}",
+                submitted_by=None,
+                run_started=None,
+                ledger=ledger,
+                cfg=cfg,
+            )["submission_id"]
+            pub.round_trips.clear()
+            t = time.perf_counter()
+            publish.publish_channel("website", sid, ledger=ledger, cfg=cfg)
+            wall = time.perf_counter() - t
+            rows.append((wall, sum(pub.round_trips), len(pub.round_trips)))
+    print("WordPress publish step (one post, one image) vs. its HTTP round trips (target <= 1.5x)")
+    for wall, http, n in rows:
+        print(f"  wall {wall * 1000:6.0f} ms   {n} requests {http * 1000:6.0f} ms   ratio {wall / http:.2f}")
+    print(f"  median ratio {statistics.median(w / h for w, h, _ in rows):.2f}")
+    shutil.rmtree(tmp, ignore_errors=True)
+
+
 def bench_make_run() -> None:
     from tests.support.standalone import free_port
 
@@ -136,6 +183,7 @@ def main() -> None:
     print(f"# sop benchmarks {datetime.now(UTC):%Y-%m-%d %H:%M} UTC, {os.cpu_count()} cores")
     bench_parse()
     bench_approval_to_outbox(args.runs)
+    bench_wordpress(args.runs)
     if args.make_run:
         bench_make_run()
 

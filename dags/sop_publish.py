@@ -8,7 +8,7 @@ from airflow.sdk import chain, dag, task
 from airflow.sdk.exceptions import AirflowFailException
 
 from sop_tasks.airflow import publish
-from sop_tasks.airflow.dag_support import DEFAULT_ARGS, dag_config, publish_form
+from sop_tasks.airflow.dag_support import dag_config, default_args, publish_form
 from sop_tasks.airflow.ledger import get_ledger
 from sop_tasks.airflow.operators import PublishChannelOperator, VerifyOperator, WaitForPublishTime
 from sop_tasks.errors import ContentError
@@ -26,7 +26,7 @@ STEP1 = step(1)
     catchup=False,
     max_active_runs=50,
     tags=["sop", "publikasi"],
-    default_args=DEFAULT_ARGS,
+    default_args=default_args(cfg),
     params=publish_form(cfg),
     doc_md=f"""
 ### SOP {SOP_NUMBER} — langkah 1–5

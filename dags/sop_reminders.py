@@ -7,7 +7,7 @@ from typing import Any
 
 from airflow.sdk import dag, task
 
-from sop_tasks.airflow.dag_support import DEFAULT_ARGS, dag_config
+from sop_tasks.airflow.dag_support import dag_config, default_args
 from sop_tasks.airflow.ledger import get_ledger
 from sop_tasks.airflow.notify import notify
 from sop_tasks.reminders import send_reminders
@@ -23,7 +23,7 @@ cfg = dag_config()
     catchup=False,
     max_active_runs=1,
     tags=["sop", "pengingat"],
-    default_args=DEFAULT_ARGS,
+    default_args=default_args(cfg),
     doc_md="Tidak ada yang disetujui karena menunggu: pengingat dikirim tiap "
     f"{cfg.reminder_every_minutes} menit setelah waktu baku terlewati, dan verifikasi tetap menunggu.",
 )

@@ -94,6 +94,7 @@ class OfficeConfig(_Model):
     paths: Paths = Paths()
     website: WebsiteSettings = WebsiteSettings()
     reminder_every_minutes: int = Field(default=15, ge=1)
+    retry_delay_seconds: int = Field(default=30, ge=1)
 
     # Where relative paths are resolved from; set by the loader, not by the YAML.
     root: Path = Field(default=PROJECT_ROOT, exclude=True)

@@ -26,6 +26,7 @@ def _write_test_config() -> None:
     raw["paths"] = {name: str(_HOME / "data" / name) for name in ("media", "outbox", "staging")}
     raw["verifiers"][1]["users"] = ["kabid", "plt_kabid"]  # an acting official is one line
     raw["verifiers"][0]["emails"] = ["kasubag@dinarpus.test"]
+    raw["retry_delay_seconds"] = 3
     (_CONFIG / "office.yaml").write_text(yaml.safe_dump(raw, allow_unicode=True))
     (_HOME / "data" / "media").mkdir(parents=True, exist_ok=True)
 

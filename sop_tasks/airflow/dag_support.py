@@ -25,11 +25,12 @@ def dag_config() -> OfficeConfig:
         ) from None
 
 
-DEFAULT_ARGS: dict[str, Any] = {
-    "owner": "pengelola_ti",
-    "retries": 2,
-    "retry_delay": timedelta(seconds=30),
-}
+def default_args(cfg: OfficeConfig) -> dict[str, Any]:
+    return {
+        "owner": "pengelola_ti",
+        "retries": 2,
+        "retry_delay": timedelta(seconds=cfg.retry_delay_seconds),
+    }
 
 
 def publish_form(cfg: OfficeConfig) -> dict[str, Param]:

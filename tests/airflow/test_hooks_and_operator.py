@@ -1,0 +1,79 @@
+"""Hooks built from connections, and how the upload task turns channel errors into Airflow's."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+
+import pytest
+import responses
+from airflow.sdk.exceptions import AirflowFailException, AirflowRescheduleException
+
+from sop_tasks.airflow import operators
+from sop_tasks.airflow.hooks import WordPressHook, XHook
+from sop_tasks.airflow.publish import publisher_for
+from sop_tasks.channels import OutboxPublisher
+from sop_tasks.errors import ActionRequiredError, RateLimitedError
+
+
+def test_no_connection_means_outbox(office_cfg, monkeypatch):
+    for name in ("AIRFLOW_CONN_SOP_WEBSITE", "AIRFLOW_CONN_SOP_TWITTER", "AIRFLOW_CONN_SOP_INSTAGRAM"):
+        monkeypatch.delenv(name, raising=False)
+    for channel in ("website", "twitter", "instagram"):
+        assert isinstance(publisher_for(channel, office_cfg), OutboxPublisher)
+
+
+def test_wordpress_connection_json_form_and_test_button(wordpress, monkeypatch):
+    monkeypatch.setenv("AIRFLOW_CONN_SOP_WEBSITE", wordpress.conn_json())
+    ok, msg = WordPressHook().test_connection()
+    assert ok and "admin" in msg
+    monkeypatch.setenv("AIRFLOW_CONN_SOP_WEBSITE", wordpress.conn_json(password="salah salah salah"))
+    ok, msg = WordPressHook().test_connection()
+    assert not ok and "sop_website" in msg and "salah" not in msg
+
+
+def test_x_connection_four_keys(monkeypatch):
+    conn = {
+        "conn_type": "x_twitter",
+        "login": "api-key",
+        "password": "api-secret",
+        "extra": {"access_token": "tok", "access_token_secret": ""},
+    }
+    monkeypatch.setenv("AIRFLOW_CONN_SOP_TWITTER", json.dumps(conn))
+    ok, msg = XHook().test_connection()
+    assert not ok and "access_token_secret" in msg and "api-secret" not in msg
+    conn["extra"]["access_token_secret"] = "tok-secret"
+    monkeypatch.setenv("AIRFLOW_CONN_SOP_TWITTER", json.dumps(conn))
+    with responses.RequestsMock() as rsps:
+        rsps.get(
+            "https://api.twitter.com/2/users/me",
+            json={"data": {"id": "1", "name": "Dinarpus", "username": "dinarpus"}},
+        )
+        ok, msg = XHook().test_connection()
+    assert ok and "dinarpus" in msg
+
+
+class _Ti:
+    def xcom_pull(self, task_ids):
+        return {"submission_id": 1, "channels": ["website"]}
+
+
+def test_rate_limit_reschedules_and_app_action_fails_without_retry(monkeypatch, office_cfg):
+    op = operators.PublishChannelOperator(channel="website", cfg=office_cfg)
+    reset = datetime.now(UTC) + timedelta(minutes=7)
+
+    def limited(*a, **k):
+        raise RateLimitedError("website", "429", reset)
+
+    monkeypatch.setattr(operators, "publish_channel", limited)
+    monkeypatch.setattr(operators, "get_ledger", lambda: None)
+    with pytest.raises(AirflowRescheduleException) as ei:
+        op.execute({"ti": _Ti()})
+    assert ei.value.reschedule_date == reset
+
+    def challenge(*a, **k):
+        raise ActionRequiredError("instagram", "buka aplikasi Instagram")
+
+    monkeypatch.setattr(operators, "publish_channel", challenge)
+    with pytest.raises(AirflowFailException, match="buka aplikasi Instagram"):
+        op.execute({"ti": _Ti()})
