@@ -74,6 +74,37 @@ class WebsiteSettings(_Model):
     tags: list[str] = []
 
 
+class Monitoring(_Model):
+    """SOP warning 2: at least three sweeps a day — morning, noon, afternoon (WIB)."""
+
+    times: list[str] = Field(default_factory=lambda: ["08:00", "12:00", "15:30"], min_length=3)
+    slots: list[str] = Field(default_factory=lambda: ["pagi", "siang", "sore"])
+    extra_cron: str | None = None  # e.g. "0 9-16 * * 1-5": hourly in office hours, not reported as SOP
+
+    @field_validator("times")
+    @classmethod
+    def _hhmm(cls, v: list[str]) -> list[str]:
+        for t in v:
+            parts = t.split(":")
+            if (
+                len(parts) != 2
+                or not all(p.isdigit() for p in parts)
+                or int(parts[0]) > 23
+                or int(parts[1]) > 59
+            ):
+                raise ValueError(f"jam '{t}' tidak sah; tulis HH:MM, mis. 08:00")
+        return v
+
+    def crons(self) -> list[str]:
+        return [f"{int(t.split(':')[1])} {int(t.split(':')[0])} * * *" for t in self.times]
+
+    def slot_of(self, hhmm: str) -> str | None:
+        if hhmm not in self.times:
+            return None
+        i = self.times.index(hhmm)
+        return self.slots[i] if i < len(self.slots) else f"sapuan-{i + 1}"
+
+
 class Paths(_Model):
     media: str = "data/media"
     outbox: str = "data/outbox"
@@ -93,6 +124,7 @@ class OfficeConfig(_Model):
     channels: list[ChannelName] = Field(default_factory=_all_channels, min_length=1)
     paths: Paths = Paths()
     website: WebsiteSettings = WebsiteSettings()
+    monitoring: Monitoring = Monitoring()
     reminder_every_minutes: int = Field(default=15, ge=1)
     retry_delay_seconds: int = Field(default=30, ge=1)
 

@@ -165,6 +165,15 @@ class InstagramHook(BaseHook):
         return self.get_conn().test_connection()
 
 
+def collector_for(channel: str, conn_id: str, cfg: OfficeConfig) -> Any:
+    """The incoming-information collector of a channel (SOP step 6), for a defined connection."""
+    if channel == "website":
+        from sop_tasks.channels.website import WordPressCollector
+
+        return WordPressCollector(WordPressHook(conn_id, cfg=cfg).get_conn())
+    raise LookupError(channel)
+
+
 def hook_for(channel: str, conn_id: str, cfg: OfficeConfig) -> Any:
     """The hook of a channel, for a defined connection."""
     if channel == "website":

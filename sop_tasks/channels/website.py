@@ -18,6 +18,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urljoin, urlsplit, urlunsplit
+from zoneinfo import ZoneInfo
 
 import requests
 
@@ -29,9 +30,11 @@ from sop_tasks.errors import (
     RejectedContentError,
     TransientChannelError,
 )
+from sop_tasks.incoming import CollectResult, IncomingItem
 
 log = logging.getLogger(__name__)
 CHANNEL = "website"
+WIB = ZoneInfo("Asia/Jakarta")
 API_REL = "https://api.w.org/"
 _LINK_TAG = re.compile(r"<link[^>]+rel=[\"']https://api\.w\.org/[\"'][^>]*>", re.I)
 _HREF = re.compile(r"href=[\"']([^\"']+)[\"']", re.I)
@@ -310,3 +313,66 @@ def _figure(uploaded: dict[str, Any], m: MediaFile, title: str) -> str:
     if m.kind == "video":
         return f'\n<figure class="wp-block-video"><video controls src="{src}"></video></figure>'
     return f'\n<figure class="wp-block-image"><img src="{src}" alt="{alt}" /></figure>'
+
+
+class WordPressCollector:
+    """SOP step 6 on the website: comments on the site's posts, approved and awaiting moderation.
+
+    The watermark is the highest comment id already recorded; comments are read newest first,
+    page by page, until the watermark is reached.
+    """
+
+    channel = CHANNEL
+
+    def __init__(self, publisher: WordPressPublisher, *, per_page: int = 100, max_pages: int = 20) -> None:
+        self.wp = publisher
+        self.per_page = per_page
+        self.max_pages = max_pages
+
+    def collect(self, watermark: str | None) -> CollectResult:
+        last = int(watermark) if watermark and watermark.isdigit() else 0
+        items: list[IncomingItem] = []
+        newest = last
+        for page in range(1, self.max_pages + 1):
+            batch = self.wp.request(
+                "GET",
+                "wp/v2/comments",
+                params={
+                    "status": "all",  # approved and held for moderation (a first-time commenter)
+                    "context": "edit",
+                    "orderby": "id",
+                    "order": "desc",
+                    "per_page": self.per_page,
+                    "page": page,
+                },
+            )
+            fresh = [c for c in batch if int(c["id"]) > last]
+            items.extend(self._item(c) for c in fresh)
+            newest = max([newest, *(int(c["id"]) for c in fresh)])
+            if len(fresh) < len(batch) or len(batch) < self.per_page:
+                break
+        items.reverse()  # oldest first
+        return CollectResult(items=items, watermark=str(newest) if newest > last else watermark)
+
+    def _item(self, c: dict[str, Any]) -> IncomingItem:
+        raw_text = (c.get("content") or {}).get("raw")
+        if raw_text is None:
+            raw_text = html.unescape(re.sub(r"<[^>]+>", "", (c.get("content") or {}).get("rendered", "")))
+        created = datetime.fromisoformat(str(c["date_gmt"])).replace(tzinfo=UTC).astimezone(WIB)
+        parent = int(c.get("parent") or 0)
+        return IncomingItem(
+            channel=CHANNEL,
+            platform_id=str(c["id"]),
+            kind="comment",
+            author=str(c.get("author_name") or ""),
+            text=str(raw_text).strip(),
+            created_at=created,
+            url=str(c.get("link") or "") or None,
+            thread_id=str(c.get("post")),
+            parent_id=str(parent) if parent else None,
+            post_ref=str(c.get("post")),
+            raw={
+                k: c.get(k)
+                for k in ("id", "post", "parent", "author_name", "date_gmt", "status", "link", "content")
+            },
+        )

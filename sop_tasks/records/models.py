@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, DateTime, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import JSON, Boolean, DateTime, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 
@@ -63,3 +63,73 @@ class ChannelResult(Base):
     payload_hash: Mapped[str | None] = mapped_column(String(64))
     message: Mapped[str | None] = mapped_column(Text)
     recorded_at: Mapped[datetime] = mapped_column(DateTime)
+
+
+class Sweep(Base):
+    """One monitoring sweep (SOP step 6): the proof that it happened, and what it found."""
+
+    __tablename__ = "sweeps"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    run_id: Mapped[str | None] = mapped_column(String(250))
+    slot: Mapped[str | None] = mapped_column(String(20))  # pagi | siang | sore | None (extra)
+    sop_sweep: Mapped[bool] = mapped_column(Boolean)
+    started_at: Mapped[datetime] = mapped_column(DateTime)
+    ended_at: Mapped[datetime | None] = mapped_column(DateTime)
+    channels: Mapped[list | None] = mapped_column(JSON)
+    counts: Mapped[dict | None] = mapped_column(JSON)
+    errors: Mapped[dict | None] = mapped_column(JSON)
+    status: Mapped[str] = mapped_column(String(20))  # running | ok | partial | failed
+
+
+class IncomingItemRow(Base):
+    """Record 2 — data/informasi yang masuk: every item once, with its raw payload."""
+
+    __tablename__ = "incoming_items"
+    __table_args__ = (UniqueConstraint("channel", "platform_id", name="uq_incoming_channel_platform_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    channel: Mapped[str] = mapped_column(String(20))
+    platform_id: Mapped[str] = mapped_column(String(200))
+    kind: Mapped[str] = mapped_column(String(20))
+    author: Mapped[str | None] = mapped_column(Text)
+    text: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime)
+    url: Mapped[str | None] = mapped_column(Text)
+    thread_id: Mapped[str | None] = mapped_column(String(200))
+    parent_id: Mapped[str | None] = mapped_column(String(200))
+    post_ref: Mapped[str | None] = mapped_column(String(200))
+    submission_id: Mapped[int | None] = mapped_column(ForeignKey("submissions.id"))
+    raw: Mapped[dict | None] = mapped_column(JSON)
+    seen_at: Mapped[datetime] = mapped_column(DateTime)
+    sweep_id: Mapped[int | None] = mapped_column(ForeignKey("sweeps.id"))
+    bidang: Mapped[str | None] = mapped_column(String(50))
+    spam: Mapped[bool] = mapped_column(Boolean, default=False)
+    reasons: Mapped[list | None] = mapped_column(JSON)
+
+
+class Watermark(Base):
+    """Per channel and account, how far collection has read (latest row wins; append only)."""
+
+    __tablename__ = "watermarks"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    channel: Mapped[str] = mapped_column(String(20))
+    account: Mapped[str] = mapped_column(String(200))
+    value: Mapped[str | None] = mapped_column(Text)
+    sweep_id: Mapped[int | None] = mapped_column(ForeignKey("sweeps.id"))
+    recorded_at: Mapped[datetime] = mapped_column(DateTime)
+
+
+class Forward(Base):
+    """SOP step 7: an item forwarded to a bidang (and so awaiting its follow-up)."""
+
+    __tablename__ = "forwards"
+    __table_args__ = (UniqueConstraint("item_id", "bidang", name="uq_forward_item_bidang"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    item_id: Mapped[int] = mapped_column(ForeignKey("incoming_items.id"))
+    bidang: Mapped[str] = mapped_column(String(50))
+    sweep_id: Mapped[int | None] = mapped_column(ForeignKey("sweeps.id"))
+    via: Mapped[str] = mapped_column(String(50))
+    forwarded_at: Mapped[datetime] = mapped_column(DateTime)

@@ -70,6 +70,25 @@ class WordPressSite:
         )
         return [line for line in out.splitlines() if line]
 
+    def post_comment(self, post_id: int | str, author: str, email: str, text: str, parent: int = 0) -> None:
+        """Leave a comment through the site's own form, as a citizen would."""
+        r = requests.post(
+            f"{self.url}/wp-comments-post.php",
+            data={
+                "comment_post_ID": str(post_id),
+                "author": author,
+                "email": email,
+                "url": "",
+                "comment": text,
+                "comment_parent": str(parent),
+                "submit": "Kirim Komentar",
+            },
+            allow_redirects=False,
+            timeout=20,
+        )
+        if r.status_code not in (302, 303):
+            raise AssertionError(f"comment form answered {r.status_code}: {r.text[:300]}")
+
     def sql(self, query: str) -> str:
         out = subprocess.run(
             ["mariadb", "--no-defaults", "-S", str(self.socket), "-uroot", "-N", "-B", "wp", "-e", query],

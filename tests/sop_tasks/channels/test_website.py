@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from datetime import timedelta
 
 import pytest
 import requests
@@ -163,3 +164,24 @@ def test_discover_root_prefers_link_header():
         '<https://a.test/wp-json/>; rel="https://api.w.org/", <https://a.test/?p=1>; rel="shortlink"'
     )
     assert discover_root(r) == "https://a.test/wp-json/"
+
+
+def test_collects_comments_left_through_the_site_form(wordpress):
+    from sop_tasks.channels.website import WordPressCollector
+
+    pub = _pub(wordpress)
+    post = pub.publish(_content(f"Dibuka komentar {uuid.uuid4().hex[:4]}"), _key())
+    collector = WordPressCollector(pub, per_page=2)  # small pages: pagination is exercised
+    start = collector.collect(None).watermark
+    wordpress.post_comment(post.post_id, "Budi", "budi@warga.test", "Min, perpus buka hari Sabtu gmn?")
+    wordpress.post_comment(post.post_id, "Sari", "sari@warga.test", "Arsip tanah desa <b>tahun 1970</b> ada?")
+    wordpress.post_comment(post.post_id, "Andi", "andi@warga.test", "Terima kasih infonya")
+    got = collector.collect(start)
+    assert [i.author for i in got.items] == ["Budi", "Sari", "Andi"]
+    first = got.items[0]
+    assert first.channel == "website" and first.kind == "comment" and first.post_ref == post.post_id
+    assert first.raw["status"] == "hold"  # a first-time commenter waits for moderation: still collected
+    assert got.items[1].text == "Arsip tanah desa <b>tahun 1970</b> ada?"  # raw text, rendered inert later
+    assert first.created_at.utcoffset() == timedelta(hours=7)
+    assert int(got.watermark) > int(start)
+    assert collector.collect(got.watermark).items == []

@@ -1,0 +1,71 @@
+"""Task bodies of ``sop_monitor`` (SOP steps 6–7)."""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+from typing import Any
+
+from sop_tasks.airflow.notify import notify
+from sop_tasks.airflow.publish import CONN_IDS
+from sop_tasks.config import OfficeConfig
+from sop_tasks.incoming import Collector
+from sop_tasks.monitor import alert_officer, forward, run_sweep
+from sop_tasks.records.inbox import Inbox
+from sop_tasks.records.ledger import Ledger
+
+log = logging.getLogger(__name__)
+
+
+def collectors_for(cfg: OfficeConfig) -> dict[str, Collector | None]:
+    """A collector per configured channel whose connection exists; None means not connected."""
+    from airflow.sdk import BaseHook
+    from airflow.sdk.exceptions import AirflowNotFoundException
+
+    from sop_tasks.airflow import hooks
+
+    out: dict[str, Collector | None] = {}
+    for channel in cfg.channels:
+        try:
+            BaseHook.get_connection(CONN_IDS[channel])
+        except AirflowNotFoundException:
+            out[channel] = None
+            continue
+        out[channel] = hooks.collector_for(channel, CONN_IDS[channel], cfg)
+    return out
+
+
+def slot_for(cfg: OfficeConfig, run_type: str, when: datetime | None) -> tuple[str | None, bool]:
+    """(slot, is an SOP sweep) for a run: scheduled at a configured time, or triggered by hand."""
+    if when is None:
+        return None, run_type == "manual"
+    local = when.astimezone(cfg.tz)
+    if run_type == "manual":
+        return ("pagi" if local.hour < 11 else "siang" if local.hour < 14 else "sore"), True
+    slot = cfg.monitoring.slot_of(f"{local:%H:%M}")
+    return slot, slot is not None
+
+
+def monitor(
+    cfg: OfficeConfig, ledger: Ledger, *, run_id: str, run_type: str, when: datetime | None
+) -> dict[str, Any]:
+    from sop_tasks.routing import Router, load_rules
+
+    router = Router(load_rules(bidang_codes=[b.code for b in cfg.bidang]))
+    slot, sop_sweep = slot_for(cfg, run_type, when)
+    inbox = Inbox(ledger)
+    report = run_sweep(
+        inbox,
+        collectors_for(cfg),
+        router.route,
+        accounts={c: CONN_IDS[c] for c in cfg.channels},
+        run_id=run_id,
+        slot=slot,
+        sop_sweep=sop_sweep,
+    )
+    alert_officer(cfg, report, notify)
+    return {"sweep_id": report.sweep_id, "status": report.status, "slot": slot, "counts": report.counts}
+
+
+def forward_items(cfg: OfficeConfig, ledger: Ledger, sweep_id: int | None) -> dict[str, int]:
+    return forward(Inbox(ledger), cfg, notify, sweep_id)
