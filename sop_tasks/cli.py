@@ -116,6 +116,78 @@ def cmd_records_export(args: argparse.Namespace, out: TextIO = sys.stdout) -> in
     return 0
 
 
+def cmd_records_sweeps(args: argparse.Namespace, out: TextIO = sys.stdout) -> int:
+    """Proof of monitoring: each day's successful SOP sweeps; a working day with fewer than 3 is flagged."""
+    from datetime import datetime
+
+    from sop_tasks.records.inbox import Inbox
+    from sop_tasks.records.ledger import Ledger
+
+    cfg = load_config()
+    days = Inbox(Ledger(_ledger_url(args.db))).days(cfg.tz, until=datetime.now(cfg.tz).date())
+    if args.json:
+        for d in days:
+            out.write(json.dumps(d, ensure_ascii=False) + "\n")
+        return 0
+    if not days:
+        out.write("Belum ada sapuan pemantauan.\n")
+        return 0
+    out.write("Pemantauan (SOP langkah 6; minimal 3 sapuan sehari: pagi, siang, sore)\n")
+    for d in days:
+        mark = "  ⚠ KURANG DARI 3 SAPUAN" if d["flag"] else ""
+        kind = "hari kerja" if d["working_day"] else "libur"
+        out.write(
+            f"{d['date']} ({kind}): {d['sop_sweeps_ok']} sapuan SOP berhasil [{', '.join(d['slots'])}], "
+            f"{d['all_sweeps']} sapuan total, {d['failed_or_partial']} bermasalah{mark}\n"
+        )
+    return 0
+
+
+def cmd_records_incoming(args: argparse.Namespace, out: TextIO = sys.stdout) -> int:
+    """Record 2: every incoming item, its route and whether it was forwarded."""
+    from sop_tasks.records.inbox import Inbox
+    from sop_tasks.records.ledger import Ledger, to_wib
+    from sop_tasks.render import plain_line
+
+    inbox = Inbox(Ledger(_ledger_url(args.db)))
+    forwarded = {f.item_id: f for f in inbox.forwards()}
+    for i in inbox.items():
+        f = forwarded.get(i.id)
+        created = (to_wib(i.created_at) or i.created_at).isoformat()
+        row: dict[str, Any] = {
+            "id": i.id,
+            "channel": i.channel,
+            "platform_id": i.platform_id,
+            "kind": i.kind,
+            "author": i.author,
+            "text": i.text,
+            "created_at": created,
+            "url": i.url,
+            "bidang": i.bidang,
+            "spam": i.spam,
+            "reasons": i.reasons,
+            "submission_id": i.submission_id,
+            "sweep_id": i.sweep_id,
+            "forwarded_at": (to_wib(f.forwarded_at) or f.forwarded_at).isoformat() if f else None,
+        }
+        if args.json:
+            out.write(json.dumps(row, ensure_ascii=False) + "\n")
+        else:
+            route = "SPAM" if i.spam else (i.bidang or "-")
+            sent = "diteruskan" if f else ("tidak diteruskan" if i.spam else "belum diteruskan")
+            out.write(
+                f"#{i.id} [{i.channel}/{i.kind}] {created[:16]} {plain_line(i.author or '-', 30)}: "
+                f"{plain_line(i.text, 70)} → {route} ({sent}); alasan: {'; '.join(i.reasons or [])}\n"
+            )
+    return 0
+
+
+def cmd_route(args: argparse.Namespace) -> int:
+    from sop_tasks.routing import main_route
+
+    return main_route(args.text, args.json, sys.stdin, sys.stdout)
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="sop", description="SOP Pengelolaan Media Sosial — Dinarpus Kendal")
     sub = p.add_subparsers(dest="command", required=True)
@@ -132,6 +204,20 @@ def build_parser() -> argparse.ArgumentParser:
     exp.add_argument("--format", choices=["csv"], default="csv")
     exp.add_argument("--db", help="URL basis data catatan (bawaan: koneksi sop_ledger)")
     exp.set_defaults(func=cmd_records_export)
+    sw = rsub.add_parser("sweeps", help="bukti pemantauan: sapuan per hari")
+    sw.add_argument("--json", action="store_true")
+    sw.add_argument("--db", help="URL basis data catatan (bawaan: koneksi sop_ledger)")
+    sw.set_defaults(func=cmd_records_sweeps)
+    inc = rsub.add_parser("incoming", help="catatan 2: informasi yang masuk")
+    inc.add_argument("--json", action="store_true")
+    inc.add_argument("--db", help="URL basis data catatan (bawaan: koneksi sop_ledger)")
+    inc.set_defaults(func=cmd_records_incoming)
+    rt = sub.add_parser("route", help="ke bidang mana sebuah pesan diteruskan, dan mengapa")
+    rt.add_argument(
+        "text", nargs="?", help="pesan; tanpa teks dengan --json: satu pesan per baris dari stdin"
+    )
+    rt.add_argument("--json", action="store_true", help="keluaran JSON (satu objek per baris)")
+    rt.set_defaults(func=cmd_route)
     return p
 
 
