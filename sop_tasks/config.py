@@ -7,6 +7,7 @@ lines name the file, the key and what to fix, in Bahasa Indonesia.
 from __future__ import annotations
 
 import os
+from datetime import date
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, Literal
@@ -17,6 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from sop_tasks.errors import ConfigError
 from sop_tasks.sop import VERIFY_STEPS
+from sop_tasks.workdays import WorkCalendar
 
 CHANNELS: tuple[str, ...] = ("website", "instagram", "twitter")
 ChannelName = Literal["website", "instagram", "twitter"]
@@ -105,6 +107,17 @@ class Monitoring(_Model):
         return self.slots[i] if i < len(self.slots) else f"sapuan-{i + 1}"
 
 
+class FollowUp(_Model):
+    """SOP steps 8–9 and the KIP clock (UU 14/2008)."""
+
+    remind_after_working_days: int = Field(default=1, ge=1)
+    ppid_days: int = Field(default=10, ge=1)
+    ppid_extension_days: int = Field(default=7, ge=0)
+    ppid_remind_before_working_days: int = Field(default=2, ge=0)
+    replies_need_approval: bool = False  # SOP warning 1 for replies: an official approves first
+    x_update: Literal["reply", "repost"] = "reply"  # X cannot edit freely: correction reply or repost
+
+
 class Paths(_Model):
     media: str = "data/media"
     outbox: str = "data/outbox"
@@ -125,6 +138,8 @@ class OfficeConfig(_Model):
     paths: Paths = Paths()
     website: WebsiteSettings = WebsiteSettings()
     monitoring: Monitoring = Monitoring()
+    follow_up: FollowUp = FollowUp()
+    holidays: list[date] = []
     reminder_every_minutes: int = Field(default=15, ge=1)
     retry_delay_seconds: int = Field(default=30, ge=1)
 
@@ -168,6 +183,15 @@ class OfficeConfig(_Model):
     def path(self, name: Literal["media", "outbox", "staging"]) -> Path:
         p = Path(getattr(self.paths, name))
         return (p if p.is_absolute() else self.root / p).resolve()
+
+    def calendar(self) -> WorkCalendar:
+        return WorkCalendar(self.holidays)
+
+    def bidang_by_code(self, code: str) -> Bidang:
+        for b in self.bidang:
+            if b.code == code:
+                return b
+        raise KeyError(code)
 
     def all_users(self) -> dict[str, str]:
         """Every staff user named in the config with the Airflow role they need (admin aside)."""
