@@ -50,6 +50,38 @@ class Publisher(Protocol):
         ...
 
 
+@dataclass(frozen=True)
+class ReplyTarget:
+    """Where a reply (SOP step 9) goes: the incoming item it answers."""
+
+    channel: str
+    platform_id: str  # the comment / tweet / "dm:<thread>:<item>" being answered
+    kind: str  # comment | mention | reply | dm
+    post_ref: str | None = None  # the post the comment sits under (WordPress post id, IG media pk)
+    thread_id: str | None = None  # DM thread id / X conversation id
+    author: str | None = None
+
+
+class Replier(Protocol):
+    """Posts a reply where the message came from, exactly once (same discipline as publishing)."""
+
+    channel: str
+    mode: str
+
+    def reply(self, target: ReplyTarget, text: str, key: str) -> PublishResult: ...
+
+    def find_reply(self, target: ReplyTarget, text: str, key: str) -> PublishResult | None: ...
+
+
+class Updater(Protocol):
+    """Updates a published post (SOP step 10) — in place where the platform allows it."""
+
+    channel: str
+    mode: str
+
+    def update(self, post_id: str, content: PreparedContent, key: str) -> PublishResult: ...
+
+
 def website_html(body: str) -> str:
     """Plain text body → safe HTML paragraphs (the form's text is never taken as HTML)."""
     paras = [p.strip() for p in body.replace("\r\n", "\n").split("\n\n") if p.strip()]

@@ -8,9 +8,9 @@ Times are stored as naive UTC; :mod:`sop_tasks.records.ledger` converts to WIB f
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
-from sqlalchemy import JSON, Boolean, DateTime, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import JSON, Boolean, Date, DateTime, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 
@@ -133,3 +133,55 @@ class Forward(Base):
     sweep_id: Mapped[int | None] = mapped_column(ForeignKey("sweeps.id"))
     via: Mapped[str] = mapped_column(String(50))
     forwarded_at: Mapped[datetime] = mapped_column(DateTime)
+
+
+class FollowUpEvent(Base):
+    """Record 3 — data/informasi tindak lanjut: who decided what about an item, and when."""
+
+    __tablename__ = "follow_up_events"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    item_id: Mapped[int] = mapped_column(ForeignKey("incoming_items.id"), index=True)
+    bidang: Mapped[str] = mapped_column(String(50))
+    event: Mapped[str] = mapped_column(String(30))  # opened|reply|no_reply|reroute|reminded|posted|error
+    actor: Mapped[str | None] = mapped_column(String(250))
+    text: Mapped[str | None] = mapped_column(Text)
+    target_bidang: Mapped[str | None] = mapped_column(String(50))
+    ppid: Mapped[bool] = mapped_column(Boolean, default=False)
+    deadline: Mapped[date | None] = mapped_column(Date)
+    run_id: Mapped[str | None] = mapped_column(String(250))
+    detail: Mapped[dict | None] = mapped_column(JSON)
+    at: Mapped[datetime] = mapped_column(DateTime)
+
+
+class ReplyResult(Base):
+    """SOP step 9: the reply posted where the message came from (intent first, like uploads)."""
+
+    __tablename__ = "reply_results"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    item_id: Mapped[int] = mapped_column(ForeignKey("incoming_items.id"), index=True)
+    channel: Mapped[str] = mapped_column(String(20))
+    mode: Mapped[str] = mapped_column(String(10))
+    status: Mapped[str] = mapped_column(String(20))  # intent | published | outbox | error
+    idempotency_key: Mapped[str] = mapped_column(String(100))
+    post_id: Mapped[str | None] = mapped_column(String(100))
+    url: Mapped[str | None] = mapped_column(Text)
+    message: Mapped[str | None] = mapped_column(Text)
+    recorded_at: Mapped[datetime] = mapped_column(DateTime)
+
+
+class ContentVersion(Base):
+    """SOP step 10: every version of a published submission, with its diff and reason."""
+
+    __tablename__ = "content_versions"
+    __table_args__ = (UniqueConstraint("update_submission_id", name="uq_version_update_submission"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    submission_id: Mapped[int] = mapped_column(ForeignKey("submissions.id"))
+    update_submission_id: Mapped[int] = mapped_column(ForeignKey("submissions.id"))
+    version: Mapped[int] = mapped_column(Integer)
+    content: Mapped[dict] = mapped_column(JSON)
+    diff: Mapped[str] = mapped_column(Text)
+    reason: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime)
