@@ -22,7 +22,7 @@ from zoneinfo import ZoneInfo
 
 import requests
 
-from sop_tasks.channels.base import PublishResult, build_payload, payload_hash, website_html
+from sop_tasks.channels.base import PublishResult, ReplyTarget, build_payload, payload_hash, website_html
 from sop_tasks.content import MediaFile, PreparedContent
 from sop_tasks.errors import (
     CredentialsError,
@@ -219,18 +219,7 @@ class WordPressPublisher:
         drafts and keeps one: nothing is public twice, even for a moment.
         """
         slug = slug_for(content.title, key)
-        uploaded = [self._media(m, slug, i, content.title) for i, m in enumerate(content.media, 1)]
-        pairs = list(zip(uploaded, content.media, strict=True))
-        featured = next((u["id"] for u, m in pairs if m.kind == "image"), 0)
-        body = website_html(content.body) + "".join(_figure(u, m, content.title) for u, m in pairs)
-        body += f"\n<!-- sop:{html.escape(key)} -->"
-        data: dict[str, Any] = {"title": content.title, "content": body, "status": "draft", "slug": slug}
-        if featured:
-            data["featured_media"] = featured
-        if self.categories:
-            data["categories"] = self._term_ids("categories", self.categories)
-        if self.tags:
-            data["tags"] = self._term_ids("tags", self.tags)
+        data = {**self._post_data(content, key, slug), "status": "draft", "slug": slug}
         draft = self.request("POST", "wp/v2/posts", json=data)
         posts = self._posts_with_slug(slug) or [draft]
         keep = posts[0]
@@ -240,6 +229,90 @@ class WordPressPublisher:
         post = self._published(keep)
         log.info("Website: tulisan %s diterbitkan: %s", post.get("id"), post.get("link"))
         return self._result(content, post)
+
+    def update(self, post_id: str, content: PreparedContent, key: str) -> PublishResult:
+        """SOP step 10: the same post, changed in place (same id and link). Repeating is harmless."""
+        try:
+            current = self.request("GET", f"wp/v2/posts/{post_id}", params={"context": "edit"})
+        except RejectedContentError:
+            raise RejectedContentError(
+                CHANNEL, f"Tulisan asli (id {post_id}) sudah dihapus dari situs; unggah sebagai konten baru"
+            ) from None
+        data = self._post_data(content, key, slug_for(content.title, key))
+        post = self.request("POST", f"wp/v2/posts/{current['id']}", json=data)
+        log.info("Website: tulisan %s diperbarui: %s", post.get("id"), post.get("link"))
+        return self._result(content, post)
+
+    def _post_data(self, content: PreparedContent, key: str, slug: str) -> dict[str, Any]:
+        uploaded = [self._media(m, slug, i, content.title) for i, m in enumerate(content.media, 1)]
+        pairs = list(zip(uploaded, content.media, strict=True))
+        featured = next((u["id"] for u, m in pairs if m.kind == "image"), 0)
+        body = website_html(content.body) + "".join(_figure(u, m, content.title) for u, m in pairs)
+        body += f"\n<!-- sop:{html.escape(key)} -->"
+        data: dict[str, Any] = {"title": content.title, "content": body}
+        if featured:
+            data["featured_media"] = featured
+        if self.categories:
+            data["categories"] = self._term_ids("categories", self.categories)
+        if self.tags:
+            data["tags"] = self._term_ids("tags", self.tags)
+        return data
+
+    # ---- SOP step 9: replies under the citizen's comment -----------------------------------
+    def _comment(self, comment_id: str) -> dict[str, Any]:
+        try:
+            return dict(self.request("GET", f"wp/v2/comments/{comment_id}", params={"context": "edit"}))
+        except RejectedContentError:
+            raise RejectedContentError(
+                CHANNEL, f"Komentar asli (id {comment_id}) sudah dihapus dari situs; balasan tidak diunggah"
+            ) from None
+
+    def _me(self) -> int:
+        if not hasattr(self, "_me_id"):
+            self._me_id = int(self.request("GET", "wp/v2/users/me")["id"])
+        return self._me_id
+
+    def find_reply(self, target: ReplyTarget, text: str, key: str) -> PublishResult | None:
+        found = self.request(
+            "GET",
+            "wp/v2/comments",
+            params={"parent": target.platform_id, "author": self._me(), "status": "all", "context": "edit"},
+        )
+        for c in found:
+            raw = str((c.get("content") or {}).get("raw", ""))
+            if f"sop:{key}" in raw or " ".join(raw.split()) == " ".join(text.split()):
+                return self._reply_result(c, text)
+        return None
+
+    def reply(self, target: ReplyTarget, text: str, key: str) -> PublishResult:
+        parent = self._comment(target.platform_id)
+        if parent.get("status") in ("spam", "trash"):
+            raise RejectedContentError(CHANNEL, f"Komentar asli (id {target.platform_id}) ada di spam/sampah")
+        if parent.get("status") != "approved":  # the citizen's comment must show for the answer to show
+            self.request("POST", f"wp/v2/comments/{target.platform_id}", json={"status": "approved"})
+        body = html.escape(text).replace("\n", "<br />\n") + f"\n<!-- sop:{html.escape(key)} -->"
+        c = self.request(
+            "POST",
+            "wp/v2/comments",
+            json={
+                "post": int(parent["post"]),
+                "parent": int(parent["id"]),
+                "content": body,
+                "status": "approved",
+            },
+        )
+        log.info("Website: balasan %s diunggah: %s", c.get("id"), c.get("link"))
+        return self._reply_result(c, text)
+
+    def _reply_result(self, c: dict[str, Any], text: str) -> PublishResult:
+        return PublishResult(
+            channel=CHANNEL,
+            mode="live",
+            status="published",
+            post_id=str(c["id"]),
+            url=str(c["link"]),
+            payload_hash=payload_hash({"reply": text}),
+        )
 
     def _posts_with_slug(self, slug: str) -> list[dict[str, Any]]:
         found = self.request(

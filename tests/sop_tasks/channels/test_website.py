@@ -185,3 +185,50 @@ def test_collects_comments_left_through_the_site_form(wordpress):
     assert first.created_at.utcoffset() == timedelta(hours=7)
     assert int(got.watermark) > int(start)
     assert collector.collect(got.watermark).items == []
+
+
+def test_reply_under_a_held_comment_is_visible_once(wordpress):
+    from sop_tasks.channels.base import ReplyTarget
+    from sop_tasks.channels.website import WordPressCollector
+
+    pub = _pub(wordpress)
+    post = pub.publish(_content(f"Tanya jawab {uuid.uuid4().hex[:4]}"), _key())
+    start = WordPressCollector(pub).collect(None).watermark
+    wordpress.post_comment(post.post_id, "Rina", "rina@warga.test", "Perpus buka hari Minggu?")
+    item = WordPressCollector(pub).collect(start).items[0]
+    target = ReplyTarget("website", item.platform_id, "comment", post_ref=item.post_ref)
+    key = f"balas1-website-{uuid.uuid4().hex[:12]}"
+    answer = "Halo Kak Rina, hari Minggu perpustakaan tutup. <Senin> buka 08.00."
+    assert pub.find_reply(target, answer, key) is None
+    res = pub.reply(target, answer, key)
+    assert res.status == "published" and res.url and res.post_id
+    assert pub.find_reply(target, answer, key) == res
+    page = requests.get(post.url, timeout=10).text
+    assert "Perpus buka hari Minggu?" in page and "hari Minggu perpustakaan tutup" in page
+    assert "&lt;Senin&gt;" in page  # the answer is text, not HTML
+    status = wordpress.sql(
+        f"SELECT comment_approved FROM wp_comments WHERE comment_ID={item.platform_id}"
+    ).strip()
+    assert status == "1"
+
+
+def test_reply_to_deleted_comment_and_update_deleted_post_are_clear(wordpress):
+    from sop_tasks.channels.base import ReplyTarget
+
+    pub = _pub(wordpress)
+    with pytest.raises(RejectedContentError, match="sudah dihapus"):
+        pub.reply(ReplyTarget("website", "999999", "comment", post_ref="1"), "halo", _key())
+    with pytest.raises(RejectedContentError, match="sudah dihapus"):
+        pub.update("999999", _content("x"), _key())
+
+
+def test_update_changes_the_same_post_in_place(wordpress):
+    pub = _pub(wordpress)
+    key = _key()
+    made = pub.publish(_content(f"Jadwal lama {key[-4:]}", "Buka jam 08.00"), key)
+    new = pub.update(made.post_id, _content(f"Jadwal baru {key[-4:]}", "Buka jam 07.30"), key + "-v2")
+    assert new.post_id == made.post_id and new.url == made.url
+    post = requests.get(
+        f"{wordpress.url}/index.php", params={"rest_route": f"/wp/v2/posts/{made.post_id}"}, timeout=10
+    ).json()
+    assert post["title"]["rendered"].startswith("Jadwal baru") and "07.30" in post["content"]["rendered"]
