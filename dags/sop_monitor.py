@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from airflow.providers.standard.operators.trigger_dagrun import TriggerDagRunOperator
 from airflow.sdk import MultipleCronTriggerTimetable, dag, task
 
 from sop_tasks.airflow.dag_support import dag_config, default_args
@@ -41,10 +42,15 @@ def sop_monitor() -> None:
         return monitor(cfg, get_ledger(), run_id=dr.run_id, run_type=run_type, when=dr.run_after)
 
     @task(task_id=STEP7.task_id, task_display_name=STEP7.display_name)
-    def teruskan(sweep: dict[str, Any]) -> dict[str, int]:
+    def teruskan(sweep: dict[str, Any]) -> list[dict[str, Any]]:
         return forward_items(cfg, get_ledger(), sweep["sweep_id"])
 
-    teruskan(pantau())
+    follow_ups = TriggerDagRunOperator.partial(
+        task_id="sop08_mulai_tindak_lanjut",
+        task_display_name="8. Mulai tindak lanjut per informasi",
+        trigger_dag_id="sop_follow_up",
+        skip_when_already_exists=True,
+    ).expand_kwargs(teruskan(pantau()))
 
 
 sop_monitor()

@@ -94,12 +94,12 @@ def alert_officer(cfg: OfficeConfig, report: SweepReport, notify: Notify) -> Non
     notify(cfg.officers.emails, f"[SOP] Pemantauan bermasalah (sapuan #{report.sweep_id})", "\n".join(lines))
 
 
-def forward(inbox: Inbox, cfg: OfficeConfig, notify: Notify, sweep_id: int | None) -> dict[str, int]:
+def forward(inbox: Inbox, cfg: OfficeConfig, notify: Notify, sweep_id: int | None) -> dict[str, list[int]]:
     """SOP step 7: one digest per bidang with its new items; a bidang with nothing gets nothing."""
     by_bidang: dict[str, list[Any]] = {}
     for item in inbox.unforwarded():
         by_bidang.setdefault(str(item.bidang), []).append(item)
-    sent: dict[str, int] = {}
+    sent: dict[str, list[int]] = {}
     for b in cfg.bidang:
         items = by_bidang.get(b.code)
         if not items:
@@ -121,5 +121,5 @@ def forward(inbox: Inbox, cfg: OfficeConfig, notify: Notify, sweep_id: int | Non
             ]
         emailed = notify(b.emails, f"[SOP] {len(items)} informasi masuk untuk {b.name}", "\n".join(lines))
         inbox.record_forwards([i.id for i in items], b.code, sweep_id, "email" if emailed else "log")
-        sent[b.code] = len(items)
+        sent[b.code] = [i.id for i in items]
     return sent

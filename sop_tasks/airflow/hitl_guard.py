@@ -1,7 +1,8 @@
 """ASGI middleware on the API server guarding human-in-the-loop answers.
 
-1. A "Tidak …" answer to an SOP verification must carry a reason: refused with 422 and an
-   Indonesian message otherwise, before Airflow stores anything.
+1. An answer must fill the field its option needs — a reason for "Tidak …", the reply for
+   "Balas …", the target bidang for "Teruskan …": refused with 422 and an Indonesian message
+   otherwise, before Airflow stores anything.
 2. Airflow 3.3.2 loses an answer that lands within about half a second of the request appearing
    (the scheduler marks the approval task failed). A fast API client or a double click must not
    lose an official's decision, so an answer is held until the task is parked in
@@ -18,6 +19,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sop_tasks.approval import REASON_PARAM, REASON_REQUIRED
+from sop_tasks.followup import PARAM_REPLY, PARAM_TARGET
 
 SETTLE_SECONDS = 2.0
 MAX_HOLD_SECONDS = 20.0
@@ -55,12 +57,26 @@ def _lookup(
     return (str(getattr(state, "value", state)) if state else None), created, dict(params or {})
 
 
-def reason_missing(payload: dict[str, Any], params: dict[str, Any]) -> bool:
+# (option label prefix, the form field it needs, what to tell the person) — first match wins.
+REQUIRED_FIELDS: tuple[tuple[str, str, str], ...] = (
+    ("Tidak", REASON_PARAM, REASON_REQUIRED),
+    ("Balas", PARAM_REPLY, "Jawaban wajib diisi bila memilih 'Balas': tulis di kolom 'reply'."),
+    ("Teruskan", PARAM_TARGET, "Pilih bidang tujuan di kolom 'bidang_tujuan' bila memilih 'Teruskan'."),
+)
+
+
+def missing_required(payload: dict[str, Any], params: dict[str, Any]) -> str | None:
+    """The message for a chosen option whose required field is empty, else None."""
     chosen = payload.get("chosen_options") or []
-    if REASON_PARAM not in params or not chosen or not str(chosen[0]).startswith("Tidak"):
-        return False
-    reason = (payload.get("params_input") or {}).get(REASON_PARAM)
-    return not (isinstance(reason, str) and reason.strip())
+    if not chosen:
+        return None
+    for prefix, field, message in REQUIRED_FIELDS:
+        if str(chosen[0]).startswith(prefix):
+            if field not in params:
+                return None
+            value = (payload.get("params_input") or {}).get(field)
+            return None if isinstance(value, str) and value.strip() else message
+    return None
 
 
 class HitlResponseGuard:
@@ -84,8 +100,9 @@ class HitlResponseGuard:
             payload = json.loads(body or b"{}")
         except ValueError:
             payload = {}
-        if isinstance(payload, dict) and reason_missing(payload, params):
-            await _reply(send, 422, {"detail": REASON_REQUIRED})
+        problem = missing_required(payload, params) if isinstance(payload, dict) else None
+        if problem:
+            await _reply(send, 422, {"detail": problem})
             return
         deadline = time.monotonic() + MAX_HOLD_SECONDS
         while created is not None and time.monotonic() < deadline:

@@ -91,6 +91,9 @@ class XHook(BaseHook):
         }
 
     def get_conn(self) -> XPublisher:
+        return XPublisher(self.credentials())
+
+    def credentials(self) -> XCredentials:
         conn = self.get_connection(self.conn_id)
         extra = conn.extra_dejson
         keys = {
@@ -105,7 +108,7 @@ class XHook(BaseHook):
                 "twitter",
                 f"Koneksi {self.conn_id} belum lengkap: isi {', '.join(missing)} (Admin → Connections)",
             )
-        return XPublisher(XCredentials(**keys))
+        return XCredentials(**keys)
 
     def test_connection(self) -> tuple[bool, str]:
         try:
@@ -171,6 +174,15 @@ def collector_for(channel: str, conn_id: str, cfg: OfficeConfig) -> Any:
         from sop_tasks.channels.website import WordPressCollector
 
         return WordPressCollector(WordPressHook(conn_id, cfg=cfg).get_conn())
+    if channel == "twitter":
+        from sop_tasks.channels.twitter_inbox import XCollector
+
+        return XCollector(XHook(conn_id).credentials())
+    if channel == "instagram":
+        from sop_tasks.channels.instagram_inbox import InstagramCollector
+
+        conn = InstagramHook(conn_id).get_connection(conn_id)
+        return InstagramCollector(conn.login or "", conn.password or "", VariableSessionStore())
     raise LookupError(channel)
 
 

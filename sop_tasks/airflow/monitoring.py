@@ -67,5 +67,13 @@ def monitor(
     return {"sweep_id": report.sweep_id, "status": report.status, "slot": slot, "counts": report.counts}
 
 
-def forward_items(cfg: OfficeConfig, ledger: Ledger, sweep_id: int | None) -> dict[str, int]:
-    return forward(Inbox(ledger), cfg, notify, sweep_id)
+def forward_items(cfg: OfficeConfig, ledger: Ledger, sweep_id: int | None) -> list[dict[str, Any]]:
+    """Step 7, then one ``sop_follow_up`` run per forwarded item (kwargs for TriggerDagRunOperator)."""
+    from sop_tasks.airflow.followup import follow_up_run_id
+
+    sent = forward(Inbox(ledger), cfg, notify, sweep_id)
+    return [
+        {"trigger_run_id": follow_up_run_id(item_id, bidang), "conf": {"item_id": item_id, "bidang": bidang}}
+        for bidang, ids in sent.items()
+        for item_id in ids
+    ]

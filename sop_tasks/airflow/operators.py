@@ -36,9 +36,12 @@ class VerifyOperator(HITLOperator, SkipMixin):
 
     inherits_from_skipmixin = True
 
-    def __init__(self, *, sop_step: Step, cfg: OfficeConfig, **kwargs: Any) -> None:
+    def __init__(
+        self, *, sop_step: Step, cfg: OfficeConfig, source_task_id: str = STEP1.task_id, **kwargs: Any
+    ) -> None:
         verifier = cfg.verifier(sop_step.actor.value)
         self.sop_step = sop_step
+        self.source_task_id = source_task_id
         self.role_title = verifier.title
         self.verifier_emails = list(verifier.emails)
         self.role_titles = {s.number: cfg.verifier(s.actor.value).title for s in VERIFY_STEPS}
@@ -68,7 +71,7 @@ class VerifyOperator(HITLOperator, SkipMixin):
 
     def execute(self, context: Any) -> Any:
         ledger = get_ledger()
-        sid = submission_id_from(context)
+        sid = submission_id_from(context, self.source_task_id)
         content = load_content(ledger, sid)
         earlier = []
         for ev in ledger.events(sid):
@@ -97,7 +100,7 @@ class VerifyOperator(HITLOperator, SkipMixin):
         who = (ret.get("responded_by_user") or {}).get("id") or "?"
         at = ret.get("responded_at")
         reason = ((ret.get("params_input") or {}).get(approval.REASON_PARAM) or "").strip() or None
-        sid = submission_id_from(context)
+        sid = submission_id_from(context, self.source_task_id)
         ledger = get_ledger()
         started = next(
             (

@@ -24,9 +24,9 @@ def safe_name(run_id: str) -> str:
     return re.sub(r"[^A-Za-z0-9_.-]+", "_", run_id)[:120]
 
 
-def submission_id_from(context: Any) -> int:
-    """The submission id step 1 returned through XCom (a small dict)."""
-    data = context["ti"].xcom_pull(task_ids=STEP1.task_id)
+def submission_id_from(context: Any, source_task_id: str = STEP1.task_id) -> int:
+    """The submission id the run's first task returned through XCom (a small dict)."""
+    data = context["ti"].xcom_pull(task_ids=source_task_id)
     return int(data["submission_id"])
 
 

@@ -1,14 +1,26 @@
-from sop_tasks.airflow.hitl_guard import reason_missing
+from sop_tasks.airflow.hitl_guard import missing_required
 from sop_tasks.approval import OPTION_NO, OPTION_YES
+from sop_tasks.followup import OPTION_NO_REPLY, OPTION_REPLY, OPTION_REROUTE
 
-PARAMS = {"alasan": {"value": None}}
+VERIFY = {"alasan": {"value": None}}
+FOLLOW = {"reply": {}, "alasan": {}, "bidang_tujuan": {}, "ppid": {}}
+
+
+def _ask(option, params_input, params):
+    return missing_required({"chosen_options": [option], "params_input": params_input}, params)
 
 
 def test_tidak_needs_a_reason():
-    assert reason_missing({"chosen_options": [OPTION_NO], "params_input": {"alasan": "  "}}, PARAMS)
-    assert reason_missing({"chosen_options": [OPTION_NO], "params_input": {}}, PARAMS)
-    assert not reason_missing(
-        {"chosen_options": [OPTION_NO], "params_input": {"alasan": "salah tanggal"}}, PARAMS
-    )
-    assert not reason_missing({"chosen_options": [OPTION_YES], "params_input": {"alasan": None}}, PARAMS)
-    assert not reason_missing({"chosen_options": ["Tidak"], "params_input": {}}, {})  # not an SOP approval
+    assert "Alasan wajib" in _ask(OPTION_NO, {"alasan": "  "}, VERIFY)
+    assert _ask(OPTION_NO, {}, VERIFY)
+    assert _ask(OPTION_NO, {"alasan": "salah tanggal"}, VERIFY) is None
+    assert _ask(OPTION_YES, {"alasan": None}, VERIFY) is None
+    assert _ask("Tidak", {}, {}) is None  # not one of our forms
+
+
+def test_follow_up_options_need_their_field():
+    assert "reply" in _ask(OPTION_REPLY, {"reply": ""}, FOLLOW)
+    assert _ask(OPTION_REPLY, {"reply": "Jam 8 pagi, Kak"}, FOLLOW) is None
+    assert "Alasan" in _ask(OPTION_NO_REPLY, {"alasan": None}, FOLLOW)
+    assert "bidang_tujuan" in _ask(OPTION_REROUTE, {"bidang_tujuan": None}, FOLLOW)
+    assert _ask(OPTION_REROUTE, {"bidang_tujuan": "kearsipan"}, FOLLOW) is None
