@@ -28,6 +28,9 @@ def _write_test_config() -> None:
     raw["verifiers"][0]["emails"] = ["kasubag@dinarpus.test"]
     raw["retry_delay_seconds"] = 3
     (_CONFIG / "office.yaml").write_text(yaml.safe_dump(raw, allow_unicode=True))
+    for other in (REPO / "config").glob("*.yaml"):
+        if other.name != "office.yaml":
+            shutil.copyfile(other, _CONFIG / other.name)
     (_HOME / "data" / "media").mkdir(parents=True, exist_ok=True)
 
 

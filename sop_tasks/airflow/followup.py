@@ -132,6 +132,8 @@ class FollowUpOperator(HITLBranchOperator):
     def execute_complete(self, context: Any, event: dict[str, Any]) -> Any:
         chosen = list(event.get("chosen_options") or [])
         params_input = event.get("params_input") or {}
+        self.validate_chosen_options(chosen)  # before anything is recorded
+        self.validate_params_input(params_input)
         who = (event.get("responded_by_user") or {}).get("id") or "?"
         info = context["ti"].xcom_pull(task_ids=PREPARE_TASK)
         item_id, bidang = int(info["item_id"]), str(info["bidang"])

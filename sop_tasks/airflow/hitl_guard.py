@@ -12,6 +12,7 @@
 from __future__ import annotations
 
 import asyncio
+import base64
 import json
 import re
 import time
@@ -33,8 +34,8 @@ Scope = dict[str, Any]
 
 def _lookup(
     dag_id: str, run_id: str, task_id: str, map_index: int
-) -> tuple[str | None, datetime | None, dict[str, Any]]:
-    """(TI state, request created_at, request params) from the metadata DB."""
+) -> tuple[str | None, datetime | None, dict[str, Any], list[str]]:
+    """(TI state, request created_at, request params, assigned user ids) from the metadata DB."""
     from airflow.models.hitl import HITLDetail
     from airflow.models.taskinstance import TaskInstance
     from airflow.utils.session import create_session
@@ -42,7 +43,7 @@ def _lookup(
 
     with create_session() as session:
         row = session.execute(
-            select(TaskInstance.state, HITLDetail.created_at, HITLDetail.params)
+            select(TaskInstance.state, HITLDetail.created_at, HITLDetail.params, HITLDetail.assignees)
             .join(HITLDetail, HITLDetail.ti_id == TaskInstance.id)
             .where(
                 TaskInstance.dag_id == dag_id,
@@ -52,9 +53,27 @@ def _lookup(
             )
         ).first()
     if row is None:
-        return None, None, {}
-    state, created, params = row
-    return (str(getattr(state, "value", state)) if state else None), created, dict(params or {})
+        return None, None, {}, []
+    state, created, params, assignees = row
+    ids = [str(a.get("id")) for a in assignees or []]
+    return (str(getattr(state, "value", state)) if state else None), created, dict(params or {}), ids
+
+
+def _requester(scope: Scope) -> str | None:
+    """The user named in the bearer token, unverified: only used to let Airflow answer 403 first
+    to a user who is not assigned. Airflow itself still verifies the token and the assignment."""
+    for name, value in scope.get("headers", []):
+        if name == b"authorization" and value.lower().startswith(b"bearer "):
+            parts = value.split(b" ", 1)[1].split(b".")
+            if len(parts) == 3:
+                try:
+                    pad = b"=" * (-len(parts[1]) % 4)
+                    claims = json.loads(base64.urlsafe_b64decode(parts[1] + pad))
+                except ValueError:
+                    return None
+                sub = claims.get("sub") if isinstance(claims, dict) else None
+                return str(sub) if sub is not None else None
+    return None
 
 
 # (option label prefix, the form field it needs, what to tell the person) — first match wins.
@@ -95,12 +114,21 @@ class HitlResponseGuard:
             if not msg.get("more_body"):
                 break
         key = (m["dag"], m["run"], m["task"], int(m["mi"] or -1))
-        state, created, params = await asyncio.to_thread(_lookup, *key)
+        state, created, params, assignees = await asyncio.to_thread(_lookup, *key)
         try:
             payload = json.loads(body or b"{}")
         except ValueError:
             payload = {}
+        requester = _requester(scope)
+        if assignees and requester is not None and requester not in assignees:
+            await self.app(scope, _replay(body, receive), send)  # Airflow answers 403
+            return
         problem = missing_required(payload, params) if isinstance(payload, dict) else None
+        given = (payload.get("params_input") or {}) if isinstance(payload, dict) else {}
+        if not problem and params and isinstance(given, dict) and set(given) != set(params):
+            missing = ", ".join(sorted(set(params) - set(given))) or "-"
+            extra = ", ".join(sorted(set(given) - set(params))) or "-"
+            problem = f"Isian formulir tidak cocok: kolom yang kurang: {missing}; kolom tak dikenal: {extra}"
         if problem:
             await _reply(send, 422, {"detail": problem})
             return
@@ -112,18 +140,22 @@ class HitlResponseGuard:
             if state not in (None, "running", "queued", "scheduled", "awaiting_input", "deferred"):
                 break  # finished or failed: let Airflow answer (409 etc.)
             await asyncio.sleep(0.25)
-            state, created, params = await asyncio.to_thread(_lookup, *key)
+            state, created, params, assignees = await asyncio.to_thread(_lookup, *key)
+        await self.app(scope, _replay(body, receive), send)
 
-        sent = False
 
-        async def replay() -> dict[str, Any]:
-            nonlocal sent
-            if sent:
-                return await receive()
-            sent = True
-            return {"type": "http.request", "body": body, "more_body": False}
+def _replay(body: bytes, receive: Any) -> Any:
+    """An ASGI ``receive`` that hands the already-read body to the app once."""
+    sent = False
 
-        await self.app(scope, replay, send)
+    async def replay() -> dict[str, Any]:
+        nonlocal sent
+        if sent:
+            return dict(await receive())
+        sent = True
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    return replay
 
 
 async def _reply(send: Any, status: int, doc: dict[str, Any]) -> None:

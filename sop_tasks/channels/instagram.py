@@ -14,6 +14,20 @@ Government accounts get locked by repeated logins, so the session is the thing t
 - the settings are never logged, never put in a message or a result.
 
 Every instagrapi exception is translated here into :mod:`sop_tasks.errors`; none escapes.
+
+Replies (SOP step 9) and updates (SOP step 10) go through the same session discipline:
+
+- a comment is answered under the same post (``POST media/{media_id}/comment/`` with
+  ``replied_to_comment_id``) after one read of the post (``GET media/{pk}/info/``: its full id,
+  its link, and whether it still exists); a direct message is answered in its thread
+  (``POST direct_v2/threads/broadcast/text/``, or ``…/link/`` when the text holds a URL);
+- :meth:`InstagramPublisher.find_reply` reads the post's comments (``GET media/{id}/comments/``)
+  or the thread (``GET direct_v2/threads/{id}/``) once, for the account's own reply with the same
+  text;
+- an update edits the caption in place (``POST media/{id}/edit_media/``) after reading the post;
+  the same caption twice is one edit.
+
+A deleted comment, post or thread is a :class:`RejectedContentError`: retrying cannot help.
 """
 
 from __future__ import annotations
@@ -24,7 +38,8 @@ import os
 import shutil
 import tempfile
 import unicodedata
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from copy import deepcopy
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -32,7 +47,7 @@ from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 import requests
 
-from sop_tasks.channels.base import PublishResult, build_payload, payload_hash
+from sop_tasks.channels.base import PublishResult, ReplyTarget, build_payload, payload_hash
 from sop_tasks.content import IG_MAX_ITEMS, MediaFile, PreparedContent
 from sop_tasks.errors import (
     ActionRequiredError,
@@ -72,6 +87,10 @@ _TRANSPORT_KEYS = (
     "private_transport",
     "tls_verify",
 )
+_COMMENT_PARAMS = {"can_support_threading": "true", "permalink_enabled": "false"}
+THREAD_MESSAGES = 20  # how many of a DM thread's latest messages find_reply reads
+# What Instagram says when the comment/post/thread answered is gone (error messages, lower case).
+_GONE_WORDS = ("deleted", "not found", "unavailable", "does not exist", "no longer", "invalid media")
 _SUFFIX = {"jpg": ".jpg", "png": ".png", "mp4": ".mp4", "mov": ".mp4"}  # instagrapi routes by suffix
 
 T = TypeVar("T")
@@ -131,6 +150,15 @@ def normalize_caption(text: str) -> str:
 
 def post_url(code: str) -> str:
     return f"https://www.instagram.com/p/{code}/"
+
+
+def direct_url(thread_id: str) -> str:
+    return f"https://www.instagram.com/direct/t/{thread_id}/"
+
+
+def reply_payload_hash(target: ReplyTarget, text: str) -> str:
+    """The ``payload_hash`` of a reply: what is answered and with which text."""
+    return payload_hash({"channel": CHANNEL, "in_reply_to": target.platform_id, "text": text})
 
 
 def _fingerprint(settings: dict[str, Any] | None) -> str:
@@ -271,6 +299,140 @@ class InstagramPublisher:
                     payload_hash=payload_hash(build_payload(CHANNEL, content)),
                 )
         return None
+
+    # ------------------------------------------------------------------ Replier (SOP step 9)
+
+    def reply(self, target: ReplyTarget, text: str, key: str) -> PublishResult:
+        """Answer a comment (under its post) or a direct message (in its thread) with ``text``."""
+        if not text.strip():
+            raise RejectedContentError(CHANNEL, "Teks balasan kosong; isi balasannya lalu kirim ulang")
+        digest = reply_payload_hash(target, text)
+        if target.kind == "dm":
+            thread_id = _thread_of(target)
+
+            def answer(client: Client) -> str:
+                with _refusals(what="pesan langsung (DM) asli"):
+                    message = client.direct_answer(int(thread_id), text)
+                return str(message.id)
+
+            post_id = self._call("membalas pesan langsung (DM)", answer)
+            url = direct_url(thread_id)
+        elif target.kind == "comment":
+            media_pk, comment_pk = _comment_of(target)
+
+            def comment(client: Client) -> tuple[str, str]:
+                with _refusals(what="komentar/unggahan asli"):
+                    media = client.media_info_v1(media_pk)  # its full id, its link, still there?
+                    self._verified = True
+                    made = client.media_comment(media.id, text, replied_to_comment_id=int(comment_pk))
+                return str(made.pk), str(media.code)
+
+            post_id, code = self._call("membalas komentar", comment)
+            url = post_url(code)
+        else:
+            raise RejectedContentError(
+                CHANNEL,
+                f"Pesan jenis '{target.kind}' tidak dapat dibalas di Instagram (hanya komentar dan DM)",
+            )
+        log.info("Instagram: balasan %s terkirim untuk %s (key %s)", post_id, target.platform_id, key)
+        return PublishResult(
+            channel=CHANNEL, mode="live", status="published", post_id=post_id, url=url, payload_hash=digest
+        )
+
+    def find_reply(self, target: ReplyTarget, text: str, key: str) -> PublishResult | None:
+        """The account's reply with ``text`` an earlier attempt made, from ONE read (or ``None``)."""
+        wanted = normalize_caption(text)
+        if not wanted:
+            return None
+        found: str | None
+        if target.kind == "dm":
+            thread_id = _thread_of(target)
+            item_id = target.platform_id.rsplit(":", 1)[-1] if target.platform_id.startswith("dm:") else ""
+
+            def read_thread(client: Client) -> str | None:
+                with _refusals(what="pesan langsung (DM) asli"):
+                    thread = client.private_request(
+                        f"direct_v2/threads/{thread_id}/",
+                        params={
+                            "visual_message_return_type": "unseen",
+                            "direction": "older",
+                            "limit": str(THREAD_MESSAGES),
+                        },
+                    )
+                return _own_message(thread, str(client.user_id), item_id, wanted)
+
+            found = self._call("membaca pesan langsung (DM)", read_thread)
+            url = direct_url(thread_id)
+        elif target.kind == "comment":
+            media_pk, comment_pk = _comment_of(target)
+
+            def read_comments(client: Client) -> str | None:
+                # the full media id; comments are read on the account's own posts (like the inbox)
+                media_id = (
+                    target.post_ref if "_" in (target.post_ref or "") else f"{media_pk}_{client.user_id}"
+                )
+                with _refusals(what="komentar/unggahan asli"):
+                    page = client.private_request(f"media/{media_id}/comments/", params=dict(_COMMENT_PARAMS))
+                return _own_comment_reply(page, str(client.user_id), comment_pk, wanted)
+
+            found = self._call("membaca komentar kiriman", read_comments)
+            url = post_url(_code_of(media_pk))
+        else:
+            return None
+        if found is None:
+            log.info("Instagram: belum ada balasan untuk %s (key %s)", target.platform_id, key)
+            return None
+        log.info("Instagram: balasan %s dari percobaan sebelumnya ditemukan (key %s)", found, key)
+        return PublishResult(
+            channel=CHANNEL,
+            mode="live",
+            status="published",
+            post_id=found,
+            url=url,
+            payload_hash=reply_payload_hash(target, text),
+        )
+
+    # ------------------------------------------------------------------ Updater (SOP step 10)
+
+    def update(self, post_id: str, content: PreparedContent, key: str) -> PublishResult:
+        """Edit the caption of post ``post_id`` in place (media cannot be changed on Instagram).
+
+        Reads the post first (its link, and whether it still exists); a caption that is already
+        the new one is not sent again, so a retry is harmless.
+        """
+        caption = content.caption_instagram
+        if not caption.strip():
+            raise RejectedContentError(
+                CHANNEL,
+                "'caption_instagram' kosong: keterangan kiriman tidak dikosongkan; isi lalu kirim ulang",
+            )
+        media_pk = post_id.split("_", 1)[0]
+
+        def edit(client: Client) -> str:
+            with _refusals(what="unggahan asli"):
+                media = client.media_info_v1(media_pk)
+                self._verified = True
+                if normalize_caption(media.caption_text) == normalize_caption(caption):
+                    log.info(
+                        "Instagram: keterangan %s sudah sesuai; tidak diubah lagi (key %s)", media_pk, key
+                    )
+                else:
+                    cache = getattr(client, "_medias_cache", None)
+                    if isinstance(cache, dict):  # media_edit reads the post again unless cached
+                        cache[str(media.pk)] = media
+                    client.media_edit(media.id, caption)
+            return str(media.code)
+
+        code = self._call("mengubah keterangan kiriman", edit)
+        log.info("Instagram: keterangan kiriman %s diperbarui (key %s)", media_pk, key)
+        return PublishResult(
+            channel=CHANNEL,
+            mode="live",
+            status="published",
+            post_id=post_id,
+            url=post_url(code),
+            payload_hash=payload_hash(build_payload(CHANNEL, content)),
+        )
 
     def test_connection(self) -> tuple[bool, str]:
         """(ok, message) for Airflow's connection test: reads the account's feed with the session."""
@@ -544,6 +706,156 @@ def _recent_items(client: Client, amount: int) -> list[dict[str, Any]]:
     )
     items = result.get("items") if isinstance(result, dict) else None
     return [i for i in items if isinstance(i, dict)] if isinstance(items, list) else []
+
+
+@contextmanager
+def _refusals(*, what: str) -> Iterator[None]:
+    """Inside an action: Instagram's "that is gone" / "refused" answers become
+    :class:`RejectedContentError` (permanent); everything else goes on to ``_call``'s translation."""
+    from instagrapi import exceptions as ig
+
+    try:
+        yield
+    except (
+        ig.LoginRequired,
+        ig.ChallengeError,
+        ig.FeedbackRequired,
+        ig.SentryBlock,
+        ig.PleaseWaitFewMinutes,
+        ig.RateLimitError,
+        ig.ClientThrottledError,
+        ig.ClientNeedsUpgradeError,
+        ig.ClientConnectionError,
+        ig.ClientRequestTimeout,
+    ):
+        raise  # the session, the account or the network: _call's translation knows these
+    except (
+        ig.MediaNotFound,
+        ig.MediaUnavailable,
+        ig.InvalidMediaId,
+        ig.CommentNotFound,
+        ig.CommentUnavailable,
+        ig.DirectThreadNotFound,
+        ig.DirectMessageNotFound,
+        ig.ClientNotFoundError,
+    ) as exc:
+        raise RejectedContentError(CHANNEL, _gone_message(what, exc)) from None
+    except (ig.CommentsDisabled, ig.DirectMessageRequestsDisabled) as exc:
+        raise RejectedContentError(
+            CHANNEL,
+            f"Instagram tidak mengizinkan balasan ke {what} ({_detail(exc)}: komentar dinonaktifkan atau "
+            "pengirim tidak menerima pesan). Balasan tidak dikirim dan tidak perlu dicoba lagi.",
+        ) from None
+    except ig.ClientError as exc:
+        status = _status(exc)
+        if status is not None and status >= 500:
+            raise
+        said = _ig_message(exc)
+        if any(word in said.lower() for word in _GONE_WORDS):
+            raise RejectedContentError(CHANNEL, _gone_message(what, exc)) from None
+        if isinstance(exc, ig.UnknownError | ig.ClientBadRequestError) or (
+            type(exc) is ig.ClientError and status in (None, 200, 400)
+        ):
+            raise RejectedContentError(
+                CHANNEL,
+                f"Instagram menolak permintaan ({_detail(exc)}{f': {said}' if said else ''}). Periksa teks "
+                "balasan atau 'caption_instagram' sesuai pesan Instagram, perbaiki, lalu kirim ulang.",
+            ) from None
+        raise
+
+
+def _gone_message(what: str, exc: BaseException) -> str:
+    return (
+        f"Instagram: {what} sudah dihapus atau tidak tersedia lagi ({_detail(exc)}). Balasan atau "
+        "perubahan tidak dikirim dan tidak perlu dicoba lagi; bila masih perlu, hubungi warga lewat "
+        "kanal lain dan catat di tindak lanjut."
+    )
+
+
+def _thread_of(target: ReplyTarget) -> str:
+    """The DM thread id: ``target.thread_id`` or the middle of ``dm:<thread>:<item>``."""
+    thread_id = target.thread_id or ""
+    if not thread_id and target.platform_id.startswith("dm:"):
+        thread_id = target.platform_id.split(":")[1]
+    if not thread_id.isdigit():
+        raise RejectedContentError(CHANNEL, f"Pesan {target.platform_id!r} tidak menyebut utas DM-nya")
+    return thread_id
+
+
+def _comment_of(target: ReplyTarget) -> tuple[str, str]:
+    """(media pk, comment pk) of a comment target."""
+    media_pk = (target.post_ref or "").split("_", 1)[0]
+    if not media_pk.isdigit() or not target.platform_id.isdigit():
+        raise RejectedContentError(
+            CHANNEL, f"Komentar {target.platform_id!r} tidak menyebut kiriman Instagram tempatnya"
+        )
+    return media_pk, target.platform_id
+
+
+def _code_of(media_pk: str) -> str:
+    """A post's shortcode, computed from its pk (no request)."""
+    from instagrapi.utils.ids import InstagramIdCodec
+
+    return str(InstagramIdCodec.encode(int(media_pk)))
+
+
+def _author_id(comment: dict[str, Any]) -> str:
+    user = comment.get("user")
+    if not isinstance(user, dict):
+        user = {}
+    return str(comment.get("user_id") or user.get("pk") or user.get("pk_id") or "")
+
+
+def _own_comment_reply(page: Any, own: str, target: str, wanted: str) -> str | None:
+    """In a ``media/{id}/comments/`` answer: the account's comment with text ``wanted`` that
+    answers comment ``target`` (replies come in ``preview_child_comments``)."""
+    top = page.get("comments") if isinstance(page, dict) else None
+    if not isinstance(top, list):
+        raise ValueError("comments: unexpected shape")
+    children: dict[str, list[dict[str, Any]]] = {}
+    parent_of: dict[str, str] = {}
+    for comment in top:
+        if not isinstance(comment, dict) or not comment.get("pk"):
+            continue
+        kids = [c for c in comment.get("preview_child_comments") or [] if isinstance(c, dict) and c.get("pk")]
+        children[str(comment["pk"])] = kids
+        for kid in kids:
+            parent_of[str(kid["pk"])] = str(comment["pk"])
+    candidates: list[tuple[dict[str, Any], str | None]] = [
+        (c, parent) for parent, kids in children.items() for c in kids
+    ] + [(c, None) for c in top if isinstance(c, dict)]
+    target_parent = parent_of.get(target)  # the target may itself be a reply in a thread
+    for comment, listed_under in candidates:
+        if _author_id(comment) != own or normalize_caption(str(comment.get("text") or "")) != wanted:
+            continue
+        replied_to = str(comment.get("replied_to_comment_id") or "")
+        parent = str(comment.get("parent_comment_id") or listed_under or "")
+        if replied_to == target or (not replied_to and parent == target):
+            return str(comment["pk"])
+        if not replied_to and target_parent and parent == target_parent:  # Instagram threads one level
+            return str(comment["pk"])
+    return None
+
+
+def _own_message(result: Any, own: str, target_item: str, wanted: str) -> str | None:
+    """In a ``direct_v2/threads/{id}/`` answer (newest first): the account's message with text
+    ``wanted`` sent after the message ``target_item``."""
+    thread = result.get("thread") if isinstance(result, dict) else None
+    items = thread.get("items") if isinstance(thread, dict) else None
+    if not isinstance(items, list):
+        raise ValueError("thread: unexpected shape")
+    for item in items:
+        if not isinstance(item, dict):
+            continue
+        if target_item and str(item.get("item_id")) == target_item:
+            return None  # older messages do not answer the target
+        link = item.get("link")
+        text = item.get("text")
+        if text is None and isinstance(link, dict):
+            text = link.get("text")
+        if str(item.get("user_id")) == own and normalize_caption(str(text or "")) == wanted:
+            return str(item.get("item_id"))
+    return None
 
 
 def _stage(m: MediaFile, tmp: Path, i: int) -> Path:

@@ -18,6 +18,14 @@ never appear in logs, messages or results.
 X has no idempotency key for posts: after an ambiguous failure (a timeout after X may have
 accepted the post) :meth:`XPublisher.find_existing` reads the account's recent posts once and
 matches the text (URLs are replaced by t.co links on X, so they are compared without URLs).
+
+Replies (SOP step 9) are posts with ``reply.in_reply_to_tweet_id``; :meth:`XPublisher.find_reply`
+reads the account's posts newer than the message answered (``since_id``, replies included) and
+matches a post that replies to it with the same text. Updates (SOP step 10): X cannot edit a post
+through the API, so :meth:`XPublisher.update` either answers the original with a correction reply
+(``mode="reply"``, the original stays) or deletes it (``DELETE /2/tweets/{id}``) and posts the new
+version (``mode="repost"``). Both look for their own earlier result first, so a retry never posts
+twice.
 """
 
 from __future__ import annotations
@@ -33,13 +41,13 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import requests
 import tweepy
 from requests_oauthlib import OAuth1
 
-from sop_tasks.channels.base import PublishResult, build_payload, payload_hash
+from sop_tasks.channels.base import PublishResult, ReplyTarget, build_payload, payload_hash
 from sop_tasks.content import MediaFile, PreparedContent
 from sop_tasks.errors import (
     ChannelError,
@@ -60,12 +68,21 @@ CHUNK_SIZE = 4 * 1024 * 1024  # APPEND segment size for videos
 MAX_SEGMENTS = 1000  # segment_index is 0…999 in the spec
 MAX_IMAGES = 4
 RECENT_POSTS = 20  # how many recent posts find_existing reads (X charges per post read)
+RECENT_REPLIES = 50  # find_reply / update: posts newer than the original (replies included)
 RATE_LIMIT_FALLBACK = timedelta(minutes=15)
 _MIME = {"jpg": "image/jpeg", "png": "image/png", "mp4": "video/mp4", "mov": "video/quicktime"}
 _PENDING_STATES = ("pending", "in_progress")
 
 _URL = re.compile(r"https?://\S+", re.IGNORECASE)
 _BARE_DOMAIN = re.compile(r"(?<![\w@.])(?:[a-z0-9-]+\.)+[a-z]{2,}(?:/\S*)?", re.IGNORECASE)
+_LEADING_MENTIONS = re.compile(r"^(?:@\w{1,15}\s*)+")
+_TWEET_ID = re.compile(r"^[0-9]{1,19}$")
+# What X says when the post being answered is gone or closed to replies (403/400 bodies).
+_CANNOT_REPLY = re.compile(
+    r"deleted|not visible|not found|could not find|does not exist|unavailable|no longer|"
+    r"reply to this conversation is not allowed|cannot reply|can't reply",
+    re.IGNORECASE,
+)
 
 _FIX_CREDENTIALS = (
     f"Periksa koneksi {CONN_ID} (Admin → Connections): API key/secret dan access token/secret "
@@ -73,6 +90,11 @@ _FIX_CREDENTIALS = (
     "(buat ulang access token/secret setelah mengubah izin)."
 )
 _RETRY_LATER = "Airflow akan mencoba lagi otomatis; bila terus gagal, cek status X dan jaringan server."
+_CANNOT_REPLY_MSG = (
+    "pesan asli sudah dihapus atau tidak dapat dibalas (akun pengirim dikunci/dihapus atau balasan "
+    "dibatasi). Balasan tidak dikirim dan tidak perlu dicoba lagi; bila masih perlu, hubungi warga "
+    "lewat kanal lain dan catat di tindak lanjut."
+)
 _MAYBE_POSTED = (
     " Postingan mungkin sudah diterima X: sebelum mengulang, sistem memeriksa postingan terbaru "
     "akun agar tidak terbit dua kali — jangan memposting ulang secara manual."
@@ -98,6 +120,16 @@ def normalise_text(text: str) -> str:
     text = unicodedata.normalize("NFC", html.unescape(text))
     text = _BARE_DOMAIN.sub(" ", _URL.sub(" ", text))
     return " ".join(text.split())
+
+
+def normalise_reply_text(text: str) -> str:
+    """:func:`normalise_text` without the leading @mentions X adds to a reply's text."""
+    return _LEADING_MENTIONS.sub("", normalise_text(text)).strip()
+
+
+def reply_payload_hash(target: ReplyTarget, text: str) -> str:
+    """The ``payload_hash`` of a reply: what is answered and with which text."""
+    return payload_hash({"channel": CHANNEL, "in_reply_to": target.platform_id, "text": text})
 
 
 def _quiet_oauth_debug_logs() -> None:
@@ -163,34 +195,70 @@ class XPublisher:
     # ---- publisher API --------------------------------------------------------------------
     def publish(self, content: PreparedContent, key: str) -> PublishResult:
         """Upload the media, then create the post; raises only channel errors."""
-        digest = payload_hash(build_payload(CHANNEL, content))
-        self._check_media(content.media)
-        _, username = self._whoami()  # first: bad credentials fail before a long upload
-        media_ids = [self._upload(m) for m in content.media]
-        log.info("X: mengirim postingan (kunci %s, %d media)", key, len(media_ids))
-        with self._edge("mengirim postingan", ambiguous=True):
-            response = self._client.create_tweet(
-                text=content.text_twitter or None, media_ids=media_ids or None, user_auth=True
-            )
-            post_id = str(response["data"]["id"])
-        log.info("X: postingan %s terbit (kunci %s)", post_id, key)
-        return self._result(post_id, username, digest)
+        return self._post(content, key)
 
     def find_existing(self, content: PreparedContent, key: str) -> PublishResult | None:
         """The post an earlier attempt made, from ONE read of the account's recent posts."""
-        user_id, username = self._whoami()
-        with self._edge("membaca postingan terbaru akun"):
-            response = self._client.get_users_tweets(
-                user_id, max_results=RECENT_POSTS, exclude=["replies", "retweets"], user_auth=True
-            )
-            posts = [(str(p["id"]), str(p.get("text", ""))) for p in response.get("data") or []]
-        wanted = normalise_text(content.text_twitter)
-        for post_id, text in posts:  # newest first
-            if normalise_text(text) == wanted:
-                log.info("X: postingan %s dari percobaan sebelumnya ditemukan (kunci %s)", post_id, key)
-                return self._result(post_id, username, payload_hash(build_payload(CHANNEL, content)))
-        log.info("X: tidak ada postingan yang cocok di %d postingan terbaru (kunci %s)", len(posts), key)
-        return None
+        _, username = self._whoami()
+        post_id = self._find_post(content.text_twitter, key)
+        if post_id is None:
+            return None
+        return self._result(post_id, username, payload_hash(build_payload(CHANNEL, content)))
+
+    # ---- replies (SOP step 9) ---------------------------------------------------------------
+    def reply(self, target: ReplyTarget, text: str, key: str) -> PublishResult:
+        """Answer the post ``target.platform_id`` with ``text``; raises only channel errors.
+
+        A deleted or unavailable original (or one closed to replies) is a
+        :class:`RejectedContentError`: retrying cannot help.
+        """
+        _require_text(text, "teks balasan")  # before any request
+        _, username = self._whoami()
+        post_id = self._post_reply(target.platform_id, text, key, field="teks balasan")
+        return self._result(post_id, username, reply_payload_hash(target, text))
+
+    def find_reply(self, target: ReplyTarget, text: str, key: str) -> PublishResult | None:
+        """The reply an earlier attempt made: ONE read of the account's posts newer than the target."""
+        _, username = self._whoami()
+        post_id = self._find_reply_to(target.platform_id, text, key)
+        if post_id is None:
+            return None
+        return self._result(post_id, username, reply_payload_hash(target, text))
+
+    # ---- updates (SOP step 10) --------------------------------------------------------------
+    def update(
+        self,
+        post_id: str,
+        content: PreparedContent,
+        key: str,
+        *,
+        mode: Literal["reply", "repost"] = "reply",
+    ) -> PublishResult:
+        """Publish the updated ``content`` of post ``post_id`` (X has no edit through the API).
+
+        - ``mode="reply"``: a correction reply to the original with ``content.text_twitter``; the
+          result is the correction post, the original stays;
+        - ``mode="repost"``: the original is deleted and ``content`` posted anew, media included.
+
+        Either way an earlier attempt's result is looked for first (one read), so retrying after
+        an ambiguous failure never posts twice.
+        """
+        digest = payload_hash(build_payload(CHANNEL, content))
+        if mode == "reply":
+            _require_text(content.text_twitter, "'text_twitter'")  # before any request
+            _, username = self._whoami()
+            found = self._find_reply_to(post_id, content.text_twitter, key)
+            if found is None:
+                found = self._post_reply(post_id, content.text_twitter, key, field="'text_twitter'")
+            return self._result(found, username, digest)
+        if mode == "repost":
+            self._check_media(content.media)  # before any request, and before the original goes
+            _, username = self._whoami()
+            existing = self._find_post(content.text_twitter, key, newer_than=post_id)
+            if existing is not None:
+                return self._result(existing, username, digest)
+            return self._post(content, key, replacing=post_id)
+        raise ValueError(f"unknown update mode {mode!r}")
 
     def test_connection(self) -> tuple[bool, str]:
         """(ok, message) for the connection's *Test* button; never raises."""
@@ -211,6 +279,89 @@ class XPublisher:
             url=POST_URL.format(username=username, id=post_id),
             payload_hash=digest,
         )
+
+    def _post(self, content: PreparedContent, key: str, *, replacing: str | None = None) -> PublishResult:
+        """Upload the media, delete ``replacing`` (if given) only then, and create the post."""
+        digest = payload_hash(build_payload(CHANNEL, content))
+        self._check_media(content.media)
+        _, username = self._whoami()  # first: bad credentials fail before a long upload
+        media_ids = [self._upload(m) for m in content.media]
+        if replacing is not None:  # media are up: a local or upload problem never costs the original
+            self._delete(replacing, key)
+        log.info("X: mengirim postingan (kunci %s, %d media)", key, len(media_ids))
+        with self._edge("mengirim postingan", ambiguous=True):
+            response = self._client.create_tweet(
+                text=content.text_twitter or None, media_ids=media_ids or None, user_auth=True
+            )
+            post_id = str(response["data"]["id"])
+        log.info("X: postingan %s terbit (kunci %s)", post_id, key)
+        return self._result(post_id, username, digest)
+
+    def _post_reply(self, in_reply_to: str, text: str, key: str, *, field: str) -> str:
+        """Create a reply to ``in_reply_to``; returns the new post's id."""
+        _require_text(text, field)
+        log.info("X: mengirim balasan untuk %s (kunci %s)", in_reply_to, key)
+        with self._edge("mengirim balasan", ambiguous=True, replying=True, field=field):
+            response = self._client.create_tweet(text=text, in_reply_to_tweet_id=in_reply_to, user_auth=True)
+            post_id = str(response["data"]["id"])
+        log.info("X: balasan %s untuk %s terkirim (kunci %s)", post_id, in_reply_to, key)
+        return post_id
+
+    def _delete(self, post_id: str, key: str) -> None:
+        """Delete the account's post ``post_id``; one that is already gone is fine."""
+        log.info("X: menghapus postingan lama %s sebelum memposting versi baru (kunci %s)", post_id, key)
+        with self._edge("menghapus postingan lama"):
+            try:
+                response = self._client.delete_tweet(post_id, user_auth=True)
+            except tweepy.errors.NotFound:
+                log.info("X: postingan lama %s sudah tidak ada (kunci %s)", post_id, key)
+                return
+            if not (response.get("data") or {}).get("deleted"):
+                log.warning("X: postingan lama %s tidak dihapus X (sudah terhapus?) (kunci %s)", post_id, key)
+
+    def _find_post(self, text: str, key: str, *, newer_than: str | None = None) -> str | None:
+        """ONE read of the account's recent posts (no replies): the newest with ``text``."""
+        user_id, _ = self._whoami()
+        params: dict[str, Any] = {"max_results": RECENT_POSTS, "exclude": ["replies", "retweets"]}
+        if newer_than is not None and _TWEET_ID.match(newer_than):
+            params["since_id"] = newer_than
+        with self._edge("membaca postingan terbaru akun"):
+            response = self._client.get_users_tweets(user_id, user_auth=True, **params)
+            posts = [(str(p["id"]), str(p.get("text", ""))) for p in response.get("data") or []]
+        wanted = normalise_text(text)
+        for post_id, post_text in posts:  # newest first
+            if post_id != newer_than and normalise_text(post_text) == wanted:
+                log.info("X: postingan %s dari percobaan sebelumnya ditemukan (kunci %s)", post_id, key)
+                return post_id
+        log.info("X: tidak ada postingan yang cocok di %d postingan terbaru (kunci %s)", len(posts), key)
+        return None
+
+    def _find_reply_to(self, in_reply_to: str, text: str, key: str) -> str | None:
+        """ONE read of the account's posts newer than ``in_reply_to`` (replies included): the
+        account's reply to it with ``text`` (X's leading @mentions aside), if any."""
+        user_id, _ = self._whoami()
+        params: dict[str, Any] = {"max_results": RECENT_REPLIES, "exclude": ["retweets"]}
+        if _TWEET_ID.match(in_reply_to):
+            params["since_id"] = in_reply_to  # a reply is always newer than what it answers
+        with self._edge("membaca balasan terbaru akun"):
+            response = self._client.get_users_tweets(
+                user_id, tweet_fields=["referenced_tweets"], user_auth=True, **params
+            )
+            posts = [
+                (str(p["id"]), str(p.get("text", "")), _replied_to(p)) for p in response.get("data") or []
+            ]
+        wanted = normalise_reply_text(text)
+        for post_id, post_text, replied_to in posts:  # newest first
+            if replied_to == in_reply_to and normalise_reply_text(post_text) == wanted:
+                log.info("X: balasan %s dari percobaan sebelumnya ditemukan (kunci %s)", post_id, key)
+                return post_id
+        log.info(
+            "X: tidak ada balasan yang cocok untuk %s di %d postingan terbaru (kunci %s)",
+            in_reply_to,
+            len(posts),
+            key,
+        )
+        return None
 
     def _whoami(self) -> tuple[str, str]:
         if self._me is None:
@@ -337,15 +488,23 @@ class XPublisher:
 
     # ---- error translation ------------------------------------------------------------------
     @contextmanager
-    def _edge(self, action: str, *, ambiguous: bool = False) -> Iterator[None]:
-        """Turn tweepy/requests failures (and unreadable answers) into channel errors."""
+    def _edge(
+        self, action: str, *, ambiguous: bool = False, replying: bool = False, field: str = "'text_twitter'"
+    ) -> Iterator[None]:
+        """Turn tweepy/requests failures (and unreadable answers) into channel errors.
+
+        ``replying``: the request answers a post, so "that post is gone / closed" is recognised;
+        ``field`` names the text a person must fix when X refuses it.
+        """
         maybe = _MAYBE_POSTED if ambiguous else ""
         try:
             yield
         except ChannelError:
             raise
         except tweepy.errors.HTTPException as exc:
-            raise self._from_response(exc.response, action, ambiguous=ambiguous) from None
+            raise self._from_response(
+                exc.response, action, ambiguous=ambiguous, replying=replying, field=field
+            ) from None
         except requests.JSONDecodeError as exc:  # before RequestException: it is one, too
             raise TransientChannelError(
                 CHANNEL,
@@ -366,11 +525,18 @@ class XPublisher:
             ) from None
 
     def _from_response(
-        self, response: requests.Response, action: str, *, ambiguous: bool = False
+        self,
+        response: requests.Response,
+        action: str,
+        *,
+        ambiguous: bool = False,
+        replying: bool = False,
+        field: str = "'text_twitter'",
     ) -> ChannelError:
         status = response.status_code
         said = self._scrub("; ".join(_x_messages(response)))[:300]
         detail = f"HTTP {status}" + (f": {said}" if said else "")
+        resend = "kirim ulang formulir" if field == "'text_twitter'" else "kirim ulang"
         if status == 401:
             return CredentialsError(
                 CHANNEL, f"X menolak kredensial saat {action} ({detail}). {_FIX_CREDENTIALS}"
@@ -379,8 +545,10 @@ class XPublisher:
             return RejectedContentError(
                 CHANNEL,
                 f"X menolak postingan karena isinya sama dengan postingan akun sebelumnya ({detail}). "
-                "Ubah teks 'text_twitter' lalu kirim ulang formulir.",
+                f"Ubah teks {field} lalu {resend}.",
             )
+        if replying and (status == 404 or (status in (400, 403) and _CANNOT_REPLY.search(said))):
+            return RejectedContentError(CHANNEL, f"X menolak balasan ({detail}): {_CANNOT_REPLY_MSG}")
         if status == 403:
             return CredentialsError(
                 CHANNEL,
@@ -402,8 +570,9 @@ class XPublisher:
             )
         return RejectedContentError(
             CHANNEL,
-            f"X menolak saat {action} ({detail}). Perbaiki teks 'text_twitter' atau media sesuai "
-            "pesan X, lalu kirim ulang formulir.",
+            f"X menolak saat {action} ({detail}). Perbaiki teks {field}"
+            + ("" if replying else " atau media")
+            + f" sesuai pesan X, lalu {resend}.",
         )
 
     def _scrub(self, text: str) -> str:
@@ -441,6 +610,19 @@ def _x_messages(response: requests.Response) -> list[str]:
     if not found:
         found += [str(body[k]) for k in ("detail", "title") if body.get(k)]
     return list(dict.fromkeys(found))
+
+
+def _require_text(text: str, field: str) -> None:
+    if not text.strip():
+        raise RejectedContentError(CHANNEL, f"{field} kosong; isi teksnya lalu kirim ulang")
+
+
+def _replied_to(post: dict[str, Any]) -> str | None:
+    """The id of the post ``post`` replies to (from ``referenced_tweets``), if any."""
+    for ref in post.get("referenced_tweets") or []:
+        if isinstance(ref, dict) and ref.get("type") == "replied_to" and ref.get("id"):
+            return str(ref["id"])
+    return None
 
 
 def _reset_at(response: requests.Response) -> datetime:

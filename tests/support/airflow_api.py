@@ -77,7 +77,8 @@ class Answerer:
     api: ApiClient
     dag_id: str
     script: dict[str, list[Answer]]
-    deadline_s: float = 180
+    deadline_s: float = 120
+    params_for: Any = None  # Answer -> params_input; default: {"alasan": answer.reason}
     log: list[tuple[str, str, int, str]] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
     seen_tasks: list[str] = field(default_factory=list)
@@ -98,7 +99,7 @@ class Answerer:
                     if not answers:
                         continue
                     a = answers.pop(0)
-                    params = {"alasan": a.reason}
+                    params = self.params_for(a) if self.params_for else {"alasan": a.reason}
                     r = self.api.respond(a.user, self.dag_id, ti["dag_run_id"], task_id, a.option, params)
                     self.log.append((task_id, a.user, r.status_code, r.text[:300]))
                     if r.status_code != a.expect_status:
