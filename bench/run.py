@@ -182,6 +182,10 @@ def main() -> None:
     args = p.parse_args()
     print(f"# sop benchmarks {datetime.now(UTC):%Y-%m-%d %H:%M} UTC, {os.cpu_count()} cores")
     bench_parse()
+    import subprocess as _sp
+
+    for extra in ("bench_monitor.py", "bench_routing.py"):
+        _sp.run([sys.executable, str(REPO / "bench" / extra)], check=False)
     bench_approval_to_outbox(args.runs)
     bench_wordpress(args.runs)
     if args.make_run:
