@@ -45,7 +45,7 @@ def sop_monitor() -> None:
     def teruskan(sweep: dict[str, Any]) -> list[dict[str, Any]]:
         return forward_items(cfg, get_ledger(), sweep["sweep_id"])
 
-    follow_ups = TriggerDagRunOperator.partial(
+    TriggerDagRunOperator.partial(
         task_id="sop08_mulai_tindak_lanjut",
         task_display_name="8. Mulai tindak lanjut per informasi",
         trigger_dag_id="sop_follow_up",
