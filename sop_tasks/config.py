@@ -219,19 +219,42 @@ _PYDANTIC_MESSAGES = {
     "literal_error": "nilai tidak dikenal; pilihan: website, instagram, twitter",
     "string_type": "harus berupa teks",
     "list_type": "harus berupa daftar (list)",
+    "dict_type": "harus berupa pemetaan (kunci: nilai)",
     "int_parsing": "harus berupa bilangan bulat",
+    "float_parsing": "harus berupa angka, misalnya 2.0",
+    "float_type": "harus berupa angka, misalnya 2.0",
+    "greater_than": "harus lebih besar dari 0",
     "greater_than_equal": "terlalu kecil",
+    "string_too_short": "tidak boleh kosong",
     "string_pattern_mismatch": "hanya huruf kecil, angka dan '_'",
 }
 
 
-def _explain(file: Path, exc: ValidationError) -> list[str]:
+def explain(file: Path, exc: ValidationError, messages: dict[str, str] | None = None) -> list[str]:
+    """One Indonesian line per validation problem: file, key and what to fix."""
+    table = {**_PYDANTIC_MESSAGES, **(messages or {})}
     problems = []
     for err in exc.errors():
-        kind = err["type"]
-        msg = _PYDANTIC_MESSAGES.get(kind) or str(err["msg"]).removeprefix("Value error, ")
+        msg = table.get(err["type"]) or str(err["msg"]).removeprefix("Value error, ")
         problems.append(f"{file}: kunci '{_loc(err['loc'])}': {msg}")
     return problems
+
+
+def read_yaml_mapping(file: Path) -> dict[str, Any]:
+    """A config file's top-level mapping, or a ConfigError naming the file (and line) to fix."""
+    if not file.exists():
+        raise ConfigError(
+            [f"{file}: berkas tidak ada; salin config/{file.name} dari repositori atau atur SOP_CONFIG_DIR"]
+        )
+    try:
+        raw = yaml.safe_load(file.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" baris {mark.line + 1} kolom {mark.column + 1}" if mark else ""
+        raise ConfigError([f"{file}{where}: YAML tidak valid ({getattr(exc, 'problem', exc)})"]) from None
+    if not isinstance(raw, dict):
+        raise ConfigError([f"{file}: isi berkas harus berupa pemetaan kunci: nilai"])
+    return raw
 
 
 def load_config(directory: Path | str | None = None) -> OfficeConfig:
@@ -244,19 +267,8 @@ def load_config(directory: Path | str | None = None) -> OfficeConfig:
 
 @lru_cache(maxsize=8)
 def _load_cached(file: Path, _stamp: int) -> OfficeConfig:
-    if not file.exists():
-        raise ConfigError(
-            [f"{file}: berkas tidak ada; salin config/office.yaml dari repositori atau atur SOP_CONFIG_DIR"]
-        )
-    try:
-        raw = yaml.safe_load(file.read_text(encoding="utf-8"))
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" baris {mark.line + 1} kolom {mark.column + 1}" if mark else ""
-        raise ConfigError([f"{file}{where}: YAML tidak valid ({getattr(exc, 'problem', exc)})"]) from None
-    if not isinstance(raw, dict):
-        raise ConfigError([f"{file}: isi berkas harus berupa pemetaan kunci: nilai"])
+    raw = read_yaml_mapping(file)
     try:
         return OfficeConfig(**raw, root=file.parent.parent)
     except ValidationError as exc:
-        raise ConfigError(_explain(file, exc)) from None
+        raise ConfigError(explain(file, exc)) from None

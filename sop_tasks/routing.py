@@ -27,10 +27,9 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, TextIO
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from sop_tasks.config import config_dir
+from sop_tasks.config import config_dir, explain, read_yaml_mapping
 from sop_tasks.errors import ConfigError
 
 RULES_FILE = "routing.yaml"
@@ -551,44 +550,6 @@ class RoutingRules:
     spam_vocabulary: frozenset[str]
 
 
-_MESSAGES = {
-    "missing": "wajib diisi",
-    "extra_forbidden": "kunci tidak dikenal; hapus atau periksa ejaannya",
-    "too_short": "terlalu sedikit isi; isi minimal satu",
-    "dict_type": "harus berupa pemetaan (kunci: nilai)",
-    "string_type": "harus berupa teks",
-    "float_parsing": "harus berupa angka, misalnya 2.0",
-    "float_type": "harus berupa angka, misalnya 2.0",
-    "greater_than": "harus lebih besar dari 0",
-    "greater_than_equal": "tidak boleh negatif",
-    "string_too_short": "tidak boleh kosong",
-    "string_pattern_mismatch": "hanya huruf kecil, angka dan '_'",
-}
-
-
-def _loc(loc: Iterable[Any]) -> str:
-    out = ""
-    for part in loc:
-        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
-    return out or "(akar berkas)"
-
-
-def _read(file: Path) -> dict[str, Any]:
-    if not file.exists():
-        raise ConfigError(
-            [f"{file}: berkas tidak ada; salin config/{RULES_FILE} dari repositori atau atur SOP_CONFIG_DIR"]
-        )
-    try:
-        raw = yaml.safe_load(file.read_text(encoding="utf-8"))
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" baris {mark.line + 1} kolom {mark.column + 1}" if mark else ""
-        raise ConfigError([f"{file}{where}: YAML tidak valid ({getattr(exc, 'problem', exc)})"]) from None
-    if not isinstance(raw, dict):
-        raise ConfigError([f"{file}: isi berkas harus berupa pemetaan kunci: nilai"])
-    return raw
-
-
 def load_rules(path: Path | None = None, bidang_codes: Iterable[str] | None = None) -> RoutingRules:
     """Load and validate ``routing.yaml`` (default: ``config_dir() / "routing.yaml"``).
 
@@ -596,15 +557,11 @@ def load_rules(path: Path | None = None, bidang_codes: Iterable[str] | None = No
     must be one of them. Problems raise :class:`ConfigError`, one line per problem.
     """
     file = Path(path).resolve() if path else config_dir() / RULES_FILE
-    raw = _read(file)
+    raw = read_yaml_mapping(file)
     try:
         spec = RoutingSpec(**raw)
     except ValidationError as exc:
-        problems = []
-        for err in exc.errors():
-            msg = _MESSAGES.get(err["type"]) or str(err["msg"]).removeprefix("Value error, ")
-            problems.append(f"{file}: kunci '{_loc(err['loc'])}': {msg}")
-        raise ConfigError(problems) from None
+        raise ConfigError(explain(file, exc, {"greater_than_equal": "tidak boleh negatif"})) from None
     return _compile(file, spec, None if bidang_codes is None else list(bidang_codes))
 
 
