@@ -7,6 +7,7 @@ from typing import Any
 
 from airflow.sdk import dag, task
 
+from sop_tasks.airflow import followup as fua
 from sop_tasks.airflow.dag_support import dag_config, default_args
 from sop_tasks.airflow.ledger import get_ledger
 from sop_tasks.airflow.notify import notify
@@ -17,7 +18,7 @@ cfg = dag_config()
 
 @dag(
     dag_id="sop_pengingat",
-    dag_display_name="SOP 2–4: Pengingat verifikasi yang melewati waktu baku",
+    dag_display_name="Pengingat SOP: verifikasi, tindak lanjut dan batas PPID",
     description="Setiap 5 menit: ingatkan verifikator yang menunggu lebih dari waktu baku.",
     schedule=timedelta(minutes=5),
     catchup=False,
@@ -32,7 +33,12 @@ def sop_pengingat() -> None:
     def remind(**_: Any) -> int:
         return len(send_reminders(get_ledger(), cfg, notify))
 
+    @task(task_id="pengingat_tindak_lanjut", task_display_name="Pengingat tindak lanjut dan batas PPID")
+    def remind_follow_ups(**_: Any) -> int:
+        return fua.reminders(get_ledger(), cfg, notify)
+
     remind()
+    remind_follow_ups()
 
 
 sop_pengingat()

@@ -289,7 +289,7 @@ def due_follow_up_reminders(
             out.append((item, bidang, "pengelola", list(cfg.officers.emails)))
     for item_id, bidang, deadline in fu.ppid_deadlines():
         evs = fu.events(item_id)
-        if any(e.event == "posted" for e in evs):
+        if any(e.event in ("posted", "no_reply") for e in evs):  # answered, or handled otherwise
             continue
         sent = {(e.detail or {}).get("kind") for e in evs if e.event == "reminded"}
         if cal.working_days_between(today, deadline) <= cfg.follow_up.ppid_remind_before_working_days:
