@@ -128,3 +128,38 @@ def test_task_killed_mid_publish_posts_exactly_once(stack, wordpress):
     assert len(rows) == 1 and rows[0].endswith("publish"), rows
     summary = ledger.summary_for_run("sop_publish", run_id)
     assert summary["channels"]["website"]["post_id"] == rows[0].split()[0]
+
+
+def test_monitor_triggered_over_http_records_routes_and_forwards(stack, wordpress):
+    from sop_tasks.channels.website import WordPressCredentials, WordPressPublisher
+    from sop_tasks.content import PreparedContent
+    from sop_tasks.records.inbox import Inbox
+
+    pub = WordPressPublisher(
+        WordPressCredentials(wordpress.url, wordpress.admin_user, wordpress.app_password)
+    )
+    post = pub.publish(
+        PreparedContent(
+            title="Pameran arsip",
+            body="Datang ya.",
+            channels=("website",),
+            caption_instagram="",
+            text_twitter="",
+        ),
+        f"sop0-website-{uuid.uuid4().hex[:12]}",
+    )
+    tag = uuid.uuid4().hex[:6]
+    wordpress.post_comment(
+        post.post_id, "Dewi", "dewi@warga.test", f"Min, arsip surat tanah desa tahun 1975 bisa dicari? {tag}"
+    )
+    run_id = stack.trigger("sop_monitor", {})
+    assert stack.wait_run("sop_monitor", run_id, timeout=300) == "success", stack.log_tail()
+    inbox = Inbox(_ledger(stack))
+    item = next(i for i in inbox.items() if tag in i.text)
+    assert item.channel == "website" and item.bidang == "kearsipan" and not item.spam
+    assert any(f.item_id == item.id and f.bidang == "kearsipan" for f in inbox.forwards())
+    sweep = next(s for s in inbox.sweeps() if s.run_id == run_id)
+    assert sweep.status == "ok" and sweep.sop_sweep and sweep.counts["website"]["new"] >= 1
+    r = stack.api.request("admin", "GET", "/api/v2/dags/sop_follow_up/dagRuns", params={"limit": 100})
+    runs = {d["dag_run_id"] for d in r.json()["dag_runs"]}
+    assert f"tindak_lanjut__item{item.id}__kearsipan" in runs
