@@ -11,7 +11,7 @@ from typing import Any, TextIO
 
 from sop_tasks.config import load_config
 from sop_tasks.errors import ConfigError, SopError
-from sop_tasks.sop import STEPS
+from sop_tasks.sop import STEPS, VERIFY_STEPS
 
 
 def _ledger_url(explicit: str | None) -> str:
@@ -33,9 +33,7 @@ def cmd_check_config(args: argparse.Namespace) -> int:
         print(exc, file=sys.stderr)
         return 1
     print(f"Konfigurasi valid: {cfg.office_name}")
-    for v, st in zip(
-        cfg.verifiers, (s for s in STEPS if s.actor.value in {x.role for x in cfg.verifiers}), strict=False
-    ):
+    for v, st in zip(cfg.verifiers, VERIFY_STEPS, strict=True):  # the config enforces this order
         print(f"  langkah {st.number}: {v.title} — {', '.join(v.users)}")
     print(f"  bidang: {', '.join(b.name for b in cfg.bidang)}")
     print(f"  kanal: {', '.join(cfg.channels)}; zona waktu {cfg.timezone}")

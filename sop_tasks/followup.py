@@ -189,7 +189,7 @@ class FollowUps:
             )
             return [(e.item_id, e.bidang, e.deadline) for e in rows if e.deadline]
 
-    def summaries(self, cfg: OfficeConfig, now: datetime) -> list[dict[str, Any]]:
+    def summaries(self) -> list[dict[str, Any]]:
         """Record 3 rows: elapsed times incoming → forwarded → answered → posted, vs. standards."""
         rows = []
         with self.ledger.session() as s:

@@ -49,9 +49,15 @@ def slot_for(cfg: OfficeConfig, run_type: str, when: datetime | None) -> tuple[s
 def monitor(
     cfg: OfficeConfig, ledger: Ledger, *, run_id: str, run_type: str, when: datetime | None
 ) -> dict[str, Any]:
+    from airflow.sdk.exceptions import AirflowFailException
+
+    from sop_tasks.errors import ConfigError
     from sop_tasks.routing import Router, load_rules
 
-    router = Router(load_rules(bidang_codes=[b.code for b in cfg.bidang]))
+    try:
+        router = Router(load_rules(bidang_codes=[b.code for b in cfg.bidang]))
+    except ConfigError as exc:  # a broken routing.yaml: say what to fix, do not retry
+        raise AirflowFailException(f"{exc}\nPerbaiki berkas di atas lalu jalankan lagi.") from None
     slot, sop_sweep = slot_for(cfg, run_type, when)
     inbox = Inbox(ledger)
     report = run_sweep(

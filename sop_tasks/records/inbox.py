@@ -119,7 +119,9 @@ class Inbox:
         now = utcnow()
         rows = []
         for item, r in zip(items, routed, strict=True):
-            ours = posts.setdefault(item.channel, self.submission_for_posts(item.channel))
+            if item.channel not in posts:  # one query per channel, not per item
+                posts[item.channel] = self.submission_for_posts(item.channel)
+            ours = posts[item.channel]
             rows.append(
                 {
                     "channel": item.channel,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from sop_tasks.records.db import get_engine
 from sop_tasks.records.models import ChannelResult, StepEvent, Submission
-from sop_tasks.sop import STEPS, StepKind, step
+from sop_tasks.sop import STEPS, StepKind
 
 WIB = ZoneInfo("Asia/Jakarta")
 
@@ -224,10 +224,6 @@ class Ledger:
                 out.append((sub, ev))
         return out
 
-    def submissions(self) -> Iterator[Submission]:
-        with self.session() as s:
-            yield from s.scalars(select(Submission).order_by(Submission.id))
-
     def summary_for_run(self, dag_id: str, run_id: str) -> dict[str, Any] | None:
         sid = self.submission_id(dag_id, run_id)
         if sid is None:
@@ -342,7 +338,3 @@ def summarize(sub: Submission, events: list[StepEvent], results: list[ChannelRes
         },
         "channels": channels,
     }
-
-
-def step_label(number: int) -> str:
-    return step(number).display_name
