@@ -215,8 +215,8 @@ class WordPressPublisher:
     def publish(self, content: PreparedContent, key: str) -> PublishResult:
         """Create the post as a draft, keep the oldest post carrying our slug, then publish it.
 
-        Drafts in WordPress may share a slug, so an attempt that raced an earlier one sees both
-        drafts and keeps one: nothing is public twice, even for a moment.
+        An attempt that raced an earlier one (WordPress gives the later draft a suffixed slug)
+        sees both drafts and keeps one: nothing is public twice, even for a moment.
         """
         slug = slug_for(content.title, key)
         data = {**self._post_data(content, key, slug), "status": "draft", "slug": slug}
@@ -227,6 +227,11 @@ class WordPressPublisher:
             if extra.get("status") != "publish":
                 self.request("DELETE", f"wp/v2/posts/{extra['id']}", params={"force": "true"})
         post = self._published(keep)
+        # Another attempt (a killed task's request still running on the server) may have added a
+        # draft meanwhile: converge on the kept post and remove every other copy of our slug.
+        for extra in self._posts_with_slug(slug):
+            if int(extra["id"]) != int(post["id"]):
+                self.request("DELETE", f"wp/v2/posts/{extra['id']}", params={"force": "true"})
         log.info("Website: tulisan %s diterbitkan: %s", post.get("id"), post.get("link"))
         return self._result(content, post)
 
@@ -315,11 +320,13 @@ class WordPressPublisher:
         )
 
     def _posts_with_slug(self, slug: str) -> list[dict[str, Any]]:
+        """Every post carrying our slug — WordPress suffixes a clash ("-2", "-3"…), so those too."""
+        variants = ",".join([slug, *(f"{slug}-{n}" for n in range(2, 10))])
         found = self.request(
             "GET",
             "wp/v2/posts",
             params={
-                "slug": slug,
+                "slug": variants,
                 "status": _POST_STATUSES,
                 "context": "edit",
                 "orderby": "id",

@@ -106,8 +106,8 @@ def test_task_killed_mid_publish_posts_exactly_once(stack, wordpress):
             sid = ledger.submission_id("sop_publish", run_id)
             intents = [r for r in ledger.channel_results(sid) if r.status == "intent"] if sid else []
             ti = _ti(stack, run_id, "sop05_unggah_website")
-            if intents and ti.get("state") == "running" and ti.get("pid"):
-                time.sleep(1.5)  # the draft request is now inside WordPress's delay
+            inside = wordpress.delayed_started_file.exists()  # the draft request is inside WordPress
+            if intents and inside and ti.get("state") == "running" and ti.get("pid"):
                 os.kill(int(ti["pid"]), signal.SIGKILL)
                 killed = ti["pid"]
             time.sleep(0.2)

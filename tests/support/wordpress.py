@@ -57,10 +57,16 @@ class WordPressSite:
     def delay_posts(self, seconds: int | None) -> None:
         """Make post creation sleep (test-only mu-plugin); None switches it off."""
         flag = self.root / "www" / "wp-content" / "mu-plugins" / "delay-posts"
+        self.delayed_started_file.unlink(missing_ok=True)
         if seconds is None:
             flag.unlink(missing_ok=True)
         else:
             flag.write_text(str(seconds))
+
+    @property
+    def delayed_started_file(self) -> Path:
+        """Written by the test plugin when a delayed post request has reached WordPress."""
+        return self.root / "www" / "wp-content" / "mu-plugins" / "delay-started"
 
     def posts_with_slug_prefix(self, prefix: str) -> list[str]:
         """Post slugs in the database itself (not through the API under test)."""

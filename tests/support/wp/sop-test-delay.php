@@ -8,6 +8,7 @@ add_filter('rest_pre_dispatch', function ($result, $server, $request) {
     $flag = __DIR__ . '/delay-posts';
     if ($request->get_method() === 'POST' && $request->get_route() === '/wp/v2/posts' && file_exists($flag)) {
         ignore_user_abort(true);
+        file_put_contents(__DIR__ . '/delay-started', "1\n", FILE_APPEND);  // the request is inside WordPress
         sleep((int) trim(file_get_contents($flag)));
     }
     return $result;
