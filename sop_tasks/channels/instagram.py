@@ -36,6 +36,7 @@ import json
 import logging
 import os
 import shutil
+import subprocess
 import tempfile
 import unicodedata
 from collections.abc import Callable, Iterator
@@ -72,6 +73,7 @@ CONN_ID = "sop_instagram"
 RECENT_AMOUNT = 20
 WAIT_AFTER_PLEASE_WAIT = timedelta(minutes=10)
 WAIT_AFTER_THROTTLE = timedelta(minutes=10)
+COVER_TIMEOUT_SECONDS = 120  # ffmpeg cutting one cover frame (a 100 MB video takes well under 1 s)
 ACCOUNT_KEY = "sop_account"  # which account a stored session belongs to (added to the settings)
 _FINGERPRINT_KEYS = ("authorization_data", "cookies", "mid", "uuids")
 # Transport/timing settings come from the client factory, never from a stored session.
@@ -255,16 +257,17 @@ class InstagramPublisher:
         caption = content.caption_instagram
         with tempfile.TemporaryDirectory(prefix="sop-instagram-") as tmp:
             paths = [_stage(m, Path(tmp), i) for i, m in enumerate(items, 1)]
-            cover = _prepare_videos(items, paths)
+            covers = _prepare_videos(items, paths)
 
             def upload(client: Client) -> Any:
                 if not self._verified:  # a stored session: prove it with a read before sending media
                     _recent_items(client, 1)
                     self._verified = True
                 if len(paths) > 1:
-                    return client.album_upload(paths, caption)
+                    with _album_video_covers(client, covers):
+                        return client.album_upload(paths, caption)
                 if items[0].kind == "video":
-                    return client.clip_upload(paths[0], caption, thumbnail=cover)
+                    return client.clip_upload(paths[0], caption, thumbnail=covers[paths[0]])
                 return client.photo_upload(paths[0], caption)
 
             media = self._call("mengunggah kiriman", upload, uploading=True)
@@ -873,30 +876,106 @@ def _stage(m: MediaFile, tmp: Path, i: int) -> Path:
     return dest
 
 
-def _prepare_videos(items: list[MediaFile], paths: list[Path]) -> Path | None:
-    """Read each video's metadata and make its cover now, so a local problem is named clearly.
+def _prepare_videos(items: list[MediaFile], paths: list[Path]) -> dict[Path, Path]:
+    """Read each video's size and duration and cut its cover frame now, before any request.
 
-    Returns the cover of a single video (a reel), which ``clip_upload`` then reuses.
+    A video that cannot be read or decoded is refused here, naming the file, instead of failing
+    half-way through an upload. Returns each video's cover (a JPEG beside it), which the upload
+    passes to instagrapi so it never needs MoviePy (see :func:`_cut_cover`).
     """
-    videos = [(m, p) for m, p in zip(items, paths, strict=True) if m.kind == "video"]
-    if not videos:
-        return None
-    from instagrapi.mixins import clip as ig_clip
-    from instagrapi.mixins import video as ig_video
+    from instagrapi.mixins.clip import crop_thumbnail
+    from instagrapi.utils.video import read_video_metadata
 
-    cover: Path | None = None
-    for m, path in videos:
+    covers: dict[Path, Path] = {}
+    for m, path in zip(items, paths, strict=True):
+        if m.kind != "video":
+            continue
         try:
-            if len(items) == 1:
-                cover = Path(ig_clip.analyze_video(path)[0])
-            else:
-                ig_video.analyze_video(path)
+            meta = read_video_metadata(path)  # instagrapi's own MP4 parser: what it will send
         except Exception as exc:
-            raise RejectedContentError(
+            raise _bad_video(m, f"{type(exc).__name__}: {_short(exc, 160)}") from None
+        cover = path.with_name(f"{path.name}.jpg")
+        _cut_cover(m, path, cover, meta.duration / 2)
+        if len(items) == 1:
+            crop_thumbnail(cover)  # a reel's cover is 9:16, as instagrapi makes it itself
+        covers[path] = cover
+    return covers
+
+
+def _bad_video(m: MediaFile, detail: str) -> RejectedContentError:
+    return RejectedContentError(
+        CHANNEL,
+        f"Video '{m.name}' tidak dapat dibaca untuk Instagram ({detail}). Pakai video MP4 standar "
+        "(H.264) yang dapat diputar, ekspor ulang bila perlu, lalu kirim ulang formulir; atau unggah "
+        "video ini dari aplikasi Instagram.",
+    )
+
+
+def _ffmpeg() -> str:
+    """The ffmpeg binary shipped in the ``imageio-ffmpeg`` wheel (or ``IMAGEIO_FFMPEG_EXE``)."""
+    try:
+        import imageio_ffmpeg
+
+        return str(imageio_ffmpeg.get_ffmpeg_exe())
+    except Exception as exc:
+        raise _no_ffmpeg(exc) from None
+
+
+def _no_ffmpeg(exc: BaseException) -> ActionRequiredError:
+    return ActionRequiredError(
+        CHANNEL,
+        f"Program ffmpeg untuk membuat sampul video Instagram tidak tersedia di server "
+        f"({type(exc).__name__}). Pengelola TI: pasang ulang paket dari requirements.lock "
+        "(imageio-ffmpeg) atau perbaiki IMAGEIO_FFMPEG_EXE, lalu jalankan ulang tugas.",
+    )
+
+
+def _cut_cover(m: MediaFile, video: Path, cover: Path, at: float) -> None:
+    """Write the frame at ``at`` seconds of ``video`` as the JPEG ``cover`` with ffmpeg.
+
+    instagrapi would do this with MoviePy, which cannot be installed beside instagrapi's pillow
+    (see requirements.txt). Decoding a frame also proves the video is readable. Falls back to the
+    first frame when the middle one cannot be had (a duration in the header longer than the video).
+    """
+    exe = _ffmpeg()
+    said = ""
+    for seek in dict.fromkeys((max(at, 0.0), 0.0)):
+        cover.unlink(missing_ok=True)
+        command = [exe, "-hide_banner", "-loglevel", "error", "-nostdin", "-ss", f"{seek:.3f}"]
+        command += ["-i", str(video), "-frames:v", "1", "-q:v", "2", "-y", str(cover)]
+        try:
+            done = subprocess.run(
+                command,
+                capture_output=True,
+                text=True,
+                timeout=COVER_TIMEOUT_SECONDS,
+                check=False,
+            )
+        except OSError as exc:  # not there, not executable
+            raise _no_ffmpeg(exc) from None
+        except subprocess.TimeoutExpired:
+            raise TransientChannelError(
                 CHANNEL,
-                f"Video '{m.name}' tidak dapat disiapkan untuk Instagram di server ini "
-                f"({type(exc).__name__}: {_short(exc, 160)}). Pakai MP4 standar (H.264); sampul video "
-                "dibuat dengan MoviePy dan ffmpeg di server — hubungi Pengelola TI, atau unggah video ini "
-                "dari aplikasi Instagram.",
+                f"Membuat sampul video '{m.name}' melebihi {COVER_TIMEOUT_SECONDS} detik (server sibuk?); "
+                "akan dicoba lagi.",
             ) from None
-    return cover
+        if done.returncode == 0 and cover.is_file() and cover.stat().st_size:
+            return
+        said = _short(done.stderr.strip().splitlines()[-1] if done.stderr.strip() else "", 160)
+    raise _bad_video(m, f"ffmpeg: {said or 'tidak ada bingkai gambar'}")
+
+
+@contextmanager
+def _album_video_covers(client: Client, covers: dict[Path, Path]) -> Iterator[None]:
+    """Give ``album_upload`` the covers already cut: it asks ``video_rupload`` for each video
+    without one (and instagrapi would then need MoviePy). Only this client, only meanwhile."""
+    original = client.video_rupload
+
+    def rupload(path: Path, thumbnail: Path | None = None, *args: Any, **kwargs: Any) -> Any:
+        return original(path, thumbnail or covers.get(Path(path)), *args, **kwargs)
+
+    setattr(client, "video_rupload", rupload)  # noqa: B010 (mypy: a method is not assignable)
+    try:
+        yield
+    finally:
+        delattr(client, "video_rupload")

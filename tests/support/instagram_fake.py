@@ -31,14 +31,12 @@ import struct
 import sys
 import time
 import types
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 import responses
 from instagrapi import Client
-from PIL import Image
 
 API = "https://i.instagram.com/api/v1"
 CAA = "https://b.i.instagram.com/api/v1"
@@ -307,27 +305,14 @@ def disable_instagrapi_sleeps(monkeypatch: pytest.MonkeyPatch) -> list[float]:
     return slept
 
 
-def fake_video_cover(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Stand in for MoviePy/ffmpeg (not installed here): instagrapi's cover frame becomes a JPEG."""
-    import instagrapi.utils.video as ig_video
-
-    def cover(
-        path: Path,
-        thumbnail: Path,
-        duration: float | None = None,
-        crop_thumbnail: Callable[..., Any] | None = None,
-    ) -> None:
-        Image.new("RGB", (720, 1280), "darkgreen").save(thumbnail, "JPEG")
-
-    monkeypatch.setattr(ig_video, "generate_video_thumbnail", cover)
-
-
 def _box(kind: bytes, payload: bytes) -> bytes:
     return struct.pack(">I", 8 + len(payload)) + kind + payload
 
 
 def make_reel_mp4(path: Path, size: tuple[int, int] = (720, 1280), seconds: int = 6) -> Path:
-    """An MP4 with the boxes instagrapi reads without ffmpeg: ftyp, moov (mvhd, trak: tkhd, mdia/hdlr)."""
+    """An MP4 *header* only: the boxes instagrapi's parser reads (ftyp, moov: mvhd, trak: tkhd,
+    mdia/hdlr) and no decodable frame — size and duration are readable, the video is not.
+    A real, playable video: :func:`tests.support.video.make_video_mp4`."""
     width, height = size
     mvhd = bytes(4) + struct.pack(">IIII", 0, 0, 1000, seconds * 1000) + bytes(80)
     tkhd = bytearray(84)

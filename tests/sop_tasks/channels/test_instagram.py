@@ -7,15 +7,17 @@ instagrapi's fixed sleeps are recorded instead of slept.
 from __future__ import annotations
 
 import base64
+import io
 import json
 import logging
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 import responses
+from PIL import Image
 
 from sop_tasks.channels.base import Publisher, build_payload, payload_hash
 from sop_tasks.channels.instagram import ACCOUNT_KEY, InstagramPublisher, MemorySessionStore
@@ -37,19 +39,20 @@ from tests.support.instagram_fake import (
     PASSWORD_KEY_URL,
     RUPLOAD_PHOTO_URL,
     RUPLOAD_VIDEO_URL,
+    UPLOAD_SETTINGS_URL,
     USDID_URL,
     USERNAME,
     InstagramFake,
     challenge_body,
     disable_instagrapi_sleeps,
-    fake_video_cover,
     fast_client,
     feed_url,
     make_reel_mp4,
     media_item,
     session_settings,
 )
-from tests.support.media import make_jpeg, make_png
+from tests.support.media import make_jpeg, make_mp4, make_png
+from tests.support.video import MIDDLE, close_to, make_video_mp4, mean_color_of
 
 PASSWORD = "rahasia-kantor-123"
 CAPTION = "Pameran Arsip Kendal 2026 dibuka hari ini.\n\nDatang ke Dinarpus! #Kendal #Arsip"
@@ -169,26 +172,19 @@ def test_album_of_two_images(ig: InstagramFake, tmp_path: Path) -> None:
     assert ig.login_attempts == 0
 
 
-def test_album_with_a_video(ig: InstagramFake, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    fake_video_cover(monkeypatch)
-    content = _content(make_jpeg(tmp_path / "a.jpg"), make_reel_mp4(tmp_path / "b.mp4"))
-    ig.recent([])
-    ig.photo_rupload(times=2)  # the image, then the video's cover
-    ig.rsps.add(responses.GET, RUPLOAD_VIDEO_URL, json={"offset": 0, "status": "ok"})
-    ig.rsps.add(responses.POST, RUPLOAD_VIDEO_URL, json={"status": "ok"})
-    ig.configure_album(media_item(3333333333333333333, "C0dEmIxEd1", CAPTION, media_type=8, children=2))
-
-    result = _publisher(MemorySessionStore(session_settings())).publish(content, "k")
-
-    assert result.url == "https://www.instagram.com/p/C0dEmIxEd1/"
-    (configure,) = ig.calls("POST", CONFIGURE_SIDECAR_URL)
-    children = ig.form(configure)["children_metadata"]
-    assert len(children) == 2 and "clips" in children[1]
+def _rupload_params(call: Any) -> dict[str, Any]:
+    params: dict[str, Any] = json.loads(call.request.headers["X-Instagram-Rupload-Params"])
+    return params
 
 
-def test_single_video_is_a_reel(ig: InstagramFake, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    fake_video_cover(monkeypatch)
-    content = _content(make_reel_mp4(tmp_path / "liputan.mp4"))
+def _jpeg(body: bytes) -> Image.Image:
+    assert body[:2] == b"\xff\xd8", "not a JPEG"
+    return Image.open(io.BytesIO(body))
+
+
+def test_single_video_is_a_reel_with_a_cover_cut_from_its_middle(ig: InstagramFake, tmp_path: Path) -> None:
+    video = make_video_mp4(tmp_path / "liputan.mp4", size=(144, 256), seconds=3)
+    content = _content(video)
     ig.recent([])
     ig.video_rupload()
     ig.photo_rupload()  # the cover
@@ -199,21 +195,126 @@ def test_single_video_is_a_reel(ig: InstagramFake, tmp_path: Path, monkeypatch: 
     result = _publisher(MemorySessionStore(session_settings())).publish(content, "k")
 
     assert (result.post_id, result.url) == ("3222222222222222222", "https://www.instagram.com/p/C0dErEeL01/")
-    (video,) = ig.calls("POST", RUPLOAD_VIDEO_URL)
-    assert video.request.body == (tmp_path / "liputan.mp4").read_bytes()
+    assert result.payload_hash == payload_hash(build_payload("instagram", content))
+    # upload settings, then the video itself, whole, under one upload id
+    (settings,) = ig.calls("POST", UPLOAD_SETTINGS_URL)
+    video_settings = json.loads(settings.request.body)["upload_setting_properties"]["video"]
+    assert (video_settings["video_width"], video_settings["video_height"]) == (144, 256)
+    assert video_settings["video_duration_milliseconds"] == 3000
+    (probe,) = ig.calls("GET", RUPLOAD_VIDEO_URL)
+    (upload,) = ig.calls("POST", RUPLOAD_VIDEO_URL)
+    assert upload.request.body == video.read_bytes()
+    params = _rupload_params(upload)
+    upload_id = params["upload_id"]
+    assert _rupload_params(probe)["upload_id"] == upload_id
+    assert params["is_clips_video"] == "1" and params["media_type"] == "2"
+    assert (params["upload_media_width"], params["upload_media_height"]) == ("144", "256")
+    assert params["upload_media_duration_ms"] == "3000"
+    # the cover: a real frame from the middle of the video (its green third), same upload id
+    (cover,) = ig.calls("POST", RUPLOAD_PHOTO_URL)
+    assert _rupload_params(cover)["upload_id"] == upload_id
+    frame = _jpeg(cover.request.body)  # instagrapi scales small images up to 320 px wide
+    assert abs(frame.width / frame.height - 144 / 256) < 0.02
+    assert close_to(mean_color_of(frame), MIDDLE), mean_color_of(frame)
+    # configured as a reel, with the caption, once
     (configure,) = ig.calls("POST", CONFIGURE_CLIPS_URL)
     form = ig.form(configure)
-    assert form["caption"] == CAPTION and form["original_width"] == 720 and form["original_height"] == 1280
+    assert form["upload_id"] == upload_id
+    assert form["caption"] == CAPTION
+    assert (form["original_width"], form["original_height"]) == (144, 256)
+    assert form["length"] == 3.0
+    assert form["clips_segments_metadata"]["clips_segments"][0]["duration_ms"] == 3000
+    assert ig.login_attempts == 0
+    assert ig.slept  # instagrapi's fixed pause before configuring was recorded, not slept
 
 
-def test_video_that_cannot_be_prepared_here_is_refused_before_any_request(
-    ig: InstagramFake, tmp_path: Path
+def test_landscape_reel_gets_a_portrait_cover(ig: InstagramFake, tmp_path: Path) -> None:
+    # instagrapi crops a reel's cover to 9:16 when it makes it itself; ours does the same
+    ig.recent([])
+    ig.video_rupload()
+    ig.photo_rupload()
+    ig.configure_clip(
+        media_item(3222222222222222223, "C0dErEeL02", CAPTION, media_type=2, product_type="clips")
+    )
+
+    _publisher(MemorySessionStore(session_settings())).publish(
+        _content(make_video_mp4(tmp_path / "lebar.mp4", size=(320, 176), seconds=2)), "k"
+    )
+
+    (cover,) = ig.calls("POST", RUPLOAD_PHOTO_URL)
+    width, height = _jpeg(cover.request.body).size
+    assert abs(width / height - 9 / 16) < 0.02
+    (configure,) = ig.calls("POST", CONFIGURE_CLIPS_URL)
+    assert (ig.form(configure)["original_width"], ig.form(configure)["original_height"]) == (320, 176)
+
+
+def test_album_with_a_video(ig: InstagramFake, tmp_path: Path) -> None:
+    video = make_video_mp4(tmp_path / "b.mp4", size=(160, 160), seconds=3)
+    content = _content(make_jpeg(tmp_path / "a.jpg"), video)
+    ig.recent([])
+    ig.photo_rupload(times=2)  # the image, then the video's cover
+    ig.rsps.add(responses.GET, RUPLOAD_VIDEO_URL, json={"offset": 0, "status": "ok"})
+    ig.rsps.add(responses.POST, RUPLOAD_VIDEO_URL, json={"status": "ok"})
+    ig.configure_album(media_item(3333333333333333333, "C0dEmIxEd1", CAPTION, media_type=8, children=2))
+    pub = _publisher(MemorySessionStore(session_settings()))
+
+    result = pub.publish(content, "k")
+
+    assert (result.post_id, result.url) == ("3333333333333333333", "https://www.instagram.com/p/C0dEmIxEd1/")
+    (upload,) = ig.calls("POST", RUPLOAD_VIDEO_URL)
+    assert upload.request.body == video.read_bytes()
+    params = _rupload_params(upload)
+    assert params["is_sidecar"] == "1" and params["media_type"] == "2"
+    assert params["upload_media_duration_ms"] == "3000"
+    image, cover = ig.calls("POST", RUPLOAD_PHOTO_URL)
+    assert _rupload_params(cover)["upload_id"] == params["upload_id"]
+    frame = _jpeg(cover.request.body)
+    assert frame.width == frame.height  # an album cover is not cropped
+    assert close_to(mean_color_of(frame), MIDDLE)
+    (configure,) = ig.calls("POST", CONFIGURE_SIDECAR_URL)
+    form = ig.form(configure)
+    assert form["caption"] == CAPTION
+    children = form["children_metadata"]
+    assert [c["upload_id"] for c in children] == [_rupload_params(image)["upload_id"], params["upload_id"]]
+    assert json.loads(children[1]["clips"]) == [{"length": 3.0, "source_type": "4"}]
+    # the cover hand-over was for that one upload only: the client is instagrapi's own again
+    assert pub._client is not None and "video_rupload" not in vars(pub._client)
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        pytest.param(lambda p: make_reel_mp4(p), id="header-without-frames"),
+        pytest.param(lambda p: make_mp4(p), id="no-moov"),
+        pytest.param(lambda p: _truncated(make_video_mp4(p)), id="truncated"),
+    ],
+)
+def test_broken_video_is_refused_before_any_request(
+    ig: InstagramFake, tmp_path: Path, make: Callable[[Path], Path]
 ) -> None:
-    # This machine has no MoviePy/ffmpeg, which instagrapi needs for a reel's cover frame.
-    content = _content(make_reel_mp4(tmp_path / "liputan.mp4"))
+    content = _content(make(tmp_path / "liputan.mp4"))
     with pytest.raises(RejectedContentError) as ei:
         _publisher(MemorySessionStore(session_settings())).publish(content, "k")
-    assert "liputan.mp4" in str(ei.value) and "ffmpeg" in str(ei.value)
+    message = str(ei.value)
+    assert "Video 'liputan.mp4' tidak dapat dibaca untuk Instagram" in message
+    assert "MP4 standar" in message
+    assert not ig.rsps.calls
+
+
+def _truncated(path: Path) -> Path:
+    data = path.read_bytes()
+    path.write_bytes(data[: len(data) // 2])
+    return path
+
+
+def test_missing_ffmpeg_asks_the_it_officer_and_sends_nothing(
+    ig: InstagramFake, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    content = _content(make_video_mp4(tmp_path / "liputan.mp4"))
+    monkeypatch.setenv("IMAGEIO_FFMPEG_EXE", str(tmp_path / "tidak-ada" / "ffmpeg"))
+    with pytest.raises(ActionRequiredError) as ei:
+        _publisher(MemorySessionStore(session_settings())).publish(content, "k")
+    assert "ffmpeg" in str(ei.value) and "imageio-ffmpeg" in str(ei.value)
     assert not ig.rsps.calls
 
 
