@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 
 from sop_tasks.config import CHANNEL_NAMES
@@ -17,6 +18,18 @@ REASON_PARAM = "alasan"
 REASON_REQUIRED = "Alasan wajib diisi bila memilih 'Tidak': tuliskan apa yang perlu diperbaiki pengelola."
 
 
+@dataclass(frozen=True)
+class UpdateInfo:
+    """What a verifier of an update (SOP step 10) sees besides the new content."""
+
+    update_of: int
+    version: int
+    reason: str
+    diff: str
+    notes: Sequence[str] = ()
+    unchanged: Sequence[str] = ()
+
+
 def is_yes(chosen: Sequence[str]) -> bool:
     return bool(chosen) and chosen[0].startswith("Ya")
 
@@ -25,8 +38,9 @@ def is_no(chosen: Sequence[str]) -> bool:
     return bool(chosen) and chosen[0].startswith("Tidak")
 
 
-def subject(step: Step, content: PreparedContent) -> str:
-    return plain_line(f"Verifikasi langkah {step.number}: {content.title}")
+def subject(step: Step, content: PreparedContent, *, update: bool = False) -> str:
+    what = "Pemutakhiran — " if update else ""
+    return plain_line(f"Verifikasi langkah {step.number}: {what}{content.title}")
 
 
 def _when(content: PreparedContent) -> str:
@@ -41,6 +55,7 @@ def body(
     *,
     submission_id: int,
     earlier: Sequence[tuple[str, str, datetime | None]] = (),
+    update: UpdateInfo | None = None,
 ) -> str:
     """Markdown body of the approval: the full content, every piece of it rendered inert."""
     lines = [
@@ -50,15 +65,35 @@ def body(
         f"Nomor pengajuan: **{submission_id}**"
         + (f" · revisi dari {inert_inline(content.revision_of)}" if content.revision_of else ""),
         "",
+    ]
+    if update is not None:
+        lines += [
+            f"**PEMUTAKHIRAN** pengajuan **{update.update_of}** yang sudah tayang — versi {update.version}.",
+            "",
+            "**Alasan pemutakhiran**",
+            "",
+            inert_block(update.reason),
+            "",
+            "**Yang terjadi di setiap kanal bila disetujui**",
+            "",
+            *(f"- {n}" for n in update.notes),  # our own words, no user text
+            *(f"- {CHANNEL_NAMES[c]}: tidak berubah, tidak disentuh." for c in update.unchanged),
+            "",
+            "**Perubahan** (baris `-` dihapus, `+` ditambah)",
+            "",
+            inert_block(update.diff),
+            "",
+        ]
+    lines += [
         "**Judul**",
         "",
         inert_block(content.title),
         "",
         "**Kanal:** " + ", ".join(CHANNEL_NAMES[c] for c in content.channels),
         "",
-        f"**Waktu tayang:** {_when(content)}",
-        "",
     ]
+    if update is None:
+        lines += [f"**Waktu tayang:** {_when(content)}", ""]
     if "website" in content.channels:
         lines += ["**Website — isi tulisan**", "", inert_block(content.body), ""]
     if "instagram" in content.channels:

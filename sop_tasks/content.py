@@ -244,8 +244,18 @@ def stage_media(sources: Sequence[str], media_dir: Path, staging: Path) -> tuple
     return files, problems
 
 
-def prepare(form: Mapping[str, Any], cfg: OfficeConfig, staging: Path) -> PreparedContent:
-    """Validate the trigger form for every chosen channel; raise ContentError with all problems."""
+def prepare(
+    form: Mapping[str, Any],
+    cfg: OfficeConfig,
+    staging: Path,
+    *,
+    media: Sequence[MediaFile] | None = None,
+) -> PreparedContent:
+    """Validate the trigger form for every chosen channel; raise ContentError with all problems.
+
+    ``media`` passes files already checked and staged (an update keeping the live media); the
+    form's ``media`` field is then ignored.
+    """
     problems: list[str] = []
     title = _str(form, "title")
     body = str(form.get("body") or "").strip()
@@ -277,7 +287,10 @@ def prepare(form: Mapping[str, Any], cfg: OfficeConfig, staging: Path) -> Prepar
                 "pakai format 2026-12-01T09:00 (WIB)"
             )
 
-    media, media_problems = stage_media(_list(form, "media"), cfg.path("media"), staging)
+    if media is None:
+        media, media_problems = stage_media(_list(form, "media"), cfg.path("media"), staging)
+    else:
+        media, media_problems = list(media), []
     problems.extend(media_problems)
     images = [m for m in media if m.kind == "image"]
     videos = [m for m in media if m.kind == "video"]

@@ -96,3 +96,61 @@ def publish_form(cfg: OfficeConfig) -> dict[str, Param]:
             description="Run ID pengajuan sebelumnya yang dikembalikan dan kini direvisi.",
         ),
     }
+
+
+def update_form(cfg: OfficeConfig) -> dict[str, Param]:
+    """The trigger form of ``sop_update``: which submission, why, and only what changed."""
+    base = publish_form(cfg)
+    keep = "Kosongkan bila tidak berubah."
+    channels = [c for c in CHANNELS if c in cfg.channels]
+    return {
+        "submission_id": Param(
+            0,
+            type="integer",
+            minimum=1,
+            title="Nomor pengajuan yang dimutakhirkan",
+            description="Pengajuan yang sudah diunggah (lihat `sop records list` atau catatan run "
+            "sop_publish).",
+        ),
+        "reason": Param(
+            "",
+            type="string",
+            format="multiline",
+            minLength=5,
+            title="Alasan pemutakhiran",
+            description="Data apa yang berubah dan mengapa; dibaca ketiga verifikator dan dicatat.",
+        ),
+        "title": Param(None, type=["null", "string"], title="Judul baru", description=keep),
+        "body": Param(None, type=["null", "string"], format="multiline", title="Isi baru", description=keep),
+        "channels": Param(
+            [],
+            type="array",
+            items={"type": "string", "enum": channels},
+            examples=channels,
+            values_display={c: CHANNEL_NAMES[c] for c in channels},
+            title="Kanal",
+            description="Kosongkan untuk semua kanal tempat konten itu diunggah.",
+        ),
+        "caption_instagram": Param(
+            None,
+            type=["null", "string"],
+            format="multiline",
+            title="Keterangan Instagram baru",
+            description=f"{keep} Hanya keterangan yang dapat diubah di Instagram; medianya tetap.",
+        ),
+        "text_twitter": Param(
+            None,
+            type=["null", "string"],
+            format="multiline",
+            title="Teks X/Twitter baru",
+            description=f"{keep} Di X dipasang sebagai balasan koreksi atau unggah ulang "
+            "(lihat config follow_up.x_update).",
+        ),
+        "media": Param(
+            [],
+            type="array",
+            items={"type": "string"},
+            title="Media baru",
+            description=f"{keep} {base['media'].description}",
+        ),
+    }

@@ -15,6 +15,8 @@ from sop_tasks import approval
 from sop_tasks.airflow.ledger import get_ledger
 from sop_tasks.airflow.notify import notify
 from sop_tasks.airflow.publish import STEP1, STEP5, load_content, publish_channel, submission_id_from
+from sop_tasks.airflow.update import PREPARE_TASK as UPDATE_PREPARE_TASK
+from sop_tasks.airflow.update import STEP10, update_channel
 from sop_tasks.config import CHANNEL_NAMES, OfficeConfig, load_config
 from sop_tasks.errors import (
     ActionRequiredError,
@@ -73,12 +75,27 @@ class VerifyOperator(HITLOperator, SkipMixin):
         ledger = get_ledger()
         sid = submission_id_from(context, self.source_task_id)
         content = load_content(ledger, sid)
+        events = ledger.events(sid)
         earlier = []
-        for ev in ledger.events(sid):
+        for ev in events:
             if ev.event == "approved" and ev.step < self.sop_step.number:
                 earlier.append((ev.actor or "?", self.role_titles.get(ev.step, ""), to_wib(ev.ended_at)))
-        self.subject = approval.subject(self.sop_step, content)
-        self.body = approval.body(self.sop_step, self.role_title, content, submission_id=sid, earlier=earlier)
+        update = None
+        version = ledger.content_version(sid)
+        if version is not None:
+            prepared = next((e.detail or {} for e in events if e.step == 10 and e.event == "valid"), {})
+            update = approval.UpdateInfo(
+                update_of=version.submission_id,
+                version=version.version,
+                reason=version.reason,
+                diff=version.diff,
+                notes=prepared.get("notes", ()),
+                unchanged=prepared.get("unchanged", ()),
+            )
+        self.subject = approval.subject(self.sop_step, content, update=update is not None)
+        self.body = approval.body(
+            self.sop_step, self.role_title, content, submission_id=sid, earlier=earlier, update=update
+        )
         ledger.add_event(
             sid,
             self.sop_step.number,
@@ -192,28 +209,43 @@ class PublishChannelOperator(BaseOperator):
     """
 
     operator_extra_links = (PostLink(),)
+    sop_step: Step = STEP5
+    source_task_id: str = STEP1.task_id
 
     def __init__(self, *, channel: str, cfg: OfficeConfig | None = None, **kwargs: Any) -> None:
+        name = CHANNEL_NAMES[channel]
         super().__init__(
-            task_id=f"{STEP5.task_id}_{channel}",
-            task_display_name=f"{STEP5.display_name} — {CHANNEL_NAMES[channel]}",
-            doc_md=f"SOP langkah 5: unggah ke {CHANNEL_NAMES[channel]} "
-            f"(waktu baku {STEP5.standard_minutes} menit).",
+            task_id=f"{self.sop_step.task_id}_{channel}",
+            task_display_name=f"{self.sop_step.display_name} — {name}",
+            doc_md=f"SOP langkah {self.sop_step.number}: {self.sop_step.activity.lower()} — {name} "
+            f"(waktu baku {self.sop_step.standard_minutes} menit).",
             **kwargs,
         )
         self.channel = channel
         self._cfg = cfg
 
+    def run_channel(self, submission_id: int, cfg: OfficeConfig) -> dict[str, Any]:
+        return publish_channel(self.channel, submission_id, ledger=get_ledger(), cfg=cfg)
+
     def execute(self, context: Any) -> dict[str, Any]:
-        chosen = context["ti"].xcom_pull(task_ids=STEP1.task_id)["channels"]
+        chosen = context["ti"].xcom_pull(task_ids=self.source_task_id)["channels"]
         if self.channel not in chosen:
-            raise AirflowSkipException(f"{CHANNEL_NAMES[self.channel]} tidak dipilih di formulir")
+            raise AirflowSkipException(f"{CHANNEL_NAMES[self.channel]} tidak dipilih atau tidak berubah")
         cfg = self._cfg or load_config()
         try:
-            result = publish_channel(self.channel, submission_id_from(context), ledger=get_ledger(), cfg=cfg)
+            return self.run_channel(submission_id_from(context, self.source_task_id), cfg)
         except RateLimitedError as exc:
             self.log.warning("%s; dijadwalkan ulang setelah %s", exc, exc.reset_at.isoformat())
             raise AirflowRescheduleException(exc.reset_at) from None
         except (CredentialsError, ActionRequiredError, RejectedContentError) as exc:
             raise AirflowFailException(str(exc)) from None
-        return result
+
+
+class UpdateChannelOperator(PublishChannelOperator):
+    """SOP step 10 for one channel: change the live post (X: correction reply or repost), once."""
+
+    sop_step = STEP10
+    source_task_id = UPDATE_PREPARE_TASK
+
+    def run_channel(self, submission_id: int, cfg: OfficeConfig) -> dict[str, Any]:
+        return update_channel(self.channel, submission_id, ledger=get_ledger(), cfg=cfg)

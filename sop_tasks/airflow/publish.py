@@ -5,10 +5,11 @@ from __future__ import annotations
 import hashlib
 import logging
 import re
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
-from sop_tasks.channels import OutboxPublisher, Publisher
+from sop_tasks.channels import OutboxPublisher, Publisher, PublishResult
 from sop_tasks.config import CHANNEL_NAMES, OfficeConfig, load_config
 from sop_tasks.content import PreparedContent, prepare
 from sop_tasks.errors import ChannelError, ContentError
@@ -101,6 +102,13 @@ def idempotency_key(submission_id: int, dag_id: str, run_id: str, channel: str) 
     return f"sop{submission_id}-{channel}-{digest}"
 
 
+ACTION_WORDS = {
+    "publish": "diunggah",
+    "update": "diperbarui di tempat",
+    "reply": "balasan koreksi diunggah",
+    "repost": "dihapus lalu diunggah ulang",
+}
+
 CONN_IDS = {"website": "sop_website", "instagram": "sop_instagram", "twitter": "sop_twitter"}
 
 
@@ -128,11 +136,44 @@ def publish_channel(
     before the external write; an attempt that finds an earlier intent first asks the platform
     for the post that attempt may have made, and publishes only if there is none.
     """
-    cfg = cfg or load_config()
     sub = ledger.submission(submission_id)
     if sub is None:
         raise LookupError(f"Pengajuan {submission_id} tidak ada di catatan")
     content = PreparedContent.from_json(sub.content)
+    name = CHANNEL_NAMES[channel]
+
+    def attempt(publisher: Publisher, key: str, retrying: bool) -> PublishResult:
+        result = publisher.find_existing(content, key) if retrying else None
+        if result is not None:
+            log.info(
+                "%s: unggahan dari percobaan sebelumnya ditemukan (%s); tidak diunggah lagi", name, result.url
+            )
+            return result
+        return publisher.publish(content, key)
+
+    return run_exactly_once(
+        channel, submission_id, ledger=ledger, cfg=cfg or load_config(), step_no=STEP5.number, attempt=attempt
+    )
+
+
+def run_exactly_once(
+    channel: str,
+    submission_id: int,
+    *,
+    ledger: Ledger,
+    cfg: OfficeConfig,
+    step_no: int,
+    attempt: Callable[[Publisher, str, bool], PublishResult],
+    action: str = "publish",
+) -> dict[str, Any]:
+    """One external write for (submission, channel), recorded intent first and settled once.
+
+    ``attempt(publisher, key, retrying)`` does the write; ``retrying`` is true when an earlier
+    attempt recorded its intent and may have reached the platform, so it must look first.
+    """
+    sub = ledger.submission(submission_id)
+    if sub is None:
+        raise LookupError(f"Pengajuan {submission_id} tidak ada di catatan")
     key = idempotency_key(submission_id, sub.dag_id, sub.run_id, channel)
     name = CHANNEL_NAMES[channel]
     done = ledger.final_result(submission_id, channel)
@@ -150,21 +191,12 @@ def publish_channel(
     earlier = [
         r for r in ledger.channel_results(submission_id) if r.channel == channel and r.status == "intent"
     ]
-    ledger.add_channel_result(
-        submission_id, channel, mode=publisher.mode, status="intent", idempotency_key=key
-    )
+    record = {"mode": publisher.mode, "idempotency_key": key, "action": action}
+    ledger.add_channel_result(submission_id, channel, status="intent", **record)
     try:
-        result = publisher.find_existing(content, key) if earlier else None
-        if result is not None:
-            log.info(
-                "%s: unggahan dari percobaan sebelumnya ditemukan (%s); tidak diunggah lagi", name, result.url
-            )
-        else:
-            result = publisher.publish(content, key)
+        result = attempt(publisher, key, bool(earlier))
     except ChannelError as exc:
-        ledger.add_channel_result(
-            submission_id, channel, mode=publisher.mode, status="error", idempotency_key=key, message=str(exc)
-        )
+        ledger.add_channel_result(submission_id, channel, status="error", message=str(exc), **record)
         raise
     ledger.add_channel_result(
         submission_id,
@@ -175,18 +207,19 @@ def publish_channel(
         post_id=result.post_id,
         url=result.url,
         payload_hash=result.payload_hash,
+        action=action,
     )
     ledger.add_event(
         submission_id,
-        STEP5.number,
+        step_no,
         result.status,
         actor="pengelola_ti",
         started_at=started,
         ended_at=datetime.now(UTC),
-        detail={"channel": channel, "mode": result.mode, "url": result.url},
+        detail={"channel": channel, "mode": result.mode, "url": result.url, "action": action},
     )
     if result.mode == "outbox":
         log.info("%s dalam mode OUTBOX (koneksi belum diatur): muatan ditulis ke %s", name, result.url)
     else:
-        log.info("%s diunggah: %s", name, result.url)
+        log.info("%s %s: %s", name, ACTION_WORDS.get(action, action), result.url)
     return result.to_json()

@@ -13,7 +13,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from sop_tasks.records.db import get_engine
-from sop_tasks.records.models import ChannelResult, StepEvent, Submission
+from sop_tasks.records.models import ChannelResult, ContentVersion, StepEvent, Submission
 from sop_tasks.sop import STEPS, StepKind
 
 WIB = ZoneInfo("Asia/Jakarta")
@@ -24,6 +24,7 @@ STATUS_RETURNED = "dikembalikan"
 STATUS_WAITING = "menunggu verifikasi"
 STATUS_APPROVED = "disetujui"
 STATUS_PUBLISHED = "diunggah"
+STATUS_UPDATED = "diperbarui"
 STATUS_OUTBOX = "outbox"
 STATUS_FAILED = "gagal unggah"
 
@@ -58,6 +59,15 @@ class StepSummary:
     @property
     def over_standard(self) -> bool:
         return bool(self.seconds and self.standard_seconds and self.seconds > self.standard_seconds)
+
+
+@dataclass(frozen=True)
+class LivePost:
+    channel: str
+    mode: str  # live | outbox
+    post_id: str | None
+    url: str | None
+    submission_id: int  # the upload (or repost) that made it
 
 
 class Ledger:
@@ -146,6 +156,7 @@ class Ledger:
         url: str | None = None,
         payload_hash: str | None = None,
         message: str | None = None,
+        action: str | None = None,
     ) -> None:
         if status == "published" and not (post_id and url):
             raise ValueError("a 'published' result needs the platform's post id and URL")
@@ -161,10 +172,48 @@ class Ledger:
                     url=url,
                     payload_hash=payload_hash,
                     message=message,
+                    action=action,
                     recorded_at=utcnow(),
                 )
             )
             s.commit()
+
+    def add_content_version(
+        self,
+        submission_id: int,
+        update_submission_id: int,
+        *,
+        content: dict[str, Any],
+        diff: str,
+        reason: str,
+    ) -> ContentVersion:
+        """Record the proposed version an update run carries (once per update run; retry-safe)."""
+        existing = self.content_version(update_submission_id)
+        if existing is not None:
+            return existing
+        with self.session() as s:
+            version = 1 + max(
+                (v.version for v in self.content_versions(submission_id)),
+                default=1,  # the original upload is version 1
+            )
+            row = ContentVersion(
+                submission_id=submission_id,
+                update_submission_id=update_submission_id,
+                version=version,
+                content=content,
+                diff=diff,
+                reason=reason,
+                created_at=utcnow(),
+            )
+            s.add(row)
+            try:
+                s.commit()
+            except IntegrityError:
+                s.rollback()
+                found = self.content_version(update_submission_id)
+                assert found is not None
+                return found
+            return row
 
     # ---- reads ---------------------------------------------------------------------------
     def submission_id(self, dag_id: str, run_id: str) -> int | None:
@@ -202,6 +251,50 @@ class Ledger:
                 return r
         return None
 
+    def content_version(self, update_submission_id: int) -> ContentVersion | None:
+        with self.session() as s:
+            return s.scalar(
+                select(ContentVersion).where(ContentVersion.update_submission_id == update_submission_id)
+            )
+
+    def content_versions(self, submission_id: int) -> list[ContentVersion]:
+        """Every proposed version of a published submission, oldest first (applied or not)."""
+        with self.session() as s:
+            return list(
+                s.scalars(
+                    select(ContentVersion)
+                    .where(ContentVersion.submission_id == submission_id)
+                    .order_by(ContentVersion.version, ContentVersion.id)
+                )
+            )
+
+    def live_posts(self, submission_id: int) -> dict[str, LivePost]:
+        """Per channel, the post that is live now for a published submission.
+
+        The original upload's post, unless a later applied update reposted it (X delete and
+        repost); an update in place or a correction reply leaves the same post live.
+        """
+        posts: dict[str, LivePost] = {}
+        for r in self.channel_results(submission_id):
+            if r.status in FINAL_CHANNEL:
+                posts[r.channel] = LivePost(r.channel, r.mode, r.post_id, r.url, submission_id)
+        for v in self.content_versions(submission_id):
+            for r in self.channel_results(v.update_submission_id):
+                if r.status in FINAL_CHANNEL and r.action == "repost":
+                    posts[r.channel] = LivePost(r.channel, r.mode, r.post_id, r.url, v.update_submission_id)
+        return posts
+
+    def live_version(self, submission_id: int) -> tuple[int, dict[str, Any]]:
+        """(version number, content) of what is live: the newest update applied on any channel."""
+        sub = self.submission(submission_id)
+        if sub is None:
+            raise LookupError(f"Pengajuan {submission_id} tidak ada di catatan")
+        live: tuple[int, dict[str, Any]] = (1, sub.content)
+        for v in self.content_versions(submission_id):
+            if any(r.status in FINAL_CHANNEL for r in self.channel_results(v.update_submission_id)):
+                live = (v.version, v.content)
+        return live
+
     def pending_verifications(self, older_than: datetime) -> list[tuple[Submission, StepEvent]]:
         """Verification requests still unanswered that were made before ``older_than`` (UTC)."""
         cutoff = to_utc(older_than)
@@ -230,7 +323,7 @@ class Ledger:
             return None
         sub = self.submission(sid)
         assert sub is not None
-        return summarize(sub, self.events(sid), self.channel_results(sid))
+        return summarize(sub, self.events(sid), self.channel_results(sid), self.content_version(sid))
 
     def summaries(self) -> list[dict[str, Any]]:
         """One dict per submission: what ``sop records list --json`` prints."""
@@ -242,7 +335,11 @@ class Ledger:
             results: dict[int, list[ChannelResult]] = {}
             for r in s.scalars(select(ChannelResult).order_by(ChannelResult.id)):
                 results.setdefault(r.submission_id, []).append(r)
-        return [summarize(sub, events.get(sub.id, []), results.get(sub.id, [])) for sub in subs]
+            versions = {v.update_submission_id: v for v in s.scalars(select(ContentVersion))}
+        return [
+            summarize(sub, events.get(sub.id, []), results.get(sub.id, []), versions.get(sub.id))
+            for sub in subs
+        ]
 
 
 def _channels(sub: Submission, results: Iterable[ChannelResult]) -> dict[str, dict[str, Any]]:
@@ -259,6 +356,10 @@ def _channels(sub: Submission, results: Iterable[ChannelResult]) -> dict[str, di
             "url": r.url,
             "payload_hash": r.payload_hash,
         }
+        if r.action and r.action != "publish":  # step 10: update in place, correction reply, repost
+            out[r.channel]["action"] = r.action
+        if r.message:
+            out[r.channel]["message"] = r.message
     return out
 
 
@@ -301,7 +402,9 @@ def status_of(sub: Submission, events: list[StepEvent], channels: dict[str, dict
         return STATUS_RETURNED
     statuses = [c["status"] for c in channels.values()]
     if statuses and all(s in FINAL_CHANNEL for s in statuses):
-        return STATUS_PUBLISHED if any(s == "published" for s in statuses) else STATUS_OUTBOX
+        if not any(s == "published" for s in statuses):
+            return STATUS_OUTBOX
+        return STATUS_UPDATED if sub.kind == "update" else STATUS_PUBLISHED
     if "failed" in statuses:
         return STATUS_FAILED
     approved = {e.step for e in events if e.event == "approved"}
@@ -311,10 +414,23 @@ def status_of(sub: Submission, events: list[StepEvent], channels: dict[str, dict
     return STATUS_WAITING
 
 
-def summarize(sub: Submission, events: list[StepEvent], results: list[ChannelResult]) -> dict[str, Any]:
+def summarize(
+    sub: Submission,
+    events: list[StepEvent],
+    results: list[ChannelResult],
+    version: ContentVersion | None = None,
+) -> dict[str, Any]:
     channels = _channels(sub, results)
     steps = step_summaries(events)
     created = to_wib(sub.created_at)
+    update = None
+    if version is not None:
+        update = {
+            "of": version.submission_id,
+            "version": version.version,
+            "reason": version.reason,
+            "diff": version.diff,
+        }
     return {
         "id": sub.id,
         "dag_id": sub.dag_id,
@@ -324,6 +440,7 @@ def summarize(sub: Submission, events: list[StepEvent], results: list[ChannelRes
         "status": status_of(sub, events, channels),
         "created_at": created.isoformat() if created else None,
         "revision_of": sub.revision_of,
+        "update": update,
         "steps": {
             str(x.step): {
                 "label": x.label,

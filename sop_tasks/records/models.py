@@ -57,6 +57,8 @@ class ChannelResult(Base):
     channel: Mapped[str] = mapped_column(String(20))
     mode: Mapped[str] = mapped_column(String(10))  # outbox | live
     status: Mapped[str] = mapped_column(String(20))  # intent | published | outbox | failed
+    # publish (None in rows older than 0004) | update (in place) | reply (X correction) | repost
+    action: Mapped[str | None] = mapped_column(String(20))
     idempotency_key: Mapped[str] = mapped_column(String(100), index=True)
     post_id: Mapped[str | None] = mapped_column(String(100))
     url: Mapped[str | None] = mapped_column(Text)

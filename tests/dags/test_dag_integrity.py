@@ -24,7 +24,7 @@ def bag():
 
 def test_no_import_errors(bag):
     assert bag.import_errors == {}
-    assert {"sop_publish", "sop_pengingat"} <= set(bag.dag_ids)
+    assert {"sop_publish", "sop_monitor", "sop_follow_up", "sop_update", "sop_pengingat"} <= set(bag.dag_ids)
 
 
 def test_house_rules(bag):
@@ -75,6 +75,34 @@ def test_approvals_have_no_default_and_no_timeout(bag):
         assert t.defaults is None and t.response_timeout is None
         assert t.options[0].startswith("Ya") and t.options[1].startswith("Tidak")
     assert [u["id"] for u in hitl[1].assigned_users] == ["kabid", "plt_kabid"]  # from the test config
+
+
+def test_update_dag_reuses_the_three_verifications_then_updates_each_channel(bag):
+    from airflow.providers.standard.operators.hitl import HITLOperator
+
+    dag = bag.dags["sop_update"]
+    assert list(dag.params) == [
+        "submission_id",
+        "reason",
+        "title",
+        "body",
+        "channels",
+        "caption_instagram",
+        "text_twitter",
+        "media",
+    ]
+    order = [t.task_id for t in dag.topological_sort()]
+    assert order[:4] == [
+        "sop10_siapkan",
+        "sop02_verifikasi_kasubag",
+        "sop03_verifikasi_kabid",
+        "sop04_verifikasi_kadis",
+    ]
+    assert set(order[4:]) == {f"sop10_pemutakhiran_{c}" for c in ("website", "instagram", "twitter")}
+    hitl = [t for t in dag.tasks if isinstance(t, HITLOperator)]
+    assert len(hitl) == 3 and all(t.defaults is None and t.response_timeout is None for t in hitl)
+    assert all(t.source_task_id == "sop10_siapkan" for t in hitl)
+    assert dag.get_task("sop10_pemutakhiran_website").task_display_name.startswith("10. ")
 
 
 @pytest.mark.parametrize("path", DAG_FILES, ids=lambda p: p.name)

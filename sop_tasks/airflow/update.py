@@ -1,0 +1,171 @@
+"""Task bodies of ``sop_update`` (SOP step 10, pemutakhiran): prepare the version, update per channel."""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, datetime
+from typing import Any, cast
+
+from sop_tasks import update
+from sop_tasks.airflow.publish import run_exactly_once, safe_name
+from sop_tasks.channels import Publisher, PublishResult
+from sop_tasks.channels.base import Updater
+from sop_tasks.config import CHANNEL_NAMES, OfficeConfig
+from sop_tasks.content import PreparedContent
+from sop_tasks.errors import ContentError, RejectedContentError
+from sop_tasks.records.ledger import Ledger, summarize
+from sop_tasks.sop import step
+
+log = logging.getLogger(__name__)
+STEP10 = step(10)
+PREPARE_TASK = "sop10_siapkan"
+
+
+def _original(ledger: Ledger, raw: Any) -> tuple[int, str]:
+    """The published submission an update form names, or ContentError saying what to fix."""
+    try:
+        sid = int(raw)
+    except (TypeError, ValueError):
+        raise ContentError(
+            [f"Nomor pengajuan (submission_id) '{raw}' bukan angka; lihat nomornya dengan `sop records list`"]
+        ) from None
+    sub = ledger.submission(sid)
+    if sub is None:
+        raise ContentError(
+            [
+                f"Pengajuan {sid} tidak ada di catatan; lihat nomor pengajuan yang sudah diunggah "
+                "dengan `sop records list`"
+            ]
+        )
+    if sub.kind == "update":  # an update's number means the submission it updated
+        version = ledger.content_version(sid)
+        if version is None:
+            raise ContentError([f"Pemutakhiran {sid} tidak lengkap di catatan; pakai nomor pengajuan asli"])
+        return _original(ledger, version.submission_id)
+    if not ledger.live_posts(sid):
+        status = summarize(sub, ledger.events(sid), ledger.channel_results(sid))["status"]
+        raise ContentError(
+            [
+                f"Pengajuan {sid} ({sub.title}) belum diunggah (status: {status}); hanya konten yang "
+                "sudah diunggah yang dapat dimutakhirkan — ajukan konten ini lewat sop_publish"
+            ]
+        )
+    return sid, sub.title
+
+
+def prepare(
+    form: dict[str, Any],
+    *,
+    dag_id: str,
+    run_id: str,
+    submitted_by: str | None,
+    run_started: datetime | None,
+    ledger: Ledger,
+    cfg: OfficeConfig,
+) -> dict[str, Any]:
+    """Step 10's first part: check the changed content against the live version; record it.
+
+    A refused form is recorded too (kind ``update``, event ``invalid``, with every problem), so
+    nothing the officer sent is lost.
+    """
+    started = run_started or datetime.now(UTC)
+    title = str(form.get("title") or "(pemutakhiran)")
+    original_id: int | None = None
+    try:
+        original_id, title = _original(ledger, form.get("submission_id"))
+        base_version, base_json = ledger.live_version(original_id)
+        p = update.plan(
+            form,
+            original_id=original_id,
+            base=PreparedContent.from_json(base_json),
+            base_version=base_version,
+            next_version=1 + max((v.version for v in ledger.content_versions(original_id)), default=1),
+            published=list(ledger.live_posts(original_id)),
+            cfg=cfg,
+            staging=cfg.path("staging") / safe_name(run_id),
+        )
+    except ContentError as exc:
+        uid = ledger.open_submission(
+            dag_id=dag_id,
+            run_id=run_id,
+            kind="update",
+            title=title,
+            content={"form": dict(form), "channels": []},
+            revision_of=None if original_id is None else str(original_id),
+            submitted_by=submitted_by,
+        )
+        ledger.add_event(
+            uid,
+            STEP10.number,
+            "invalid",
+            actor=submitted_by,
+            reason="\n".join(exc.problems),
+            started_at=started,
+            ended_at=datetime.now(UTC),
+        )
+        raise
+    uid = ledger.open_submission(
+        dag_id=dag_id,
+        run_id=run_id,
+        kind="update",
+        title=p.content.title,
+        content=p.content.to_json(),
+        content_hash=p.content.content_hash(),
+        revision_of=str(original_id),
+        submitted_by=submitted_by,
+    )
+    version = ledger.add_content_version(
+        original_id, uid, content=p.content.to_json(), diff=p.diff, reason=p.reason
+    )
+    ledger.add_event(
+        uid,
+        STEP10.number,
+        "valid",
+        actor=submitted_by,
+        started_at=started,
+        ended_at=datetime.now(UTC),
+        detail={"update_of": original_id, "unchanged": list(p.unchanged), "notes": list(p.notes)},
+    )
+    log.info(
+        "Pemutakhiran %s (versi %s dari pengajuan %s) valid untuk kanal %s",
+        uid,
+        version.version,
+        original_id,
+        ", ".join(p.content.channels),
+    )
+    return {"submission_id": uid, "update_of": original_id, "channels": list(p.content.channels)}
+
+
+def update_channel(channel: str, update_id: int, *, ledger: Ledger, cfg: OfficeConfig) -> dict[str, Any]:
+    """Step 10 for one channel, exactly once: change the live post (or post the X correction)."""
+    version = ledger.content_version(update_id)
+    sub = ledger.submission(update_id)
+    if version is None or sub is None:
+        raise LookupError(f"Pemutakhiran {update_id} tidak ada di catatan")
+    content = PreparedContent.from_json(sub.content)
+    name = CHANNEL_NAMES[channel]
+    post = ledger.live_posts(version.submission_id).get(channel)
+    if post is None:
+        raise RejectedContentError(
+            channel, f"{name}: pengajuan {version.submission_id} tidak pernah diunggah ke kanal ini"
+        )
+    x_mode = cfg.follow_up.x_update
+    action = x_mode if channel == "twitter" else "update"
+
+    def attempt(publisher: Publisher, key: str, retrying: bool) -> PublishResult:
+        # Every live update looks before it writes (see each publisher's update), so a retry
+        # after an ambiguous failure changes or posts nothing twice.
+        if publisher.mode == "live" and (post.mode != "live" or not post.post_id):
+            raise RejectedContentError(
+                channel,
+                f"{name}: pengajuan {version.submission_id} dulu hanya ditulis ke outbox (koneksi belum "
+                "diatur), jadi tidak ada kiriman yang dapat diperbarui; unggah sebagai konten baru "
+                "lewat sop_publish",
+            )
+        if channel == "twitter" and publisher.mode == "live":
+            return cast(Any, publisher).update(post.post_id, content, key, mode=x_mode)
+        return cast(Updater, publisher).update(post.post_id or "", content, key)
+
+    return run_exactly_once(
+        channel, update_id, ledger=ledger, cfg=cfg, step_no=STEP10.number, attempt=attempt, action=action
+    )

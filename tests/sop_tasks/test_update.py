@@ -1,0 +1,182 @@
+"""SOP step 10 in the domain: what an update changes per channel, its diff, and the versions kept."""
+
+from __future__ import annotations
+
+import dataclasses
+import uuid
+from pathlib import Path
+
+import pytest
+
+from sop_tasks import update
+from sop_tasks.content import PreparedContent, fit_for_x, prepare
+from sop_tasks.errors import ContentError
+from sop_tasks.records.ledger import Ledger
+from tests.support.media import make_jpeg, make_png
+
+
+@pytest.fixture
+def base(office_cfg, media_dir: Path, tmp_path: Path) -> PreparedContent:
+    name = f"brosur-{uuid.uuid4().hex[:6]}.jpg"
+    make_jpeg(media_dir / name)
+    return prepare(
+        {
+            "title": "Jam layanan perpustakaan",
+            "body": "Buka Senin–Jumat 08.00–15.00.\nSabtu tutup.",
+            "channels": ["website", "instagram", "twitter"],
+            "media": [name],
+        },
+        office_cfg,
+        tmp_path / "asli",
+    )
+
+
+def _plan(base: PreparedContent, form: dict, office_cfg, tmp_path: Path, **kw) -> update.UpdatePlan:
+    args = {
+        "original_id": 7,
+        "base": base,
+        "base_version": 1,
+        "next_version": 2,
+        "published": ["website", "instagram", "twitter"],
+        "cfg": office_cfg,
+        "staging": tmp_path / "baru",
+    }
+    args.update(kw)
+    return update.plan({"reason": "Jam layanan berubah mulai Desember", **form}, **args)
+
+
+def test_empty_fields_keep_live_values_and_derived_texts_follow_the_new_body(base, office_cfg, tmp_path):
+    p = _plan(base, {"body": "Buka Senin–Sabtu 08.00–16.00."}, office_cfg, tmp_path)
+    c = p.content
+    assert c.title == base.title and c.media == base.media  # kept, media not staged again
+    assert c.body == "Buka Senin–Sabtu 08.00–16.00."
+    assert c.caption_instagram == f"{base.title}\n\n{c.body}"  # derived again from the new body
+    assert c.text_twitter == fit_for_x(f"{base.title}\n\n{c.body}")
+    assert c.channels == ("website", "instagram", "twitter")
+    assert p.unchanged == ()
+    assert "-Buka Senin–Jumat 08.00–15.00." in p.diff and "+Buka Senin–Sabtu 08.00–16.00." in p.diff
+    assert p.diff.startswith("--- versi 1\n+++ versi 2")
+    assert any("diubah di tempat" in n for n in p.notes)
+    assert any("balasan koreksi" in n for n in p.notes)  # config x_update: reply
+
+
+def test_hand_written_texts_stay_until_changed_and_unchanged_channels_are_left_alone(
+    base, office_cfg, tmp_path
+):
+    hand = dataclasses.replace(base, caption_instagram="Info layanan #Kendal", text_twitter="Info layanan")
+    p = _plan(hand, {"body": "Buka Senin–Sabtu."}, office_cfg, tmp_path)
+    assert p.content.caption_instagram == "Info layanan #Kendal"
+    assert p.content.channels == ("website",)  # Instagram and X texts did not change
+    assert p.unchanged == ("instagram", "twitter")
+
+    p = _plan(hand, {"text_twitter": "Ralat: Sabtu buka"}, office_cfg, tmp_path, next_version=4)
+    assert p.content.channels == ("twitter",) and p.content.text_twitter == "Ralat: Sabtu buka"
+    assert "+++ versi 4" in p.diff
+
+
+def test_new_media_changes_the_website_but_only_a_note_for_instagram(base, office_cfg, media_dir, tmp_path):
+    name = f"baru-{uuid.uuid4().hex[:6]}.png"
+    make_png(media_dir / name)
+    p = _plan(base, {"media": [name]}, office_cfg, tmp_path)
+    assert p.content.channels == ("website",)  # X in reply mode posts text; IG cannot swap media
+    assert [m.name for m in p.content.media] == [name]
+    assert f"+- {name}" in p.diff
+
+    repost = office_cfg.model_copy(
+        update={"follow_up": office_cfg.follow_up.model_copy(update={"x_update": "repost"})}
+    )
+    p = _plan(base, {"media": [name], "caption_instagram": "Baru #Kendal"}, repost, tmp_path)
+    assert p.content.channels == ("website", "instagram", "twitter")
+    ig_note = next(n for n in p.notes if n.startswith("Instagram"))
+    assert "media kiriman tetap" in ig_note
+    assert any("DIHAPUS lalu diunggah ulang" in n for n in p.notes)
+
+
+@pytest.mark.parametrize(
+    ("form", "expected"),
+    [
+        ({"reason": ""}, "Alasan pemutakhiran (reason) wajib diisi"),
+        ({"title": "x"}, "Tidak ada yang berubah"),  # IG only: a new title leaves its caption as is
+        ({"channels": ["website", "facebook"], "body": "baru"}, "facebook"),
+        ({"text_twitter": "y" * 300}, "280"),
+    ],
+)
+def test_bad_update_forms_say_what_to_fix(base, office_cfg, tmp_path, form, expected):
+    published = ["instagram"] if "title" in form else ["website", "instagram", "twitter"]
+    hand = dataclasses.replace(base, caption_instagram="Tetap #Kendal")
+    with pytest.raises(ContentError) as exc:
+        _plan(hand, form, office_cfg, tmp_path, published=published)
+    assert expected in str(exc.value)
+
+
+def test_same_content_again_is_refused_and_outside_channel_named(base, office_cfg, tmp_path):
+    with pytest.raises(ContentError) as exc:
+        _plan(base, {"title": base.title}, office_cfg, tmp_path)
+    assert "Tidak ada yang berubah" in str(exc.value) and "versi 1" in str(exc.value)
+    with pytest.raises(ContentError) as exc:
+        _plan(base, {"channels": ["twitter"], "body": "baru"}, office_cfg, tmp_path, published=["website"])
+    msg = str(exc.value)
+    assert "X" in msg and "tidak ada dalam unggahan pengajuan 7" in msg and "sop_publish" in msg
+
+
+def test_live_media_gone_from_staging_asks_for_media_again(base, office_cfg, tmp_path):
+    Path(base.media[0].path).unlink()
+    with pytest.raises(ContentError) as exc:
+        _plan(base, {"body": "baru"}, office_cfg, tmp_path)
+    assert "isi ulang kolom 'media'" in str(exc.value)
+
+
+def _submission(ledger: Ledger, content: PreparedContent, kind: str = "publish") -> int:
+    return ledger.open_submission(
+        dag_id=f"sop_{kind}",
+        run_id=f"manual__{uuid.uuid4().hex}",
+        kind=kind,
+        title=content.title,
+        content=content.to_json(),
+    )
+
+
+def test_versions_numbered_retry_safe_and_live_posts_follow_reposts(base, tmp_path):
+    ledger = Ledger(f"sqlite:///{tmp_path / 'ledger.db'}")
+    orig = _submission(ledger, base)
+    for ch, post in (("website", "11"), ("twitter", "900")):
+        ledger.add_channel_result(
+            orig, ch, mode="live", status="published", idempotency_key=f"k-{ch}", post_id=post, url=f"u{post}"
+        )
+    assert ledger.live_version(orig) == (1, base.to_json())
+    v2_content = dataclasses.replace(base, body="versi dua", channels=("website", "twitter"))
+    u2 = _submission(ledger, v2_content, "update")
+    v = ledger.add_content_version(orig, u2, content=v2_content.to_json(), diff="d", reason="r")
+    assert v.version == 2
+    assert ledger.add_content_version(orig, u2, content={}, diff="", reason="").id == v.id  # a retry
+    assert ledger.live_version(orig)[0] == 1  # proposed, not applied yet
+
+    ledger.add_channel_result(
+        u2,
+        "website",
+        mode="live",
+        status="published",
+        idempotency_key="k2",
+        post_id="11",
+        url="u11",
+        action="update",
+    )
+    ledger.add_channel_result(
+        u2,
+        "twitter",
+        mode="live",
+        status="published",
+        idempotency_key="k3",
+        post_id="901",
+        url="u901",
+        action="repost",
+    )
+    assert ledger.live_version(orig) == (2, v2_content.to_json())
+    live = ledger.live_posts(orig)
+    assert (live["website"].post_id, live["twitter"].post_id) == ("11", "901")
+    u3 = _submission(ledger, base, "update")
+    assert ledger.add_content_version(orig, u3, content={}, diff="", reason="").version == 3
+    summary = ledger.summary_for_run("sop_update", ledger.submission(u2).run_id)
+    assert summary["status"] == "diperbarui"
+    assert summary["update"] == {"of": orig, "version": 2, "reason": "r", "diff": "d"}
+    assert summary["channels"]["twitter"]["action"] == "repost"
