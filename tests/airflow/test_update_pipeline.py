@@ -1,0 +1,283 @@
+"""SOP step 10 task bodies: refusing what cannot be updated, updating each channel exactly once.
+
+The website against the real WordPress; X and Instagram with their real clients at the HTTP edge
+(X requests validated against the OpenAPI spec).
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import requests
+import responses
+
+from sop_tasks.airflow import publish
+from sop_tasks.airflow.publish import identify, publish_channel
+from sop_tasks.airflow.update import prepare, update_channel
+from sop_tasks.errors import ContentError, RejectedContentError
+from sop_tasks.records.ledger import Ledger
+from tests.sop_tasks.channels import test_instagram_reply_update as igt
+from tests.sop_tasks.channels.test_twitter_reply_update import (
+    CORRECTED,
+    CREDS,
+    NEW_ID,
+    POST_ID,
+    SPEC,
+    TIMELINE_URL,
+    USERNAME,
+    add_me,
+    add_post,
+    calls,
+    json_body,
+    posts_read,
+    replies_read,
+    timeline,
+)
+from tests.support.instagram_fake import InstagramFake, disable_instagrapi_sleeps
+from tests.support.media import make_jpeg
+from tests.support.x_spec import load_x_spec_or_skip
+
+CONNS = ("AIRFLOW_CONN_SOP_WEBSITE", "AIRFLOW_CONN_SOP_TWITTER", "AIRFLOW_CONN_SOP_INSTAGRAM")
+
+
+@pytest.fixture
+def ledger(tmp_path: Path) -> Ledger:
+    return Ledger(f"sqlite:///{tmp_path / 'ledger.db'}")
+
+
+@pytest.fixture(autouse=True)
+def no_connections(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in CONNS:
+        monkeypatch.delenv(name, raising=False)
+
+
+def _submit(ledger: Ledger, cfg, media_dir: Path, channels: list[str], **form) -> tuple[int, str]:
+    name = f"foto-{uuid.uuid4().hex[:6]}.jpg"
+    make_jpeg(media_dir / name)
+    run_id = f"manual__{uuid.uuid4().hex}"
+    out = identify(
+        {
+            "title": f"Jam layanan {uuid.uuid4().hex[:6]}",
+            "body": "Buka Senin–Jumat 08.00–15.00.",
+            "channels": channels,
+            "media": [name],
+            **form,
+        },
+        dag_id="sop_publish",
+        run_id=run_id,
+        submitted_by="pengelola_ti",
+        run_started=None,
+        ledger=ledger,
+        cfg=cfg,
+    )
+    return out["submission_id"], run_id
+
+
+def _prepare(ledger: Ledger, cfg, form: dict) -> dict:
+    return prepare(
+        {"reason": "Jam layanan berubah mulai Desember", **form},
+        dag_id="sop_update",
+        run_id=f"manual__{uuid.uuid4().hex}",
+        submitted_by="pengelola_ti",
+        run_started=None,
+        ledger=ledger,
+        cfg=cfg,
+    )
+
+
+def _refusal(ledger: Ledger, cfg, form: dict) -> tuple[str, list]:
+    with pytest.raises(ContentError) as exc:
+        _prepare(ledger, cfg, form)
+    sub = ledger.summaries()[-1]
+    return str(exc.value), [sub["kind"], sub["status"], sub["steps"]["10"]["reason"]]
+
+
+def test_unknown_or_unpublished_submissions_are_refused_and_the_request_recorded(
+    ledger, office_cfg, media_dir
+):
+    msg, rec = _refusal(ledger, office_cfg, {"submission_id": 999, "body": "baru"})
+    assert "Pengajuan 999 tidak ada di catatan" in msg and "sop records list" in msg
+    assert rec[:2] == ["update", "tidak valid"] and "999" in rec[2]
+
+    sid, _ = _submit(ledger, office_cfg, media_dir, ["website"])
+    ledger.add_event(sid, 2, "returned", actor="kasubag", reason="foto buram")
+    msg, rec = _refusal(ledger, office_cfg, {"submission_id": sid, "body": "baru"})
+    assert f"Pengajuan {sid}" in msg and "belum diunggah (status: dikembalikan)" in msg
+    assert "sop_publish" in msg
+
+    msg, _ = _refusal(ledger, office_cfg, {"submission_id": "dua", "body": "baru"})
+    assert "'dua' bukan angka" in msg
+    update_rows = [s for s in ledger.summaries() if s["kind"] == "update"]
+    assert len(update_rows) == 3  # every refused request is in the records
+
+
+def test_outbox_update_is_written_once_and_versions_chain(ledger, office_cfg, media_dir):
+    sid, _ = _submit(ledger, office_cfg, media_dir, ["website", "twitter"])
+    for ch in ("website", "twitter"):
+        publish_channel(ch, sid, ledger=ledger, cfg=office_cfg)
+
+    out = _prepare(ledger, office_cfg, {"submission_id": sid, "body": "Buka Senin–Sabtu.", "channels": []})
+    assert out["update_of"] == sid and out["channels"] == ["website", "twitter"]
+    uid = out["submission_id"]
+    first = update_channel("website", uid, ledger=ledger, cfg=office_cfg)
+    doc = json.loads(Path(first["url"].removeprefix("file://")).read_text())
+    assert doc["payload"]["update_of"] == "" and "Senin–Sabtu" in doc["payload"]["content"]
+    again = update_channel("website", uid, ledger=ledger, cfg=office_cfg)  # a cleared task
+    assert again["url"] == first["url"]
+    assert [r.status for r in ledger.channel_results(uid)] == ["intent", "outbox"]
+    assert ledger.channel_results(uid)[-1].action == "update"
+
+    # The update's own number names the same submission; the next version diffs against v2.
+    out2 = _prepare(ledger, office_cfg, {"submission_id": uid, "title": "Jam layanan baru"})
+    assert out2["update_of"] == sid
+    v3 = ledger.content_version(out2["submission_id"])
+    assert v3.version == 3 and "--- versi 2" in v3.diff and "+Jam layanan baru" in v3.diff
+
+
+def test_website_post_changed_in_place_on_real_wordpress(
+    ledger, office_cfg, media_dir, wordpress, monkeypatch
+):
+    monkeypatch.setenv("AIRFLOW_CONN_SOP_WEBSITE", wordpress.conn_json())
+    sid, _ = _submit(ledger, office_cfg, media_dir, ["website"])
+    live = publish_channel("website", sid, ledger=ledger, cfg=office_cfg)
+
+    new_title = f"Jam layanan baru {uuid.uuid4().hex[:6]}"
+    out = _prepare(ledger, office_cfg, {"submission_id": sid, "title": new_title, "body": "Sabtu buka."})
+    result = update_channel("website", out["submission_id"], ledger=ledger, cfg=office_cfg)
+
+    assert result["post_id"] == live["post_id"] and result["status"] == "published"
+    api = f"{wordpress.url}/?rest_route=/wp/v2/posts/{live['post_id']}"
+    auth = (wordpress.admin_user, wordpress.app_password)
+    post = requests.get(api, params={"context": "edit"}, auth=auth, timeout=10).json()
+    assert post["title"]["raw"] == new_title and "Sabtu buka." in post["content"]["raw"]
+    assert post["status"] == "publish" and post["link"] == live["url"]
+    same_title = wordpress.sql(f"SELECT ID FROM wp_posts WHERE post_type='post' AND post_title='{new_title}'")
+    assert same_title.split() == [str(live["post_id"])]  # changed, not added
+
+    requests.delete(api, params={"force": "true"}, auth=auth, timeout=10).raise_for_status()
+    out = _prepare(ledger, office_cfg, {"submission_id": sid, "body": "Minggu buka."})
+    with pytest.raises(RejectedContentError, match="sudah dihapus dari situs"):
+        update_channel("website", out["submission_id"], ledger=ledger, cfg=office_cfg)
+    assert ledger.channel_results(out["submission_id"])[-1].status == "error"
+
+
+def _x_live(ledger: Ledger, cfg, media_dir: Path) -> int:
+    """A submission published to X earlier (its upload is tested elsewhere)."""
+    sid, _ = _submit(ledger, cfg, media_dir, ["twitter"])
+    ledger.add_channel_result(
+        sid,
+        "twitter",
+        mode="live",
+        status="published",
+        idempotency_key="k",
+        post_id=POST_ID,
+        url=f"https://x.com/{USERNAME}/status/{POST_ID}",
+    )
+    return sid
+
+
+@pytest.fixture
+def x_api(monkeypatch: pytest.MonkeyPatch) -> Iterator[responses.RequestsMock]:
+    spec = load_x_spec_or_skip(SPEC)
+    conn = {
+        "conn_type": "x_twitter",
+        "login": CREDS.api_key,
+        "password": CREDS.api_secret,
+        "extra": {"access_token": CREDS.access_token, "access_token_secret": CREDS.access_token_secret},
+    }
+    monkeypatch.setenv("AIRFLOW_CONN_SOP_TWITTER", json.dumps(conn))
+    with responses.RequestsMock(assert_all_requests_are_fired=True) as rsps:
+        yield rsps
+        spec.validate_calls(rsps.calls)
+
+
+def test_x_correction_reply_to_the_live_post(ledger, office_cfg, media_dir, x_api):
+    sid = _x_live(ledger, office_cfg, media_dir)
+    out = _prepare(ledger, office_cfg, {"submission_id": sid, "text_twitter": CORRECTED})
+    add_me(x_api)
+    x_api.get(TIMELINE_URL, match=[replies_read(POST_ID)], json=timeline())
+    add_post(x_api, NEW_ID, CORRECTED)
+
+    result = update_channel("twitter", out["submission_id"], ledger=ledger, cfg=office_cfg)
+
+    assert json_body(x_api.calls[-1].request) == {
+        "text": CORRECTED,
+        "reply": {"in_reply_to_tweet_id": POST_ID},
+    }
+    assert result["post_id"] == NEW_ID
+    assert ledger.channel_results(out["submission_id"])[-1].action == "reply"
+    assert ledger.live_posts(sid)["twitter"].post_id == POST_ID  # the original stays live
+    n = len(x_api.calls)
+    update_channel("twitter", out["submission_id"], ledger=ledger, cfg=office_cfg)  # cleared task
+    assert len(x_api.calls) == n  # settled: nothing sent again
+
+
+def test_x_repost_replaces_the_live_post(ledger, office_cfg, media_dir, x_api):
+    cfg = office_cfg.model_copy(
+        update={"follow_up": office_cfg.follow_up.model_copy(update={"x_update": "repost"})}
+    )
+    sid = _x_live(ledger, cfg, media_dir)
+    out = _prepare(ledger, cfg, {"submission_id": sid, "text_twitter": CORRECTED})
+    add_me(x_api)
+    x_api.get(TIMELINE_URL, match=[posts_read(POST_ID)], json=timeline())
+    x_api.post("https://api.x.com/2/media/upload", json={"data": {"id": "19000000000000001"}})
+    x_api.delete(f"https://api.twitter.com/2/tweets/{POST_ID}", json={"data": {"deleted": True}})
+    add_post(x_api, NEW_ID, CORRECTED)
+
+    update_channel("twitter", out["submission_id"], ledger=ledger, cfg=cfg)
+
+    assert ("DELETE", f"/2/tweets/{POST_ID}") in calls(x_api)
+    assert ledger.channel_results(out["submission_id"])[-1].action == "repost"
+    assert ledger.live_posts(sid)["twitter"].post_id == NEW_ID  # the next update targets the repost
+
+
+@pytest.fixture
+def ig(monkeypatch: pytest.MonkeyPatch) -> Iterator[InstagramFake]:
+    slept = disable_instagrapi_sleeps(monkeypatch)
+    with responses.RequestsMock(assert_all_requests_are_fired=False) as rsps:
+        fake = InstagramFake(rsps)
+        fake.slept = slept
+        yield fake
+
+
+def test_instagram_caption_edited_on_the_same_post(ledger, office_cfg, media_dir, ig, monkeypatch):
+    store = igt.MemorySessionStore(igt.session_settings())
+    monkeypatch.setattr(publish, "publisher_for", lambda channel, cfg: igt._publisher(store))
+    sid, _ = _submit(ledger, office_cfg, media_dir, ["instagram"], caption_instagram=igt.CAPTION)
+    ledger.add_channel_result(
+        sid,
+        "instagram",
+        mode="live",
+        status="published",
+        idempotency_key="k",
+        post_id=str(igt.MEDIA_PK),
+        url=f"https://www.instagram.com/p/{igt.CODE}/",
+    )
+    out = _prepare(ledger, office_cfg, {"submission_id": sid, "caption_instagram": igt.NEW_CAPTION})
+    igt._media_info(ig)
+    ig.rsps.add(
+        responses.POST,
+        igt.EDIT_URL,
+        json={"media": igt.media_item(igt.MEDIA_PK, igt.CODE, igt.NEW_CAPTION), "status": "ok"},
+    )
+
+    result = update_channel("instagram", out["submission_id"], ledger=ledger, cfg=office_cfg)
+
+    assert result["post_id"] == str(igt.MEDIA_PK) and result["url"].endswith(f"/p/{igt.CODE}/")
+    assert ig.form(ig.calls("POST", igt.EDIT_URL)[0])["caption_text"] == igt.NEW_CAPTION
+    assert ledger.channel_results(out["submission_id"])[-1].action == "update"
+
+
+def test_a_live_update_of_an_outbox_only_upload_is_refused(
+    ledger, office_cfg, media_dir, wordpress, monkeypatch
+):
+    sid, _ = _submit(ledger, office_cfg, media_dir, ["website"])
+    publish_channel("website", sid, ledger=ledger, cfg=office_cfg)  # no connection yet: outbox
+    monkeypatch.setenv("AIRFLOW_CONN_SOP_WEBSITE", wordpress.conn_json())
+    out = _prepare(ledger, office_cfg, {"submission_id": sid, "body": "baru"})
+    with pytest.raises(RejectedContentError, match="hanya ditulis ke outbox"):
+        update_channel("website", out["submission_id"], ledger=ledger, cfg=office_cfg)
