@@ -7,8 +7,9 @@ is an event. Public text is shown inert everywhere.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 from sqlalchemy import select
@@ -16,7 +17,7 @@ from sqlalchemy import select
 from sop_tasks.channels.base import ReplyTarget
 from sop_tasks.config import CHANNEL_NAMES, OfficeConfig
 from sop_tasks.records.inbox import Inbox
-from sop_tasks.records.ledger import Ledger, to_wib, utcnow
+from sop_tasks.records.ledger import WIB, Ledger, to_wib, utcnow
 from sop_tasks.records.models import (
     ChannelResult,
     FollowUpEvent,
@@ -37,9 +38,82 @@ REQUIRED_BY_OPTION = {OPTION_REPLY: PARAM_REPLY, OPTION_NO_REPLY: PARAM_REASON, 
 DECISIONS = {OPTION_REPLY: "reply", OPTION_NO_REPLY: "no_reply", OPTION_REROUTE: "reroute"}
 STEP7, STEP8, STEP9 = step(7), step(8), step(9)
 
+# Record 3 event names besides the decisions (the column is free text; these are the ones we write).
+EVENT_PPID = "ppid"  # marked as a public-information request (deadline = ppid_days working days)
+EVENT_PPID_EXTENDED = "ppid_extended"  # extended once (deadline = the new one; text = the reason)
+EVENT_POSTED, EVENT_REMINDED, EVENT_ERROR = "posted", "reminded", "error"
+# Reminder kinds (FollowUpEvent.detail["kind"] of a "reminded" event).
+REMIND_PPID, REMIND_PPID_EXTENDED = "ppid", "ppid_diperpanjang"
+_DAYS = ("Senin", "Selasa", "Rabu", "Kamis", "Jumat", "Sabtu", "Minggu")
+
+
+def fmt_date(d: date) -> str:
+    """``Kamis, 07-01-2027`` — how a date is shown to staff."""
+    return f"{_DAYS[d.weekday()]}, {d:%d-%m-%Y}"
+
 
 class FollowUpError(Exception):
     """A follow-up that cannot go on as asked; the message says why, in Indonesian."""
+
+
+@dataclass(frozen=True)
+class PpidClock:
+    """The UU 14/2008 clock of one public-information request (per item, whichever bidang answers).
+
+    ``original_deadline`` is ``ppid_days`` working days after the request arrived; one extension
+    (``ppid_extension_days`` more working days, with a written reason) moves ``deadline``.
+    ``answered_at`` is when the request was handled: the reply was posted, or a bidang decided it
+    needs no reply here (e.g. answered by official letter). Times are naive UTC like the ledger.
+    """
+
+    item_id: int
+    bidang: str  # who should answer now: the bidang of the latest forward
+    original_deadline: date
+    extended_deadline: date | None = None
+    extension_reason: str | None = None
+    extended_by: str | None = None
+    extended_at: datetime | None = None
+    answered_at: datetime | None = None
+
+    @property
+    def deadline(self) -> date:
+        return self.extended_deadline or self.original_deadline
+
+    @property
+    def extended(self) -> bool:
+        return self.extended_deadline is not None
+
+    def lapsed(self, today: date) -> bool:
+        """Past the deadline: still unanswered after it (today, WIB), or answered after it."""
+        if self.answered_at is not None:
+            return (to_wib(self.answered_at) or self.answered_at).date() > self.deadline
+        return today > self.deadline
+
+
+def ppid_clock_from(
+    item_id: int, events: Iterable[FollowUpEvent], bidang: str | None = None
+) -> PpidClock | None:
+    """The clock of an item from its record-3 events (None when it is not a PPID request).
+
+    The first deadline recorded is the legal one; only the first extension counts (a second one,
+    e.g. from a race between two officers, is kept in the log but never moves the deadline).
+    """
+    evs = sorted(events, key=lambda e: e.id)
+    marked = next((e for e in evs if e.ppid and e.deadline and e.event != EVENT_PPID_EXTENDED), None)
+    if marked is None or marked.deadline is None:
+        return None
+    ext = next((e for e in evs if e.event == EVENT_PPID_EXTENDED and e.deadline), None)
+    answered = next((e for e in evs if e.event in (EVENT_POSTED, "no_reply")), None)
+    return PpidClock(
+        item_id=item_id,
+        bidang=bidang or marked.bidang,
+        original_deadline=marked.deadline,
+        extended_deadline=ext.deadline if ext else None,
+        extension_reason=ext.text if ext else None,
+        extended_by=ext.actor if ext else None,
+        extended_at=ext.at if ext else None,
+        answered_at=answered.at if answered else None,
+    )
 
 
 @dataclass(frozen=True)
@@ -99,10 +173,13 @@ class FollowUps:
                 )
             )
 
-    def add(self, item_id: int, bidang: str, event: str, **kw: Any) -> None:
+    def add(self, item_id: int, bidang: str, event: str, **kw: Any) -> int:
+        """Append one record-3 event; returns its id."""
         with self.ledger.session() as s:
-            s.add(FollowUpEvent(item_id=item_id, bidang=bidang, event=event, at=utcnow(), **kw))
+            row = FollowUpEvent(item_id=item_id, bidang=bidang, event=event, at=utcnow(), **kw)
+            s.add(row)
             s.commit()
+            return row.id
 
     def open(self, item_id: int, bidang: str, run_id: str) -> ItemView:
         view = self.view(item_id)
@@ -181,58 +258,244 @@ class FollowUps:
             out.append((items[f.item_id], f.bidang, evs))
         return out
 
-    def ppid_deadlines(self) -> list[tuple[int, str, date]]:
-        """(item, bidang, deadline) of every item marked as a public-information request."""
+    def latest_bidang(self, item_id: int) -> str | None:
+        """The bidang the item was last forwarded to (a reroute forwards it again)."""
         with self.ledger.session() as s:
-            rows = s.scalars(
-                select(FollowUpEvent).where(FollowUpEvent.ppid.is_(True), FollowUpEvent.deadline.is_not(None))
-            )
-            return [(e.item_id, e.bidang, e.deadline) for e in rows if e.deadline]
+            fwd = s.scalars(
+                select(Forward).where(Forward.item_id == item_id).order_by(Forward.id.desc()).limit(1)
+            ).first()
+            return fwd.bidang if fwd else None
 
-    def summaries(self) -> list[dict[str, Any]]:
-        """Record 3 rows: elapsed times incoming → forwarded → answered → posted, vs. standards."""
-        rows = []
+    def ppid_clock(self, item_id: int) -> PpidClock | None:
+        return ppid_clock_from(item_id, self.events(item_id), self.latest_bidang(item_id))
+
+    def ppid_clocks(self) -> dict[int, PpidClock]:
+        """item id → clock of every item marked as a public-information request (two queries)."""
+        with self.ledger.session() as s:
+            marked = select(FollowUpEvent.item_id).where(FollowUpEvent.ppid.is_(True))
+            evs = list(
+                s.scalars(
+                    select(FollowUpEvent).where(FollowUpEvent.item_id.in_(marked)).order_by(FollowUpEvent.id)
+                )
+            )
+            fwds = list(s.scalars(select(Forward).where(Forward.item_id.in_(marked)).order_by(Forward.id)))
+        latest = {f.item_id: f.bidang for f in fwds}  # in id order: the last forward wins
+        by_item: dict[int, list[FollowUpEvent]] = {}
+        for e in evs:
+            by_item.setdefault(e.item_id, []).append(e)
+        clocks = {i: ppid_clock_from(i, e, latest.get(i)) for i, e in by_item.items()}
+        return {i: c for i, c in clocks.items() if c is not None}
+
+    def ppid_deadlines(self) -> list[tuple[int, str, date]]:
+        """(item, bidang, current deadline) of every public-information request, one per item.
+
+        The current deadline is the extended one after ``sop ppid extend``.
+        """
+        return [(c.item_id, c.bidang, c.deadline) for c in self.ppid_clocks().values()]
+
+    def extend_ppid(
+        self, item_id: int, *, reason: str, actor: str, cfg: OfficeConfig, now: datetime | None = None
+    ) -> PpidClock:
+        """Extend a public-information request's deadline once (UU 14/2008 art. 22(8)).
+
+        The new deadline is ``ppid_extension_days`` working days after the original one. Refused,
+        with what to do, when the item is unknown or not a PPID request, was already extended,
+        is already answered, or its deadline has lapsed (the extension must be notified to the
+        requester *before* the deadline, so a lapsed one cannot be extended after the fact).
+        """
+        now = now or datetime.now(UTC)
+        today = now.astimezone(cfg.tz).date()
+        reason, actor = (reason or "").strip(), (actor or "").strip()
+        view = self.view(item_id)  # unknown item: FollowUpError
+        if not reason:
+            raise FollowUpError(
+                "Alasan perpanjangan wajib diisi: UU 14/2008 pasal 22 ayat (8) mensyaratkan alasan "
+                'tertulis. Tulis --alasan "..."'
+            )
+        if not actor:
+            raise FollowUpError('Siapa yang memperpanjang wajib dicatat: tulis --oleh "nama"')
+        days = cfg.follow_up.ppid_extension_days
+        if days <= 0:
+            raise FollowUpError(
+                "Perpanjangan batas PPID tidak diaktifkan: follow_up.ppid_extension_days di "
+                "config/office.yaml bernilai 0"
+            )
+        evs = self.events(item_id)
+        clock = ppid_clock_from(item_id, evs, self.latest_bidang(item_id) or view.item.bidang)
+        if clock is None:
+            raise FollowUpError(
+                f"Informasi masuk #{item_id} bukan permohonan informasi publik (tidak ditandai PPID), "
+                "jadi tidak punya batas waktu untuk diperpanjang. Bila memang permohonan informasi "
+                "publik, bidang mencentang 'ppid' saat menindaklanjutinya di Airflow "
+                "(Browse → Required Actions)."
+            )
+        if clock.extended:
+            when = to_wib(clock.extended_at)
+            raise FollowUpError(
+                f"Permohonan informasi publik #{item_id} sudah diperpanjang"
+                f"{f' pada {when:%d-%m-%Y %H:%M} WIB' if when else ''} oleh {clock.extended_by or '-'} "
+                f"sampai {fmt_date(clock.deadline)}; UU 14/2008 hanya mengizinkan satu kali perpanjangan. "
+                "Jawab permohonan sebelum batas itu."
+            )
+        closed = next((e for e in evs if e.event in ("reply", "no_reply", EVENT_POSTED)), None)
+        if closed is not None:
+            what = {"reply": "dijawab", "no_reply": "dinyatakan tidak perlu dibalas"}.get(
+                closed.event, "balasannya diunggah"
+            )
+            raise FollowUpError(
+                f"Permohonan informasi publik #{item_id} sudah {what} ({closed.bidang}"
+                f"{f', oleh {closed.actor}' if closed.actor else ''}, "
+                f"{to_wib(closed.at):%d-%m-%Y %H:%M} WIB); perpanjangan tidak diperlukan."
+            )
+        if today > clock.original_deadline:
+            raise FollowUpError(
+                f"Batas waktu permohonan informasi publik #{item_id} sudah lewat "
+                f"({fmt_date(clock.original_deadline)}; hari ini {fmt_date(today)}). Perpanjangan harus "
+                "diberitahukan tertulis kepada pemohon sebelum batas berakhir (UU 14/2008 pasal 22 "
+                "ayat (8)), jadi tidak dapat dicatat sekarang. Jawab permohonan secepatnya; pemohon "
+                "berhak mengajukan keberatan kepada atasan PPID."
+            )
+        new_deadline = cfg.calendar().add_working_days(clock.original_deadline, days)
+        mine = self.add(
+            item_id,
+            clock.bidang,
+            EVENT_PPID_EXTENDED,
+            actor=actor,
+            text=reason,
+            ppid=True,
+            deadline=new_deadline,
+            detail={
+                "original_deadline": clock.original_deadline.isoformat(),
+                "extension_working_days": days,
+                "requested_on": today.isoformat(),
+            },
+        )
+        first = next(e for e in self.events(item_id) if e.event == EVENT_PPID_EXTENDED)
+        if first.id != mine:  # another officer extended it at the same moment: theirs counts
+            raise FollowUpError(
+                f"Permohonan informasi publik #{item_id} baru saja diperpanjang oleh {first.actor}; "
+                "perpanjangan ini tidak berlaku (hanya satu kali)."
+            )
+        after = self.ppid_clock(item_id)
+        assert after is not None
+        return after
+
+    def summaries(self, cfg: OfficeConfig | None = None, now: datetime | None = None) -> list[dict[str, Any]]:
+        """Record 3 rows, one per item and bidang it was forwarded to.
+
+        Who answered, when (WIB), what was posted or why not, elapsed times incoming → forwarded
+        → answered → posted against the SOP's standard times, and the PPID clock (current
+        deadline, extension, lapsed). ``cfg`` adds working days left before a PPID deadline.
+        """
+        now = now or datetime.now(UTC)
+        today = now.astimezone(cfg.tz if cfg else WIB).date()
+        cal = cfg.calendar() if cfg else None
         with self.ledger.session() as s:
             forwards = list(s.scalars(select(Forward).order_by(Forward.id)))
+            ids = select(Forward.item_id)
+            items = {i.id: i for i in s.scalars(select(IncomingItemRow).where(IncomingItemRow.id.in_(ids)))}
+            events: dict[int, list[FollowUpEvent]] = {}
+            for e in s.scalars(
+                select(FollowUpEvent).where(FollowUpEvent.item_id.in_(ids)).order_by(FollowUpEvent.id)
+            ):
+                events.setdefault(e.item_id, []).append(e)
+            replies: dict[int, list[ReplyResult]] = {}
+            for r in s.scalars(
+                select(ReplyResult).where(ReplyResult.item_id.in_(ids)).order_by(ReplyResult.id)
+            ):
+                replies.setdefault(r.item_id, []).append(r)
+        latest = {f.item_id: f.bidang for f in forwards}
+
+        def iso(dt: datetime | None) -> str | None:
+            return None if dt is None else (to_wib(dt) or dt).isoformat()
+
+        def secs(a: datetime | None, b: datetime | None) -> float | None:
+            return None if a is None or b is None else round(max(0.0, (b - a).total_seconds()), 1)
+
+        def over(seconds: float | None, standard: int | None) -> bool:
+            return bool(seconds is not None and standard and seconds > standard)
+
+        rows = []
         for f in forwards:
-            view = self.view(f.item_id)
-            evs = [e for e in self.events(f.item_id) if e.bidang == f.bidang]
+            item = items[f.item_id]
+            all_evs = events.get(f.item_id, [])
+            evs = [e for e in all_evs if e.bidang == f.bidang]
             decision = next((e for e in evs if e.event in DECISIONS.values()), None)
-            posted = next(
-                (r for r in self.reply_results(f.item_id) if r.status in ("published", "outbox")), None
-            )
-            ppid = next((e for e in evs if e.ppid), None)
-            item = view.item
-
-            def secs(a: datetime | None, b: datetime | None) -> float | None:
-                return None if a is None or b is None else round(max(0.0, (b - a).total_seconds()), 1)
-
+            results = replies.get(f.item_id, []) if decision and decision.event == "reply" else []
+            posted = next((r for r in results if r.status in ("published", "outbox")), None)
+            failed = next((r for r in reversed(results) if r.status == "error"), None)
+            rerouted_from = f.via.split(":", 1)[1] if f.via.startswith("teruskan:") else None
+            std_forward = None if rerouted_from else STEP7.standard_seconds  # a reroute is step 8
+            to_forward = secs(item.seen_at, f.forwarded_at)
+            to_post = secs(decision.at if decision else None, posted.recorded_at if posted else None)
+            clock = ppid_clock_from(item.id, all_evs, latest.get(item.id))
+            left = None
+            if clock and cal and clock.answered_at is None and not clock.lapsed(today):
+                left = cal.working_days_between(today, clock.deadline)
             rows.append(
                 {
                     "item_id": item.id,
                     "channel": item.channel,
+                    "kind": item.kind,
+                    "author": item.author,
+                    "text": item.text,
+                    "item_url": item.url,
+                    "created_at": iso(item.created_at),
+                    "seen_at": iso(item.seen_at),
                     "bidang": f.bidang,
+                    "forwarded_at": iso(f.forwarded_at),
+                    "rerouted_from": rerouted_from,
                     "status": decision.event if decision else "menunggu tindak lanjut",
+                    "status_label": _status_label(decision, posted, failed),
                     "answered_by": decision.actor if decision else None,
-                    "answered_at": (to_wib(decision.at) or decision.at).isoformat() if decision else None,
+                    "answered_at": iso(decision.at) if decision else None,
                     "reply_text": decision.text if decision and decision.event == "reply" else None,
                     "reason": decision.text if decision and decision.event == "no_reply" else None,
                     "rerouted_to": decision.target_bidang if decision else None,
                     "posted": {"mode": posted.mode, "post_id": posted.post_id, "url": posted.url}
                     if posted
                     else None,
-                    "seconds_incoming_to_forwarded": secs(item.seen_at, f.forwarded_at),
-                    "standard_forward_seconds": STEP7.standard_seconds,
+                    "posted_at": iso(posted.recorded_at) if posted else None,
+                    "post_error": failed.message if failed and not posted else None,
+                    "seconds_incoming_to_forwarded": to_forward,
+                    "standard_forward_seconds": std_forward,
+                    "over_standard_forward": over(to_forward, std_forward),
                     "seconds_forwarded_to_answered": secs(f.forwarded_at, decision.at if decision else None),
-                    "seconds_answered_to_posted": secs(
-                        decision.at if decision else None, posted.recorded_at if posted else None
-                    ),
+                    "seconds_answered_to_posted": to_post,
                     "standard_post_seconds": STEP9.standard_seconds,
-                    "ppid": bool(ppid),
-                    "ppid_deadline": ppid.deadline.isoformat() if ppid and ppid.deadline else None,
+                    "over_standard_post": over(to_post, STEP9.standard_seconds),
+                    "ppid": clock is not None,
+                    "ppid_deadline": clock.deadline.isoformat() if clock else None,
+                    "ppid_original_deadline": clock.original_deadline.isoformat() if clock else None,
+                    "ppid_extended": {
+                        "deadline": clock.deadline.isoformat(),
+                        "reason": clock.extension_reason,
+                        "by": clock.extended_by,
+                        "at": iso(clock.extended_at),
+                    }
+                    if clock and clock.extended
+                    else None,
+                    "ppid_answered_at": iso(clock.answered_at) if clock else None,
+                    "ppid_lapsed": bool(clock and clock.lapsed(today)),
+                    "ppid_working_days_left": left,
                 }
             )
         return rows
+
+
+def _status_label(
+    decision: FollowUpEvent | None, posted: ReplyResult | None, failed: ReplyResult | None
+) -> str:
+    """What staff read as the follow-up's status."""
+    if decision is None:
+        return "menunggu tindak lanjut"
+    if decision.event == "no_reply":
+        return "tidak perlu dibalas"
+    if decision.event == "reroute":
+        return f"diteruskan ke {decision.target_bidang or '-'}"
+    if posted is not None:
+        return "dibalas (outbox, koneksi belum diatur)" if posted.mode == "outbox" else "dibalas"
+    return "dijawab, gagal diunggah" if failed else "dijawab, menunggu diunggah"
 
 
 def body(view: ItemView, bidang_name: str) -> str:
@@ -273,7 +536,9 @@ def due_follow_up_reminders(
     """(item, bidang, kind, recipients) of reminders due now; each kind once per item and bidang.
 
     kinds: "bidang" after ``remind_after_working_days``; "pengelola" one working day later;
-    "ppid" when a public-information deadline is within ``ppid_remind_before_working_days``.
+    "ppid" when a public-information deadline is within ``ppid_remind_before_working_days``, and
+    "ppid_diperpanjang" likewise before the extended deadline (so an extension that comes after
+    the first PPID reminder still gets its own). Answered or handled requests are not reminded.
     """
     cal = cfg.calendar()
     today = now.astimezone(cfg.tz).date()
@@ -287,16 +552,22 @@ def due_follow_up_reminders(
             out.append((item, bidang, "bidang", list(b.emails)))
         if waited >= cfg.follow_up.remind_after_working_days + 1 and "pengelola" not in sent:
             out.append((item, bidang, "pengelola", list(cfg.officers.emails)))
-    for item_id, bidang, deadline in fu.ppid_deadlines():
-        evs = fu.events(item_id)
-        if any(e.event in ("posted", "no_reply") for e in evs):  # answered, or handled otherwise
+    for clock in fu.ppid_clocks().values():
+        if clock.answered_at is not None:  # answered, or handled otherwise
             continue
-        sent = {(e.detail or {}).get("kind") for e in evs if e.event == "reminded"}
-        if cal.working_days_between(today, deadline) <= cfg.follow_up.ppid_remind_before_working_days:
-            if "ppid" not in sent:
-                view = fu.view(item_id)
-                recipients = list(cfg.bidang_by_code(bidang).emails) + list(cfg.officers.emails)
-                out.append((view.item, bidang, "ppid", recipients))
+        # one reminder before the original deadline, and one more before the extended one
+        kind = REMIND_PPID_EXTENDED if clock.extended else REMIND_PPID
+        evs = fu.events(clock.item_id)
+        sent = {(e.detail or {}).get("kind") for e in evs if e.event == EVENT_REMINDED}
+        if kind in sent:
+            continue
+        if cal.working_days_between(today, clock.deadline) <= cfg.follow_up.ppid_remind_before_working_days:
+            try:
+                recipients = list(cfg.bidang_by_code(clock.bidang).emails)
+            except KeyError:  # a bidang since removed from the config: the officers still hear
+                recipients = []
+            recipients += [e for e in cfg.officers.emails if e not in recipients]
+            out.append((fu.view(clock.item_id).item, clock.bidang, kind, recipients))
     return out
 
 
@@ -304,13 +575,36 @@ def ppid_deadline(cfg: OfficeConfig, received: datetime) -> date:
     return cfg.calendar().deadline(received.astimezone(cfg.tz), cfg.follow_up.ppid_days)
 
 
-def remind_text(item: IncomingItemRow, bidang: str, kind: str, now: datetime) -> tuple[str, str]:
-    if kind == "ppid":
+def remind_text(
+    item: IncomingItemRow, bidang: str, kind: str, now: datetime, deadline: date | None = None
+) -> tuple[str, str]:
+    """Subject and text of a reminder. ``deadline``: the current PPID deadline, shown when given."""
+    if kind in (REMIND_PPID, REMIND_PPID_EXTENDED):
+        today = now.astimezone(WIB).date()
+        lapsed = deadline is not None and today > deadline
+        by = f"paling lambat {fmt_date(deadline)}" if deadline else "sebelum batas waktu"
+        if kind == REMIND_PPID_EXTENDED:
+            subject = f"[SOP] Batas waktu perpanjangan permohonan informasi publik #{item.id} mendekat"
+            rule = "Batas ini sudah diperpanjang satu kali dan tidak dapat diperpanjang lagi."
+        else:
+            subject = f"[SOP] Batas waktu permohonan informasi publik #{item.id} mendekat"
+            rule = (
+                "Bila perlu, perpanjang satu kali sebelum batas itu dengan alasan tertulis: "
+                f'sop ppid extend {item.id} --alasan "..."'
+            )
+        if lapsed:
+            assert deadline is not None
+            subject = f"[SOP] Batas waktu permohonan informasi publik #{item.id} sudah lewat"
+            text = (
+                f"Permohonan informasi publik #{item.id} ({bidang}) belum dijawab dan batas waktunya "
+                f"({fmt_date(deadline)}, UU 14/2008) sudah lewat. Jawab secepatnya di Airflow → Browse → "
+                "Required Actions."
+            )
+            return subject, text
         return (
-            f"[SOP] Batas waktu permohonan informasi publik #{item.id} mendekat",
-            f"Permohonan informasi publik #{item.id} ({bidang}) harus dijawab sebelum batas waktu "
-            "UU 14/2008. "
-            "Jawab di Airflow → Browse → Required Actions.",
+            subject,
+            f"Permohonan informasi publik #{item.id} ({bidang}) harus dijawab {by} (UU 14/2008). "
+            f"{rule} Jawab di Airflow → Browse → Required Actions.",
         )
     who = "bidang" if kind == "bidang" else "pengelola TI"
     return (

@@ -1,8 +1,8 @@
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from sop_tasks.airflow.followup import reminders
-from sop_tasks.followup import FollowUps, ppid_deadline
+from sop_tasks.followup import FollowUps, due_follow_up_reminders, ppid_deadline, remind_text
 from sop_tasks.incoming import IncomingItem
 from sop_tasks.records.inbox import Inbox
 from sop_tasks.records.ledger import Ledger
@@ -85,3 +85,97 @@ def test_ppid_deadline_reminded_before_it_lapses(tmp_path, office_cfg):
     sent.clear()
     reminders(ledger, office_cfg, lambda to, s, t: sent.append(s), near)
     assert not any("informasi publik" in s for s in sent)  # handled: no PPID alarm for it
+
+
+def _ppid(ledger, cfg, n, received):
+    row = _item(Inbox(ledger), n, "Permohonan informasi publik: daftar arsip statis 2020")
+    FollowUps(ledger).add(
+        row.id, "perpustakaan", "ppid", ppid=True, deadline=ppid_deadline(cfg, received), run_id="r"
+    )
+    return row
+
+
+def _ppid_kinds(fu, cfg, now):
+    return [(item.id, kind) for item, _, kind, _ in due_follow_up_reminders(fu, cfg, now) if "ppid" in kind]
+
+
+def test_extension_moves_the_ppid_reminder_to_the_new_deadline(tmp_path, office_cfg):
+    ledger = Ledger(f"sqlite:///{tmp_path / 'l.db'}")
+    fu = FollowUps(ledger)
+    row = _ppid(ledger, office_cfg, 4, datetime(2026, 12, 21, 10, 0, tzinfo=WIB))  # deadline Thu 7 Jan
+    sent = []
+
+    def notify(to, subject, text):
+        sent.append((to, subject, text))
+
+    reminders(ledger, office_cfg, notify, datetime(2027, 1, 5, 9, 0, tzinfo=WIB))
+    assert [s for _, s, _ in sent if "informasi publik" in s] == [
+        f"[SOP] Batas waktu permohonan informasi publik #{row.id} mendekat"
+    ]
+    fu.extend_ppid(
+        row.id,
+        reason="arsip di gudang",
+        actor="pengelola_ti",
+        cfg=office_cfg,
+        now=datetime(2027, 1, 5, 10, 0, tzinfo=WIB),
+    )  # new deadline Mon 18 Jan
+    assert fu.ppid_deadlines() == [(row.id, "perpustakaan", date(2027, 1, 18))]
+    # the original deadline day passes without a (false) alarm: the deadline is now 18 Jan
+    assert _ppid_kinds(fu, office_cfg, datetime(2027, 1, 8, 9, 0, tzinfo=WIB)) == []
+    assert _ppid_kinds(fu, office_cfg, datetime(2027, 1, 13, 9, 0, tzinfo=WIB)) == []  # 3 working days left
+    sent.clear()
+    near = datetime(2027, 1, 14, 9, 0, tzinfo=WIB)  # 2 working days left (15, 18 Jan)
+    reminders(ledger, office_cfg, notify, near)
+    ppid_sent = [m for m in sent if "informasi publik" in m[1]]
+    assert len(ppid_sent) == 1
+    to, subject, text = ppid_sent[0]
+    assert subject == f"[SOP] Batas waktu perpanjangan permohonan informasi publik #{row.id} mendekat"
+    assert "tidak dapat diperpanjang lagi" in text
+    assert set(office_cfg.bidang_by_code("perpustakaan").emails) <= set(to)
+    assert set(office_cfg.officers.emails) <= set(to)
+    assert reminders(ledger, office_cfg, notify, near) == 0  # once
+    kinds = [(e.detail or {}).get("kind") for e in fu.events(row.id) if e.event == "reminded"]
+    assert kinds.count("ppid") == 1 and kinds.count("ppid_diperpanjang") == 1
+
+
+def test_early_extension_gets_one_reminder_and_answered_gets_none(tmp_path, office_cfg):
+    ledger = Ledger(f"sqlite:///{tmp_path / 'l.db'}")
+    fu = FollowUps(ledger)
+    early = _ppid(ledger, office_cfg, 5, datetime(2026, 12, 21, 10, 0, tzinfo=WIB))
+    fu.extend_ppid(
+        early.id, reason="r", actor="a", cfg=office_cfg, now=datetime(2026, 12, 22, 9, 0, tzinfo=WIB)
+    )
+    done = _ppid(ledger, office_cfg, 6, datetime(2026, 12, 21, 10, 0, tzinfo=WIB))
+    fu.extend_ppid(
+        done.id, reason="r", actor="a", cfg=office_cfg, now=datetime(2026, 12, 22, 9, 0, tzinfo=WIB)
+    )
+    fu.add(done.id, "perpustakaan", "posted", detail={"mode": "live", "url": "https://s/?c=6#r"})
+    assert _ppid_kinds(fu, office_cfg, datetime(2027, 1, 6, 9, 0, tzinfo=WIB)) == []
+    assert _ppid_kinds(fu, office_cfg, datetime(2027, 1, 14, 9, 0, tzinfo=WIB)) == [
+        (early.id, "ppid_diperpanjang")
+    ]
+
+
+def test_remind_text_names_the_current_deadline(tmp_path, office_cfg):
+    ledger = Ledger(f"sqlite:///{tmp_path / 'l.db'}")
+    row = _ppid(ledger, office_cfg, 7, datetime(2026, 12, 21, 10, 0, tzinfo=WIB))
+    subject, text = remind_text(
+        row, "perpustakaan", "ppid", datetime(2027, 1, 5, 9, 0, tzinfo=WIB), deadline=date(2027, 1, 7)
+    )
+    assert "mendekat" in subject and "paling lambat Kamis, 07-01-2027" in text
+    assert f'sop ppid extend {row.id} --alasan "..."' in text  # how to extend, before it lapses
+    subject, text = remind_text(
+        row,
+        "perpustakaan",
+        "ppid_diperpanjang",
+        datetime(2027, 1, 14, 9, 0, tzinfo=WIB),
+        deadline=date(2027, 1, 18),
+    )
+    assert "perpanjangan" in subject and "paling lambat Senin, 18-01-2027" in text
+    assert "sop ppid extend" not in text
+    subject, text = remind_text(
+        row, "perpustakaan", "ppid", datetime(2027, 1, 8, 9, 0, tzinfo=WIB), deadline=date(2027, 1, 7)
+    )
+    assert "sudah lewat" in subject and "Kamis, 07-01-2027" in text
+    subject, text = remind_text(row, "perpustakaan", "ppid", datetime(2027, 1, 5, 9, 0, tzinfo=WIB))
+    assert "informasi publik" in subject and "sebelum batas waktu" in text  # caller without a deadline

@@ -3,13 +3,19 @@ import io
 import json
 from argparse import Namespace
 from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
+from sqlalchemy import select
 
 from sop_tasks.channels import OutboxPublisher
-from sop_tasks.cli import cmd_records_export, cmd_records_list
+from sop_tasks.cli import build_parser, cmd_records_export, cmd_records_follow_ups, cmd_records_list, main
 from sop_tasks.content import PreparedContent
+from sop_tasks.followup import FollowUps, fmt_date, ppid_deadline
+from sop_tasks.incoming import IncomingItem
+from sop_tasks.records.inbox import Inbox
 from sop_tasks.records.ledger import Ledger
+from sop_tasks.records.models import FollowUpEvent
 
 
 @pytest.fixture
@@ -131,3 +137,242 @@ def test_outbox_is_idempotent(tmp_path):
     doc = json.loads((tmp_path / "out" / "key1" / "payload.json").read_text())
     assert doc["payload"]["content"] == "<p>a</p>\n<p>b &lt;i&gt;</p>"
     assert [p.name for p in (tmp_path / "out").iterdir()] == ["key1"]
+
+
+# ---- record 3 and the PPID extension on the command line --------------------------------------
+WIB = ZoneInfo("Asia/Jakarta")
+HOSTILE = "Halo\x1b[31mMERAH\x1b[0m\x1b]0;judul\x07\x9b2J\u202etks\u2028baris\x07 min"
+
+
+class _Routed:
+    def __init__(self, bidang):
+        self.bidang, self.spam, self.reasons = bidang, False, ("uji",)
+
+
+def _incoming(ledger, n, text, received=None):
+    inbox = Inbox(ledger)
+    item = IncomingItem(
+        "website",
+        str(n),
+        "comment",
+        "Warga\x1b[2J",
+        text,
+        received or datetime.now(WIB),
+        url=f"https://s/?c={n}",
+    )
+    sweep = inbox.start_sweep(run_id="r", slot="pagi", sop_sweep=True, channels=["website"])
+    inbox.record_items([item], [_Routed("perpustakaan")], sweep)
+    row = next(i for i in inbox.items() if i.platform_id == str(n))
+    inbox.record_forwards([row.id], "perpustakaan", sweep, "log")
+    return row
+
+
+def _mark_ppid(ledger, cfg, row, received):
+    FollowUps(ledger).add(row.id, "perpustakaan", "ppid", ppid=True, deadline=ppid_deadline(cfg, received))
+
+
+def _backdate(ledger, item_id, event, minutes):
+    with ledger.session() as s:
+        for e in s.scalars(select(FollowUpEvent).where(FollowUpEvent.item_id == item_id)):
+            if e.event == event:
+                e.at = e.at - timedelta(minutes=minutes)
+        s.commit()
+
+
+@pytest.fixture
+def record3(ledger, office_cfg):
+    """An answered item (reply posted 10 minutes after the answer: over step 9's 5) and an open,
+    extended PPID request — both with hostile text."""
+    fu = FollowUps(ledger)
+    answered = _incoming(ledger, 1, HOSTILE)
+    fu.decide(
+        answered.id,
+        "perpustakaan",
+        decision="reply",
+        actor="bidang_perpustakaan",
+        text='=HYPERLINK("http://jahat")\x1b[5m',
+        target_bidang=None,
+        ppid=False,
+        deadline=None,
+        run_id="r",
+    )
+    _backdate(ledger, answered.id, "reply", 10)
+    fu.add_reply_result(
+        answered.id,
+        "website",
+        mode="live",
+        status="published",
+        idempotency_key="k",
+        post_id="9",
+        url="https://s/?p=1#comment-9",
+    )
+    now = datetime.now(WIB)
+    request = _incoming(ledger, 2, "Permohonan informasi publik: SK 2020")
+    _mark_ppid(ledger, office_cfg, request, now)
+    fu.extend_ppid(request.id, reason="Arsip\x1b[8m di gudang", actor="pengelola_ti", cfg=office_cfg)
+    original = ppid_deadline(office_cfg, now)
+    extended = office_cfg.calendar().add_working_days(original, 7)
+    return answered, request, original, extended
+
+
+def test_records_tindak_lanjut_table_is_indonesian_and_terminal_safe(ledger, record3):
+    answered, request, original, extended = record3
+    out = io.StringIO()
+    assert cmd_records_follow_ups(Namespace(db=str(ledger.engine.url), json=False), out) == 0
+    text = out.getvalue()
+    assert text.startswith("Catatan 3 — data/informasi tindak lanjut")
+    lines = text.splitlines()
+    head = next(line for line in lines if line.startswith(f"#{answered.id} "))
+    assert "Website · Bidang Perpustakaan · dibalas — oleh bidang_perpustakaan" in head
+    assert "balasan diunggah: https://s/?p=1#comment-9" in text
+    timing = next(line for line in lines if "dijawab→diunggah" in line and "⚠" in line)
+    assert "/ 5m00d ⚠ melebihi waktu baku" in timing and "masuk→diteruskan" in timing
+    assert "HaloMERAH" in text and "baris" in text  # the words stay, the escapes go
+    for bad in ("\x1b", "\x9b", "\x07", "\u202e", "\u2028", "[31m", "[2J"):
+        assert bad not in text
+    head = next(line for line in lines if line.startswith(f"#{request.id} "))
+    assert "menunggu tindak lanjut" in head
+    ppid = next(line for line in lines if line.strip().startswith("PPID:"))
+    assert f"batas {fmt_date(extended)}" in ppid and f"diperpanjang dari {fmt_date(original)}" in ppid
+    assert "oleh pengelola_ti" in ppid and "Arsip di gudang" in ppid and "hari kerja" in ppid
+    assert "LEWAT BATAS" not in ppid
+
+
+def test_records_tindak_lanjut_json_and_alias(ledger, record3, capsys):
+    answered, request, _, extended = record3
+    assert main(["records", "follow-ups", "--json", "--db", str(ledger.engine.url)]) == 0
+    raw = capsys.readouterr().out
+    assert "\x1b" not in raw and "\x9b" not in raw and "\u202e" not in raw and "\\u009b" in raw
+    rows = {r["item_id"]: r for r in map(json.loads, raw.splitlines())}
+    assert rows[answered.id]["text"] == HOSTILE  # machines get the exact text back
+    assert rows[answered.id]["status_label"] == "dibalas" and rows[answered.id]["over_standard_post"] is True
+    assert rows[answered.id]["seconds_answered_to_posted"] >= 600
+    assert rows[request.id]["ppid_deadline"] == extended.isoformat()
+    assert main(["records", "tindak-lanjut", "--db", str(ledger.engine.url)]) == 0
+    assert "Catatan 3" in capsys.readouterr().out
+
+
+def test_records_tindak_lanjut_lapsed_request(ledger, office_cfg):
+    long_ago = datetime.now(WIB) - timedelta(days=40)
+    row = _incoming(ledger, 3, "permohonan informasi publik", received=long_ago)
+    _mark_ppid(ledger, office_cfg, row, long_ago)
+    out = io.StringIO()
+    cmd_records_follow_ups(Namespace(db=str(ledger.engine.url), json=False), out)
+    assert f"batas {fmt_date(ppid_deadline(office_cfg, long_ago))}  ⚠ LEWAT BATAS" in out.getvalue()
+    out = io.StringIO()
+    cmd_records_follow_ups(Namespace(db=f"sqlite:///{ledger.engine.url.database}x", json=False), out)
+    assert out.getvalue() == "Belum ada catatan tindak lanjut.\n"
+
+
+def test_export_record_3_and_2_as_csv_and_record_1_stays_default(ledger, record3):
+    answered, request, original, extended = record3
+    url = str(ledger.engine.url)
+    out = io.StringIO()
+    args = build_parser().parse_args(["records", "export", "--record", "3", "--db", url])
+    assert args.func(args, out) == 0
+    table = {int(r["nomor"]): r for r in csv.DictReader(io.StringIO(out.getvalue()))}
+    a, p = table[answered.id], table[request.id]
+    assert a["status"] == "dibalas" and a["dijawab oleh"] == "bidang_perpustakaan"
+    assert a["tautan balasan"] == "https://s/?p=1#comment-9" and a["melebihi waktu baku"] == "ya"
+    assert a["jawaban"] == '\'=HYPERLINK("http://jahat")'  # never a formula, no escape sequence
+    assert a["pesan"].startswith("HaloMERAH") and "\x1b" not in out.getvalue()
+    assert float(a["durasi dijawab-diunggah (detik)"]) >= 600 and a["baku langkah 9 (detik)"] == "300"
+    assert p["PPID"] == "ya" and p["batas PPID"] == extended.isoformat()
+    assert p["batas PPID semula"] == original.isoformat() and p["alasan perpanjangan"] == "Arsip di gudang"
+    assert (
+        p["diperpanjang oleh"] == "pengelola_ti"
+        and p["lewat batas"] == ""
+        and p["status"] == "menunggu tindak lanjut"
+    )
+    out = io.StringIO()
+    args = build_parser().parse_args(["records", "export", "--record", "2", "--db", url])
+    args.func(args, out)
+    incoming = list(csv.DictReader(io.StringIO(out.getvalue())))
+    assert [int(r["id"]) for r in incoming] == [answered.id, request.id] and incoming[0]["reasons"] == "uji"
+    sid = ledger.open_submission(dag_id="d", run_id="x", kind="publish", title="-diskon", content=_content())
+    args = build_parser().parse_args(["records", "export", "--db", url])
+    assert args.record == "1"
+    out = io.StringIO()
+    args.func(args, out)
+    (upload,) = csv.DictReader(io.StringIO(out.getvalue()))
+    assert (
+        int(upload["id"]) == sid
+        and upload["judul"] == "'-diskon"
+        and upload["status"] == "menunggu verifikasi"
+    )
+
+
+def test_ppid_extend_command(ledger, office_cfg, capsys):
+    now = datetime.now(WIB)
+    row = _incoming(ledger, 4, "Permohonan informasi publik: daftar arsip")
+    _mark_ppid(ledger, office_cfg, row, now)
+    url = str(ledger.engine.url)
+    original = ppid_deadline(office_cfg, now)
+    extended = office_cfg.calendar().add_working_days(original, 7)
+    code = main(
+        [
+            "ppid",
+            "extend",
+            str(row.id),
+            "--alasan",
+            "Dokumen perlu dipindai",
+            "--oleh",
+            "pengelola_ti",
+            "--db",
+            url,
+        ]
+    )
+    out = capsys.readouterr().out
+    assert code == 0
+    assert f"Permohonan informasi publik #{row.id} diperpanjang satu kali" in out
+    assert f"batas semula : {fmt_date(original)}" in out
+    assert f"batas baru   : {fmt_date(extended)} (7 hari kerja berikutnya)" in out
+    assert "dicatat oleh : pengelola_ti" in out and "pemberitahuan tertulis" in out
+    assert FollowUps(ledger).ppid_clock(row.id).deadline == extended
+
+    # refused a second time: exit 1, the reason on stderr, nothing recorded
+    code = main(["ppid", "extend", str(row.id), "--alasan", "lagi", "--db", url])
+    err = capsys.readouterr().err
+    assert code == 1 and err.startswith("Ditolak: ") and "satu kali" in err
+    assert len([e for e in FollowUps(ledger).events(row.id) if e.event == "ppid_extended"]) == 1
+
+
+@pytest.mark.parametrize(
+    ("case", "expected"),
+    [
+        ("unknown", "tidak ada di catatan"),
+        ("not_ppid", "bukan permohonan informasi publik"),
+        ("answered", "sudah dijawab"),
+        ("lapsed", "sudah lewat"),
+    ],
+)
+def test_ppid_extend_refusals_exit_non_zero(ledger, office_cfg, capsys, case, expected):
+    long_ago = datetime.now(WIB) - timedelta(days=40)
+    row = _incoming(ledger, 5, "Permohonan informasi publik", received=long_ago if case == "lapsed" else None)
+    if case != "not_ppid":
+        _mark_ppid(ledger, office_cfg, row, long_ago if case == "lapsed" else datetime.now(WIB))
+    if case == "answered":
+        FollowUps(ledger).decide(
+            row.id,
+            "perpustakaan",
+            decision="reply",
+            actor="b",
+            text="ok",
+            target_bidang=None,
+            ppid=True,
+            deadline=None,
+            run_id="r",
+        )
+    item_id = 999 if case == "unknown" else row.id
+    code = main(
+        ["ppid", "extend", str(item_id), "--alasan", "x", "--oleh", "a", "--db", str(ledger.engine.url)]
+    )
+    captured = capsys.readouterr()
+    assert code == 1 and captured.out == ""
+    assert captured.err.startswith("Ditolak: ") and expected in captured.err
+
+
+def test_ppid_extend_needs_a_reason(capsys):
+    with pytest.raises(SystemExit) as exc:
+        main(["ppid", "extend", "1"])
+    assert exc.value.code == 2 and "--alasan" in capsys.readouterr().err

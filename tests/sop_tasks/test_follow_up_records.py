@@ -1,0 +1,342 @@
+"""Record 3 (tindak lanjut): the PPID clock, its one extension (UU 14/2008) and the summaries."""
+
+from datetime import UTC, date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from sop_tasks.followup import (
+    EVENT_PPID_EXTENDED,
+    FollowUpError,
+    FollowUps,
+    fmt_date,
+    ppid_deadline,
+)
+from sop_tasks.incoming import IncomingItem
+from sop_tasks.records.inbox import Inbox
+from sop_tasks.records.ledger import Ledger
+
+WIB = ZoneInfo("Asia/Jakarta")
+
+
+class Routed:
+    def __init__(self, bidang: str) -> None:
+        self.bidang, self.spam, self.reasons = bidang, False, ("uji",)
+
+
+@pytest.fixture
+def ledger(tmp_path):
+    return Ledger(f"sqlite:///{tmp_path / 'ledger.db'}")
+
+
+def record_item(
+    ledger, n, received, text="Permohonan informasi publik: daftar arsip statis", bidang="perpustakaan"
+):
+    inbox = Inbox(ledger)
+    item = IncomingItem("website", str(n), "comment", "Warga", text, received, url=f"https://s/?c={n}")
+    sweep = inbox.start_sweep(run_id="r", slot="pagi", sop_sweep=True, channels=["website"])
+    inbox.record_items([item], [Routed(bidang)], sweep)
+    row = next(i for i in inbox.items() if i.platform_id == str(n))
+    inbox.record_forwards([row.id], bidang, sweep, "log")
+    return row
+
+
+def ppid_item(ledger, cfg, n, received, bidang="perpustakaan"):
+    """An item marked as a PPID request the way step 8 marks it (deadline from its arrival)."""
+    row = record_item(ledger, n, received, bidang=bidang)
+    FollowUps(ledger).add(
+        row.id, bidang, "ppid", ppid=True, deadline=ppid_deadline(cfg, received), run_id="r"
+    )
+    return row
+
+
+def wib(*args):
+    return datetime(*args, tzinfo=WIB)
+
+
+# ---- extension arithmetic (config holidays) -------------------------------------------------
+def test_extension_is_seven_working_days_after_the_deadline_across_year_end(ledger, office_cfg):
+    row = ppid_item(ledger, office_cfg, 1, wib(2026, 12, 21, 10, 0))
+    fu = FollowUps(ledger)
+    assert fu.ppid_clock(row.id).deadline == date(2027, 1, 7)  # 24-25 Dec and 1 Jan excluded
+    clock = fu.extend_ppid(
+        row.id,
+        reason="Arsip ada di gudang arsip inaktif",
+        actor="pengelola_ti",
+        cfg=office_cfg,
+        now=wib(2027, 1, 5, 9, 0),
+    )
+    # Fri 8 Jan, Mon 11 … Fri 15 Jan, Mon 18 Jan: the weekend in between is not counted
+    assert clock.original_deadline == date(2027, 1, 7) and clock.deadline == date(2027, 1, 18)
+    assert clock.extended and clock.extended_by == "pengelola_ti"
+    assert clock.extension_reason == "Arsip ada di gudang arsip inaktif"
+    ext = [e for e in fu.events(row.id) if e.event == EVENT_PPID_EXTENDED]
+    assert len(ext) == 1 and ext[0].ppid and ext[0].deadline == date(2027, 1, 18)
+    assert ext[0].bidang == "perpustakaan" and ext[0].actor == "pengelola_ti"
+    assert ext[0].detail == {
+        "original_deadline": "2027-01-07",
+        "extension_working_days": 7,
+        "requested_on": "2027-01-05",
+    }
+    assert fu.ppid_deadlines() == [(row.id, "perpustakaan", date(2027, 1, 18))]
+
+
+def test_extension_skips_the_holidays_in_the_config(ledger, office_cfg):
+    # received Fri 5 Mar 2027: 10 working days skip 10 Mar and 22 Mar (holidays) → Tue 23 Mar;
+    # 7 more skip Good Friday 26 Mar and the weekend → Fri 2 Apr
+    row = ppid_item(ledger, office_cfg, 2, wib(2027, 3, 5, 16, 30))
+    fu = FollowUps(ledger)
+    assert fu.ppid_clock(row.id).deadline == date(2027, 3, 23)
+    clock = fu.extend_ppid(
+        row.id, reason="Perlu izin pejabat", actor="kadis", cfg=office_cfg, now=wib(2027, 3, 19, 8, 0)
+    )
+    assert clock.deadline == date(2027, 4, 2)
+
+
+def test_extension_length_comes_from_the_config(ledger, office_cfg):
+    row = ppid_item(ledger, office_cfg, 3, wib(2026, 12, 21, 10, 0))
+    short = office_cfg.model_copy(
+        update={"follow_up": office_cfg.follow_up.model_copy(update={"ppid_extension_days": 2})}
+    )
+    clock = FollowUps(ledger).extend_ppid(row.id, reason="r", actor="a", cfg=short, now=wib(2027, 1, 6, 9, 0))
+    assert clock.deadline == date(2027, 1, 11)  # Fri 8, Mon 11
+    off = office_cfg.model_copy(
+        update={"follow_up": office_cfg.follow_up.model_copy(update={"ppid_extension_days": 0})}
+    )
+    other = ppid_item(ledger, office_cfg, 4, wib(2026, 12, 21, 10, 0))
+    with pytest.raises(FollowUpError, match="ppid_extension_days"):
+        FollowUps(ledger).extend_ppid(other.id, reason="r", actor="a", cfg=off, now=wib(2027, 1, 6, 9, 0))
+
+
+def test_deadline_day_itself_can_still_be_extended_but_not_the_day_after(ledger, office_cfg):
+    fu = FollowUps(ledger)
+    a = ppid_item(ledger, office_cfg, 5, wib(2026, 12, 21, 10, 0))
+    assert fu.extend_ppid(a.id, reason="r", actor="x", cfg=office_cfg, now=wib(2027, 1, 7, 23, 59)).extended
+    b = ppid_item(ledger, office_cfg, 6, wib(2026, 12, 21, 10, 0))
+    with pytest.raises(FollowUpError) as exc:
+        # 8 Jan 00:05 WIB is still 7 Jan in UTC: the office's day counts, not UTC's
+        fu.extend_ppid(
+            b.id, reason="r", actor="x", cfg=office_cfg, now=datetime(2027, 1, 7, 17, 5, tzinfo=UTC)
+        )
+    msg = str(exc.value)
+    assert "sudah lewat" in msg and "Kamis, 07-01-2027" in msg and "Jumat, 08-01-2027" in msg
+    assert "pasal 22 ayat (8)" in msg and "Jawab permohonan" in msg
+    assert not [e for e in fu.events(b.id) if e.event == EVENT_PPID_EXTENDED]
+
+
+# ---- refusals ---------------------------------------------------------------------------------
+def test_unknown_item_and_not_ppid_are_refused(ledger, office_cfg):
+    fu = FollowUps(ledger)
+    with pytest.raises(FollowUpError, match="#999 tidak ada di catatan"):
+        fu.extend_ppid(999, reason="r", actor="a", cfg=office_cfg)
+    plain = record_item(ledger, 7, datetime.now(WIB), text="jam buka perpus?")
+    with pytest.raises(FollowUpError, match="bukan permohonan informasi publik") as exc:
+        fu.extend_ppid(plain.id, reason="r", actor="a", cfg=office_cfg)
+    assert "mencentang 'ppid'" in str(exc.value)
+    assert fu.events(plain.id) == []
+
+
+def test_second_extension_is_refused_and_changes_nothing(ledger, office_cfg):
+    row = ppid_item(ledger, office_cfg, 8, wib(2026, 12, 21, 10, 0))
+    fu = FollowUps(ledger)
+    fu.extend_ppid(row.id, reason="pertama", actor="pengelola_ti", cfg=office_cfg, now=wib(2027, 1, 4, 9, 0))
+    with pytest.raises(FollowUpError) as exc:
+        fu.extend_ppid(row.id, reason="kedua", actor="kadis", cfg=office_cfg, now=wib(2027, 1, 12, 9, 0))
+    assert "sudah diperpanjang" in str(exc.value) and "satu kali" in str(exc.value)
+    assert "Senin, 18-01-2027" in str(exc.value) and "pengelola_ti" in str(exc.value)
+    assert len([e for e in fu.events(row.id) if e.event == EVENT_PPID_EXTENDED]) == 1
+    assert fu.ppid_clock(row.id).deadline == date(2027, 1, 18)
+
+
+def test_a_racing_second_extension_row_never_moves_the_deadline(ledger, office_cfg):
+    row = ppid_item(ledger, office_cfg, 9, wib(2026, 12, 21, 10, 0))
+    fu = FollowUps(ledger)
+    fu.extend_ppid(row.id, reason="pertama", actor="a", cfg=office_cfg, now=wib(2027, 1, 4, 9, 0))
+    # a second row written by a concurrent process (the log is append-only): the first one counts
+    fu.add(
+        row.id,
+        "perpustakaan",
+        EVENT_PPID_EXTENDED,
+        actor="b",
+        text="kedua",
+        ppid=True,
+        deadline=date(2027, 2, 1),
+    )
+    clock = fu.ppid_clock(row.id)
+    assert clock.deadline == date(2027, 1, 18) and clock.extended_by == "a"
+
+
+@pytest.mark.parametrize(
+    ("event", "wording"),
+    [("reply", "sudah dijawab"), ("no_reply", "tidak perlu dibalas"), ("posted", "balasannya diunggah")],
+)
+def test_answered_request_is_refused(ledger, office_cfg, event, wording):
+    row = ppid_item(ledger, office_cfg, 10, wib(2026, 12, 21, 10, 0))
+    fu = FollowUps(ledger)
+    fu.add(row.id, "perpustakaan", event, actor="bidang_perpustakaan", text="Terlampir")
+    with pytest.raises(FollowUpError, match=wording) as exc:
+        fu.extend_ppid(row.id, reason="r", actor="a", cfg=office_cfg, now=wib(2027, 1, 4, 9, 0))
+    assert "perpanjangan tidak diperlukan" in str(exc.value)
+    assert fu.ppid_clock(row.id).deadline == date(2027, 1, 7)
+
+
+def test_a_reroute_is_not_an_answer_and_the_new_bidang_owns_the_clock(ledger, office_cfg):
+    row = ppid_item(ledger, office_cfg, 11, wib(2026, 12, 21, 10, 0))
+    fu = FollowUps(ledger)
+    fu.decide(
+        row.id,
+        "perpustakaan",
+        decision="reroute",
+        actor="bidang_perpustakaan",
+        text=None,
+        target_bidang="kearsipan",
+        ppid=True,
+        deadline=date(2027, 1, 7),
+        run_id="r",
+    )
+    Inbox(ledger).record_forwards([row.id], "kearsipan", None, "teruskan:perpustakaan")
+    clock = fu.extend_ppid(row.id, reason="r", actor="a", cfg=office_cfg, now=wib(2027, 1, 4, 9, 0))
+    assert clock.bidang == "kearsipan" and clock.deadline == date(2027, 1, 18)
+
+
+def test_reason_and_actor_are_required(ledger, office_cfg):
+    row = ppid_item(ledger, office_cfg, 12, wib(2026, 12, 21, 10, 0))
+    fu = FollowUps(ledger)
+    with pytest.raises(FollowUpError, match="Alasan perpanjangan wajib"):
+        fu.extend_ppid(row.id, reason="  ", actor="a", cfg=office_cfg, now=wib(2027, 1, 4, 9, 0))
+    with pytest.raises(FollowUpError, match="--oleh"):
+        fu.extend_ppid(row.id, reason="r", actor="", cfg=office_cfg, now=wib(2027, 1, 4, 9, 0))
+    assert fu.ppid_clock(row.id).extended is False
+
+
+# ---- summaries ----------------------------------------------------------------------------------
+def test_one_deadline_per_request_even_when_step_8_marks_it_twice(ledger, office_cfg):
+    row = ppid_item(ledger, office_cfg, 13, wib(2026, 12, 21, 10, 0))
+    fu = FollowUps(ledger)  # prepare marked it; the bidang then ticks ppid on its decision too
+    fu.decide(
+        row.id,
+        "perpustakaan",
+        decision="reply",
+        actor="b",
+        text="Terlampir",
+        target_bidang=None,
+        ppid=True,
+        deadline=date(2027, 1, 7),
+        run_id="r",
+    )
+    assert fu.ppid_deadlines() == [(row.id, "perpustakaan", date(2027, 1, 7))]
+
+
+def test_summaries_show_status_times_and_the_extended_deadline(ledger, office_cfg):
+    fu = FollowUps(ledger)
+    waiting = ppid_item(ledger, office_cfg, 14, wib(2026, 12, 21, 10, 0))
+    fu.extend_ppid(
+        waiting.id,
+        reason="Dokumen di gudang",
+        actor="pengelola_ti",
+        cfg=office_cfg,
+        now=wib(2027, 1, 5, 9, 0),
+    )
+    answered = record_item(ledger, 15, wib(2026, 12, 21, 11, 0), text="jam buka?")
+    fu.decide(
+        answered.id,
+        "perpustakaan",
+        decision="reply",
+        actor="bidang_perpustakaan",
+        text="Buka jam 8",
+        target_bidang=None,
+        ppid=False,
+        deadline=None,
+        run_id="r",
+    )
+    fu.add_reply_result(answered.id, "website", mode="live", status="intent", idempotency_key="k")
+    fu.add_reply_result(
+        answered.id,
+        "website",
+        mode="live",
+        status="published",
+        idempotency_key="k",
+        post_id="77",
+        url="https://s/?p=1#comment-77",
+    )
+    declined = record_item(ledger, 16, wib(2026, 12, 21, 12, 0), text="promo")
+    fu.decide(
+        declined.id,
+        "perpustakaan",
+        decision="no_reply",
+        actor="bidang_perpustakaan",
+        text="bukan pertanyaan",
+        target_bidang=None,
+        ppid=False,
+        deadline=None,
+        run_id="r",
+    )
+
+    rows = {r["item_id"]: r for r in fu.summaries(office_cfg, now=wib(2027, 1, 12, 9, 0))}
+    w = rows[waiting.id]
+    assert w["status"] == "menunggu tindak lanjut" and w["status_label"] == "menunggu tindak lanjut"
+    assert w["ppid"] and w["ppid_deadline"] == "2027-01-18" and w["ppid_original_deadline"] == "2027-01-07"
+    assert w["ppid_extended"]["reason"] == "Dokumen di gudang" and w["ppid_extended"]["by"] == "pengelola_ti"
+    assert not w["ppid_lapsed"]  # 7 Jan has passed, but the extended deadline has not
+    assert w["ppid_working_days_left"] == 4  # 13, 14, 15, 18 Jan
+    a = rows[answered.id]
+    assert a["status"] == "reply" and a["status_label"] == "dibalas"
+    assert a["answered_by"] == "bidang_perpustakaan" and a["answered_at"].endswith("+07:00")
+    assert a["posted"] == {"mode": "live", "post_id": "77", "url": "https://s/?p=1#comment-77"}
+    assert a["reply_text"] == "Buka jam 8" and not a["ppid"] and a["ppid_deadline"] is None
+    assert a["standard_post_seconds"] == 300 and a["over_standard_post"] is False
+    assert a["seconds_answered_to_posted"] is not None and a["seconds_answered_to_posted"] < 300
+    d = rows[declined.id]
+    assert (
+        d["status_label"] == "tidak perlu dibalas" and d["reason"] == "bukan pertanyaan" and not d["posted"]
+    )
+
+    late = fu.summaries(office_cfg, now=wib(2027, 1, 19, 8, 0))
+    assert next(r for r in late if r["item_id"] == waiting.id)["ppid_lapsed"] is True
+
+
+def test_lapsed_unextended_request_and_reroute_rows(ledger, office_cfg):
+    fu = FollowUps(ledger)
+    row = ppid_item(ledger, office_cfg, 17, wib(2026, 12, 21, 10, 0))
+    fu.decide(
+        row.id,
+        "perpustakaan",
+        decision="reroute",
+        actor="bidang_perpustakaan",
+        text=None,
+        target_bidang="kearsipan",
+        ppid=True,
+        deadline=date(2027, 1, 7),
+        run_id="r",
+    )
+    Inbox(ledger).record_forwards([row.id], "kearsipan", None, "teruskan:perpustakaan")
+    rows = fu.summaries(office_cfg, now=wib(2027, 1, 8, 9, 0))
+    first, second = [r for r in rows if r["item_id"] == row.id]
+    assert first["bidang"] == "perpustakaan" and first["status_label"] == "diteruskan ke kearsipan"
+    assert second["bidang"] == "kearsipan" and second["rerouted_from"] == "perpustakaan"
+    assert second["standard_forward_seconds"] is None  # a reroute is step 8, not step 7's 5 minutes
+    assert first["standard_forward_seconds"] == 300
+    assert first["ppid_lapsed"] and second["ppid_lapsed"] and second["ppid_working_days_left"] is None
+
+
+def test_answered_after_the_deadline_stays_marked_lapsed(ledger, office_cfg):
+    fu = FollowUps(ledger)
+    row = ppid_item(ledger, office_cfg, 18, datetime.now(WIB) - timedelta(days=60))
+    fu.decide(
+        row.id,
+        "perpustakaan",
+        decision="no_reply",
+        actor="b",
+        text="dijawab dengan surat",
+        target_bidang=None,
+        ppid=True,
+        deadline=None,
+        run_id="r",
+    )
+    r = next(r for r in fu.summaries(office_cfg) if r["item_id"] == row.id)
+    assert r["ppid_answered_at"] is not None and r["ppid_lapsed"] is True
+
+
+def test_fmt_date_is_indonesian():
+    assert fmt_date(date(2027, 1, 18)) == "Senin, 18-01-2027"
+    assert fmt_date(date(2027, 1, 15)) == "Jumat, 15-01-2027"
