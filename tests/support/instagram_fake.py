@@ -25,18 +25,24 @@ from __future__ import annotations
 
 import base64
 import functools
+import itertools
 import json
 import re
 import struct
 import sys
 import time
 import types
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
+import requests
 import responses
 from instagrapi import Client
+
+from tests.support.faults import FaultQueue, Killed
 
 API = "https://i.instagram.com/api/v1"
 CAA = "https://b.i.instagram.com/api/v1"
@@ -284,13 +290,92 @@ class InstagramFake:
 
     def form(self, call: Any) -> dict[str, Any]:
         """The JSON inside a signed form body (``signed_body=SIGNATURE.{json}``)."""
-        from urllib.parse import parse_qs
+        return signed_form(call.request.body)
 
-        body = call.request.body
-        text = body.decode() if isinstance(body, bytes) else str(body)
-        signed = parse_qs(text)["signed_body"][0]
-        data: dict[str, Any] = json.loads(signed.split(".", 1)[1])
-        return data
+
+class InstagramAccount:
+    """The office's Instagram account, faked *statefully* on a ``responses`` mock.
+
+    A photo configure (``POST media/configure/``) really adds a post that the account's feed
+    (``GET feed/user/<id>/``) then lists, newest first, with its caption and a shortcode derived
+    from its pk as Instagram does. ``fail(op, kind)`` queues a fault
+    (:data:`tests.support.faults.FAULTS`) for the next request of ``op``: ``"upload"`` (the photo
+    rupload), ``"create"`` (the configure), ``"lookup"`` (a feed read). ``log`` lists the operations
+    asked, in order (a feed read as ``"lookup:<count>"``); ``creates`` counts configure requests
+    received, whatever happened to them.
+    """
+
+    def __init__(self, rsps: responses.RequestsMock, user_id: str = USER_ID) -> None:
+        self.rsps = rsps
+        self.user_id = user_id
+        self.posts: list[dict[str, Any]] = []  # newest first
+        self.log: list[str] = []
+        self.creates = 0
+        self._faults = FaultQueue(("upload", "create", "lookup"))
+        self._pks = itertools.count(3100000000000000101)
+        rsps.add_callback(responses.GET, feed_url(user_id), callback=self._feed)
+        rsps.add_callback(responses.POST, RUPLOAD_PHOTO_URL, callback=self._rupload)
+        rsps.add_callback(responses.POST, CONFIGURE_URL, callback=self._configure)
+
+    def fail(self, op: str, kind: str) -> None:
+        self._faults.add(op, kind)
+
+    @staticmethod
+    def post_url(code: str) -> str:
+        return f"https://www.instagram.com/p/{code}/"
+
+    def _run(self, op: str, do: Callable[[], dict[str, Any]]) -> tuple[int, dict[str, str], str]:
+        kind = self._faults.take(op)
+        if kind == "killed":
+            raise Killed(f"{op}: killed while sending")
+        if kind == "5xx":
+            return 500, {}, json.dumps({"message": "Internal server error", "status": "fail"})
+        answer = do()
+        if kind == "lost":
+            raise requests.exceptions.ReadTimeout(f"{op}: read timed out (the answer was lost)")
+        if kind == "killed_after":
+            raise Killed(f"{op}: killed before the answer was read")
+        if kind == "5xx_after":
+            return 500, {}, json.dumps({"message": "Internal server error", "status": "fail"})
+        return 200, {"Content-Type": "application/json"}, json.dumps(answer)
+
+    def _feed(self, request: requests.PreparedRequest) -> tuple[int, dict[str, str], str]:
+        count = int(parse_qs(urlsplit(str(request.url)).query).get("count", ["12"])[0])
+        self.log.append(f"lookup:{count}")
+
+        def do() -> dict[str, Any]:
+            items = self.posts[:count]
+            return {"items": items, "num_results": len(items), "more_available": False, "status": "ok"}
+
+        return self._run("lookup", do)
+
+    def _rupload(self, request: requests.PreparedRequest) -> tuple[int, dict[str, str], str]:
+        self.log.append("upload")
+        upload_id = json.loads(request.headers["X-Instagram-Rupload-Params"])["upload_id"]
+        return self._run("upload", lambda: {"upload_id": upload_id, "xsharing_nonces": {}, "status": "ok"})
+
+    def _configure(self, request: requests.PreparedRequest) -> tuple[int, dict[str, str], str]:
+        from instagrapi.utils.ids import InstagramIdCodec
+
+        self.log.append("create")
+        self.creates += 1
+        form = signed_form(request.body)
+
+        def do() -> dict[str, Any]:
+            pk = next(self._pks)
+            item = media_item(pk, InstagramIdCodec.encode(pk), str(form.get("caption", "")))
+            self.posts.insert(0, item)
+            return {"media": item, "upload_id": form.get("upload_id"), "status": "ok"}
+
+        return self._run("create", do)
+
+
+def signed_form(body: Any) -> dict[str, Any]:
+    """The JSON inside a signed form body (``signed_body=SIGNATURE.{json}``)."""
+    text = body.decode() if isinstance(body, bytes) else str(body)
+    signed = parse_qs(text)["signed_body"][0]
+    data: dict[str, Any] = json.loads(signed.split(".", 1)[1])
+    return data
 
 
 def disable_instagrapi_sleeps(monkeypatch: pytest.MonkeyPatch) -> list[float]:
