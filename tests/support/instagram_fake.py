@@ -32,7 +32,8 @@ import struct
 import sys
 import time
 import types
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -42,6 +43,7 @@ import requests
 import responses
 from instagrapi import Client
 
+from sop_tasks.channels.instagram import InstagramPublisher, SessionStore
 from tests.support.faults import FaultQueue, Killed
 
 API = "https://i.instagram.com/api/v1"
@@ -64,6 +66,7 @@ UPLOAD_SETTINGS_URL = re.compile(r"https://i\.instagram\.com/upload_settings/[^/
 
 USER_ID = "51234567890"
 USERNAME = "dinarpus.kendal"
+PASSWORD = "rahasia-kantor-123"
 OLD_SESSION = f"{USER_ID}%3AoldSession0000000000%3A12%3AAYd-old"
 NEW_SESSION = f"{USER_ID}%3AnewSession1111111111%3A12%3AAYd-new"
 
@@ -76,6 +79,32 @@ def fast_client() -> Client:
     """What tests pass as ``client_factory``: the ``requests`` transport (seen by ``responses``),
     no pause before requests, no HTTP-level retries."""
     return Client(private_transport="requests", request_timeout=0, delay_range=None, session_retry_total=0)
+
+
+def publisher(store: SessionStore, username: str = USERNAME, password: str = PASSWORD) -> InstagramPublisher:
+    """The office's ``InstagramPublisher`` on :func:`fast_client` (no pauses of its own either)."""
+    return InstagramPublisher(username, password, store, client_factory=fast_client, delay_range=(0, 0))
+
+
+@contextmanager
+def instagram_mock(monkeypatch: pytest.MonkeyPatch) -> Iterator[InstagramFake]:
+    """Instagram faked with ``responses`` (unfired answers allowed), instagrapi's sleeps recorded
+    in ``fake.slept`` instead of slept. The body of each test module's ``ig`` fixture."""
+    slept = disable_instagrapi_sleeps(monkeypatch)
+    with responses.RequestsMock(assert_all_requests_are_fired=False) as rsps:
+        fake = InstagramFake(rsps)
+        fake.slept = slept
+        yield fake
+
+
+SECRETS = (OLD_SESSION, NEW_SESSION, PASSWORD, "IGT:2:", "AAC-TEST-CONTEXT")
+
+
+def assert_no_secrets(*texts: str) -> None:
+    """No password, session id, authorization header or login context in any of ``texts``."""
+    for text in texts:
+        for secret in SECRETS:
+            assert secret not in text
 
 
 def authorization(user_id: str, sessionid: str) -> str:

@@ -50,6 +50,10 @@ CREDS = XCredentials(
     access_token_secret="ats-Kendal-TOKEN-SECRET-4444",
 )
 SECRETS = (CREDS.api_key, CREDS.api_secret, CREDS.access_token, CREDS.access_token_secret)
+TEXT = (
+    "Pameran arsip & buku langka di Perpustakaan Daerah Kendal, 1–7 Des. "
+    "Info: https://dinarpus.kendalkab.go.id/pameran #Kendal"
+)
 
 
 def conn_json(creds: XCredentials = CREDS) -> str:
@@ -89,7 +93,7 @@ def media_file(path: Path, kind: str, fmt: str) -> MediaFile:
     )
 
 
-def content(text: str, media: tuple[MediaFile, ...] = ()) -> PreparedContent:
+def content(text: str = TEXT, media: tuple[MediaFile, ...] = ()) -> PreparedContent:
     return PreparedContent(
         title="Pameran Arsip",
         body="Pameran arsip dan buku langka.",
@@ -98,6 +102,11 @@ def content(text: str, media: tuple[MediaFile, ...] = ()) -> PreparedContent:
         text_twitter=text,
         media=media,
     )
+
+
+def add_me(rsps: responses.RequestsMock) -> None:
+    """``GET /2/users/me``: the office's account (every publisher asks once)."""
+    rsps.get(ME_URL, json={"data": {"id": USER_ID, "name": "Dinarpus Kendal", "username": USERNAME}})
 
 
 def form_fields(request: requests.PreparedRequest) -> dict[str, bytes]:

@@ -36,6 +36,7 @@ from tests.support.instagram_fake import (
     LOGIN_URL,
     NEW_SESSION,
     OLD_SESSION,
+    PASSWORD,
     PASSWORD_KEY_URL,
     RUPLOAD_PHOTO_URL,
     RUPLOAD_VIDEO_URL,
@@ -43,27 +44,25 @@ from tests.support.instagram_fake import (
     USDID_URL,
     USERNAME,
     InstagramFake,
+    assert_no_secrets,
     challenge_body,
-    disable_instagrapi_sleeps,
     fast_client,
     feed_url,
+    instagram_mock,
     make_reel_mp4,
     media_item,
+    publisher,
     session_settings,
 )
 from tests.support.media import make_jpeg, make_mp4, make_png
 from tests.support.video import MIDDLE, close_to, make_video_mp4, mean_color_of
 
-PASSWORD = "rahasia-kantor-123"
 CAPTION = "Pameran Arsip Kendal 2026 dibuka hari ini.\n\nDatang ke Dinarpus! #Kendal #Arsip"
 
 
 @pytest.fixture
 def ig(monkeypatch: pytest.MonkeyPatch) -> Iterator[InstagramFake]:
-    slept = disable_instagrapi_sleeps(monkeypatch)
-    with responses.RequestsMock(assert_all_requests_are_fired=False) as rsps:
-        fake = InstagramFake(rsps)
-        fake.slept = slept
+    with instagram_mock(monkeypatch) as fake:
         yield fake
 
 
@@ -83,10 +82,6 @@ def _content(*files: Path, caption: str = CAPTION) -> PreparedContent:
     )
 
 
-def _publisher(store: MemorySessionStore) -> InstagramPublisher:
-    return InstagramPublisher(USERNAME, PASSWORD, store, client_factory=fast_client, delay_range=(0, 0))
-
-
 def _auth_session(call: Any) -> str:
     """The sessionid a request was authorised with (from its Bearer IGT:2 header)."""
     header = call.request.headers.get("Authorization", "")
@@ -101,17 +96,11 @@ def _photo_endpoints(ig: InstagramFake, pk: int = 3456789012345678901, code: str
     ig.configure_photo(media_item(pk, code, CAPTION))
 
 
-def _no_secrets(*texts: str) -> None:
-    for text in texts:
-        for secret in (OLD_SESSION, NEW_SESSION, PASSWORD, "IGT:2:", "AAC-TEST-CONTEXT"):
-            assert secret not in text
-
-
 # ---------------------------------------------------------------------- publishing
 
 
 def test_is_a_publisher() -> None:
-    pub: Publisher = _publisher(MemorySessionStore())
+    pub: Publisher = publisher(MemorySessionStore())
     assert (pub.channel, pub.mode) == ("instagram", "live")
     assert PASSWORD not in repr(pub)
 
@@ -121,7 +110,7 @@ def test_photo_with_stored_session_publishes_without_login(ig: InstagramFake, tm
     content = _content(make_jpeg(tmp_path / "pameran.jpg", (1080, 1080)))
     _photo_endpoints(ig)
 
-    result = _publisher(store).publish(content, "sub-1-instagram")
+    result = publisher(store).publish(content, "sub-1-instagram")
 
     assert result.channel == "instagram" and result.mode == "live" and result.status == "published"
     assert result.post_id == "3456789012345678901"
@@ -144,7 +133,7 @@ def test_png_with_odd_file_name_is_sent_by_its_real_format(ig: InstagramFake, tm
     png = make_png(tmp_path / "unduhan")
     _photo_endpoints(ig)
 
-    _publisher(MemorySessionStore(session_settings())).publish(_content(png), "k")
+    publisher(MemorySessionStore(session_settings())).publish(_content(png), "k")
 
     (rupload,) = ig.calls("POST", RUPLOAD_PHOTO_URL)
     assert rupload.request.headers["X-Entity-Type"] == "image/png"
@@ -157,7 +146,7 @@ def test_album_of_two_images(ig: InstagramFake, tmp_path: Path) -> None:
     ig.photo_rupload(times=2)
     ig.configure_album(media_item(3111111111111111111, "C0dEaLbUm1", CAPTION, media_type=8, children=2))
 
-    result = _publisher(MemorySessionStore(session_settings())).publish(content, "k")
+    result = publisher(MemorySessionStore(session_settings())).publish(content, "k")
 
     assert (result.post_id, result.url) == ("3111111111111111111", "https://www.instagram.com/p/C0dEaLbUm1/")
     uploads = ig.calls("POST", RUPLOAD_PHOTO_URL)
@@ -192,7 +181,7 @@ def test_single_video_is_a_reel_with_a_cover_cut_from_its_middle(ig: InstagramFa
         media_item(3222222222222222222, "C0dErEeL01", CAPTION, media_type=2, product_type="clips")
     )
 
-    result = _publisher(MemorySessionStore(session_settings())).publish(content, "k")
+    result = publisher(MemorySessionStore(session_settings())).publish(content, "k")
 
     assert (result.post_id, result.url) == ("3222222222222222222", "https://www.instagram.com/p/C0dErEeL01/")
     assert result.payload_hash == payload_hash(build_payload("instagram", content))
@@ -237,7 +226,7 @@ def test_landscape_reel_gets_a_portrait_cover(ig: InstagramFake, tmp_path: Path)
         media_item(3222222222222222223, "C0dErEeL02", CAPTION, media_type=2, product_type="clips")
     )
 
-    _publisher(MemorySessionStore(session_settings())).publish(
+    publisher(MemorySessionStore(session_settings())).publish(
         _content(make_video_mp4(tmp_path / "lebar.mp4", size=(320, 176), seconds=2)), "k"
     )
 
@@ -256,7 +245,7 @@ def test_album_with_a_video(ig: InstagramFake, tmp_path: Path) -> None:
     ig.rsps.add(responses.GET, RUPLOAD_VIDEO_URL, json={"offset": 0, "status": "ok"})
     ig.rsps.add(responses.POST, RUPLOAD_VIDEO_URL, json={"status": "ok"})
     ig.configure_album(media_item(3333333333333333333, "C0dEmIxEd1", CAPTION, media_type=8, children=2))
-    pub = _publisher(MemorySessionStore(session_settings()))
+    pub = publisher(MemorySessionStore(session_settings()))
 
     result = pub.publish(content, "k")
 
@@ -294,7 +283,7 @@ def test_broken_video_is_refused_before_any_request(
 ) -> None:
     content = _content(make(tmp_path / "liputan.mp4"))
     with pytest.raises(RejectedContentError) as ei:
-        _publisher(MemorySessionStore(session_settings())).publish(content, "k")
+        publisher(MemorySessionStore(session_settings())).publish(content, "k")
     message = str(ei.value)
     assert "Video 'liputan.mp4' tidak dapat dibaca untuk Instagram" in message
     assert "MP4 standar" in message
@@ -313,7 +302,7 @@ def test_missing_ffmpeg_asks_the_it_officer_and_sends_nothing(
     content = _content(make_video_mp4(tmp_path / "liputan.mp4"))
     monkeypatch.setenv("IMAGEIO_FFMPEG_EXE", str(tmp_path / "tidak-ada" / "ffmpeg"))
     with pytest.raises(ActionRequiredError) as ei:
-        _publisher(MemorySessionStore(session_settings())).publish(content, "k")
+        publisher(MemorySessionStore(session_settings())).publish(content, "k")
     assert "ffmpeg" in str(ei.value) and "imageio-ffmpeg" in str(ei.value)
     assert not ig.rsps.calls
 
@@ -330,7 +319,7 @@ def test_first_run_logs_in_once_saves_session_and_next_run_reuses_it(
     ig.login_ok()
     _photo_endpoints(ig)
 
-    result = _publisher(store).publish(content, "k")
+    result = publisher(store).publish(content, "k")
 
     assert result.status == "published"
     assert ig.login_attempts == 1
@@ -345,10 +334,10 @@ def test_first_run_logs_in_once_saves_session_and_next_run_reuses_it(
     # the next run (a new publisher, same store) uses the saved session: no login at all
     ig.rsps.calls.reset()
     _photo_endpoints(ig, pk=3999999999999999999, code="C0dEnExT01")
-    again = _publisher(store).publish(content, "k2")
+    again = publisher(store).publish(content, "k2")
     assert again.post_id == "3999999999999999999"
     assert ig.login_attempts == 0 and store.saves == 1
-    _no_secrets(caplog.text, repr(result), repr(again), repr(store))
+    assert_no_secrets(caplog.text, repr(result), repr(again), repr(store))
 
 
 @pytest.mark.parametrize("where", ["feed", "configure"])
@@ -365,7 +354,7 @@ def test_login_required_relogs_in_exactly_once_then_retries(
     ig.login_ok()
     _photo_endpoints(ig)
 
-    result = _publisher(store).publish(content, "k")
+    result = publisher(store).publish(content, "k")
 
     assert result.post_id == "3456789012345678901"
     assert ig.login_attempts == 1
@@ -374,7 +363,7 @@ def test_login_required_relogs_in_exactly_once_then_retries(
     assert saved is not None and saved["authorization_data"]["sessionid"] == NEW_SESSION
     configures = ig.calls("POST", CONFIGURE_URL)
     assert _auth_session(configures[-1]) == NEW_SESSION
-    _no_secrets(caplog.text, repr(result))
+    assert_no_secrets(caplog.text, repr(result))
 
 
 def test_session_refused_again_after_relogin_stops_without_a_second_login(
@@ -387,7 +376,7 @@ def test_session_refused_again_after_relogin_stops_without_a_second_login(
     ig.login_required("POST", CONFIGURE_URL)  # still refused with the brand-new session
 
     with pytest.raises(ActionRequiredError) as ei:
-        _publisher(MemorySessionStore(session_settings())).publish(
+        publisher(MemorySessionStore(session_settings())).publish(
             _content(make_jpeg(tmp_path / "a.jpg")), "k"
         )
 
@@ -401,7 +390,7 @@ def test_stored_session_of_another_account_is_not_used(ig: InstagramFake, tmp_pa
     ig.login_ok()
     _photo_endpoints(ig)
 
-    _publisher(MemorySessionStore(other)).publish(_content(make_jpeg(tmp_path / "a.jpg")), "k")
+    publisher(MemorySessionStore(other)).publish(_content(make_jpeg(tmp_path / "a.jpg")), "k")
 
     assert ig.login_attempts == 1
 
@@ -413,7 +402,7 @@ def test_transport_settings_come_from_the_factory_not_the_stored_session(
     stored = session_settings() | {"private_transport": "curl", "request_timeout": 7}
     _photo_endpoints(ig)
 
-    _publisher(MemorySessionStore(stored)).publish(_content(make_jpeg(tmp_path / "a.jpg")), "k")
+    publisher(MemorySessionStore(stored)).publish(_content(make_jpeg(tmp_path / "a.jpg")), "k")
 
     assert ig.calls("POST", CONFIGURE_URL)  # seen by responses: still the requests transport
     assert ig.slept and 7 not in ig.slept  # instagrapi's own pauses were recorded, not 7 s
@@ -438,7 +427,7 @@ def test_unreadable_session_store_is_transient_and_never_logs_in_blindly(
 
 def test_a_failed_login_is_not_repeated_by_the_same_publisher(ig: InstagramFake, tmp_path: Path) -> None:
     ig.login_fails(503, {"message": "unavailable", "status": "fail"})
-    pub = _publisher(MemorySessionStore())
+    pub = publisher(MemorySessionStore())
     content = _content(make_jpeg(tmp_path / "a.jpg"))
     with pytest.raises(TransientChannelError):
         pub.publish(content, "k")
@@ -455,7 +444,7 @@ def test_challenge_on_login_asks_for_the_app_and_never_logs_in_again(
 ) -> None:
     caplog.set_level(logging.DEBUG)
     store = MemorySessionStore()
-    pub = _publisher(store)
+    pub = publisher(store)
     content = _content(make_jpeg(tmp_path / "a.jpg"))
     ig.login_fails(400, challenge_body())
 
@@ -478,20 +467,20 @@ def test_challenge_on_login_asks_for_the_app_and_never_logs_in_again(
     with pytest.raises(ActionRequiredError):
         pub.find_existing(content, "k")
     assert not ig.rsps.calls
-    _no_secrets(caplog.text, message)
+    assert_no_secrets(caplog.text, message)
 
 
 def test_next_run_after_a_challenge_presents_the_same_device(ig: InstagramFake, tmp_path: Path) -> None:
     store = MemorySessionStore()
     ig.login_fails(400, challenge_body())
     with pytest.raises(ActionRequiredError):
-        _publisher(store).publish(_content(make_jpeg(tmp_path / "a.jpg")), "k")
+        publisher(store).publish(_content(make_jpeg(tmp_path / "a.jpg")), "k")
     first = ig.calls("POST", LOGIN_URL)[0]
 
     ig.rsps.calls.reset()
     ig.login_ok()
     _photo_endpoints(ig)
-    _publisher(store).publish(_content(make_jpeg(tmp_path / "a.jpg")), "k")
+    publisher(store).publish(_content(make_jpeg(tmp_path / "a.jpg")), "k")
     second = ig.calls("POST", LOGIN_URL)[0]
 
     assert first.request.headers["X-IG-Device-ID"] == second.request.headers["X-IG-Device-ID"]
@@ -504,7 +493,7 @@ def test_challenge_with_a_stored_session_needs_no_login_at_all(ig: InstagramFake
     ig.rsps.add(responses.POST, CONFIGURE_URL, status=400, json=challenge_body())
 
     with pytest.raises(ActionRequiredError) as ei:
-        _publisher(MemorySessionStore(session_settings())).publish(
+        publisher(MemorySessionStore(session_settings())).publish(
             _content(make_jpeg(tmp_path / "a.jpg")), "k"
         )
 
@@ -528,7 +517,7 @@ def test_two_factor_on_login(ig: InstagramFake, tmp_path: Path) -> None:
         },
     )
     with pytest.raises(ActionRequiredError) as ei:
-        _publisher(MemorySessionStore()).publish(_content(make_jpeg(tmp_path / "a.jpg")), "k")
+        publisher(MemorySessionStore()).publish(_content(make_jpeg(tmp_path / "a.jpg")), "k")
     assert "2FA" in str(ei.value) and "aplikasi Instagram" in str(ei.value)
     assert ig.login_attempts == 1
 
@@ -549,7 +538,7 @@ def test_feedback_required_on_configure(ig: InstagramFake, tmp_path: Path) -> No
         },
     )
     with pytest.raises(ActionRequiredError) as ei:
-        _publisher(MemorySessionStore(session_settings())).publish(
+        publisher(MemorySessionStore(session_settings())).publish(
             _content(make_jpeg(tmp_path / "a.jpg")), "k"
         )
     message = str(ei.value)
@@ -569,7 +558,7 @@ def test_bad_password_names_the_connection(ig: InstagramFake, tmp_path: Path) ->
         },
     )
     with pytest.raises(CredentialsError) as ei:
-        _publisher(MemorySessionStore()).publish(_content(make_jpeg(tmp_path / "a.jpg")), "k")
+        publisher(MemorySessionStore()).publish(_content(make_jpeg(tmp_path / "a.jpg")), "k")
     assert "sop_instagram" in str(ei.value) and PASSWORD not in str(ei.value)
     assert ig.login_attempts == 1
 
@@ -591,7 +580,7 @@ def test_please_wait_a_few_minutes_is_rate_limited_for_ten_minutes(ig: Instagram
     before = datetime.now(UTC)
 
     with pytest.raises(RateLimitedError) as ei:
-        _publisher(MemorySessionStore(session_settings())).publish(
+        publisher(MemorySessionStore(session_settings())).publish(
             _content(make_jpeg(tmp_path / "a.jpg")), "k"
         )
 
@@ -606,7 +595,7 @@ def test_http_429_is_rate_limited(ig: InstagramFake, tmp_path: Path) -> None:
     ig.photo_rupload()
     ig.rsps.add(responses.POST, CONFIGURE_URL, status=429, json={"message": "rate limited", "status": "fail"})
     with pytest.raises(RateLimitedError):
-        _publisher(MemorySessionStore(session_settings())).publish(
+        publisher(MemorySessionStore(session_settings())).publish(
             _content(make_jpeg(tmp_path / "a.jpg")), "k"
         )
 
@@ -617,7 +606,7 @@ def test_server_errors_are_transient(ig: InstagramFake, tmp_path: Path, status: 
     ig.photo_rupload()
     ig.rsps.add(responses.POST, CONFIGURE_URL, status=status, body="<html>Oops</html>")
     with pytest.raises(TransientChannelError) as ei:
-        _publisher(MemorySessionStore(session_settings())).publish(
+        publisher(MemorySessionStore(session_settings())).publish(
             _content(make_jpeg(tmp_path / "a.jpg")), "k"
         )
     assert "dicoba lagi" in str(ei.value)
@@ -627,7 +616,7 @@ def test_upload_refused_by_the_server_is_transient_when_5xx(ig: InstagramFake, t
     ig.recent([])
     ig.rsps.add(responses.POST, RUPLOAD_PHOTO_URL, status=502, body="Bad Gateway")
     with pytest.raises(TransientChannelError):
-        _publisher(MemorySessionStore(session_settings())).publish(
+        publisher(MemorySessionStore(session_settings())).publish(
             _content(make_jpeg(tmp_path / "a.jpg")), "k"
         )
 
@@ -636,7 +625,7 @@ def test_connection_failure_is_transient(ig: InstagramFake, tmp_path: Path) -> N
     ig.recent([])
     ig.photo_rupload()  # nothing answers the configure: responses refuses the connection
     with pytest.raises(TransientChannelError):
-        _publisher(MemorySessionStore(session_settings())).publish(
+        publisher(MemorySessionStore(session_settings())).publish(
             _content(make_jpeg(tmp_path / "a.jpg")), "k"
         )
 
@@ -651,7 +640,7 @@ def test_media_refused_by_instagram_is_rejected_content(ig: InstagramFake, tmp_p
         json={"message": "Uploaded image isn't in an allowed aspect ratio", "status": "fail"},
     )
     with pytest.raises(RejectedContentError) as ei:
-        _publisher(MemorySessionStore(session_settings())).publish(
+        publisher(MemorySessionStore(session_settings())).publish(
             _content(make_jpeg(tmp_path / "a.jpg")), "k"
         )
     assert "aspect ratio" in str(ei.value) and "caption_instagram" in str(ei.value)
@@ -663,14 +652,14 @@ def test_upload_refused_with_4xx_is_rejected_content(ig: InstagramFake, tmp_path
         responses.POST, RUPLOAD_PHOTO_URL, status=400, json={"message": "bad image", "status": "fail"}
     )
     with pytest.raises(RejectedContentError):
-        _publisher(MemorySessionStore(session_settings())).publish(
+        publisher(MemorySessionStore(session_settings())).publish(
             _content(make_jpeg(tmp_path / "a.jpg")), "k"
         )
 
 
 def test_more_than_ten_items_or_none_are_refused_without_requests(ig: InstagramFake, tmp_path: Path) -> None:
     one = _content(make_jpeg(tmp_path / "a.jpg"))
-    pub = _publisher(MemorySessionStore(session_settings()))
+    pub = publisher(MemorySessionStore(session_settings()))
     with pytest.raises(RejectedContentError):
         pub.publish(PreparedContent(**{**one.__dict__, "media": one.media * 11}), "k")
     with pytest.raises(RejectedContentError):
@@ -691,7 +680,7 @@ def test_find_existing_matches_the_caption_in_recent_media(ig: InstagramFake, tm
         ]
     )
 
-    found = _publisher(MemorySessionStore(session_settings())).find_existing(content, "k")
+    found = publisher(MemorySessionStore(session_settings())).find_existing(content, "k")
 
     assert found is not None
     assert (found.post_id, found.url) == ("3000000000000000002", "https://www.instagram.com/p/C0dEsAmE01/")
@@ -704,7 +693,7 @@ def test_find_existing_matches_the_caption_in_recent_media(ig: InstagramFake, tm
 
 def test_find_existing_returns_none_when_no_caption_matches(ig: InstagramFake, tmp_path: Path) -> None:
     ig.recent([media_item(3000000000000000001, "C0dEoTher1", CAPTION + " (versi lama)")])
-    found = _publisher(MemorySessionStore(session_settings())).find_existing(
+    found = publisher(MemorySessionStore(session_settings())).find_existing(
         _content(make_jpeg(tmp_path / "a.jpg")), "k"
     )
     assert found is None
@@ -713,19 +702,19 @@ def test_find_existing_returns_none_when_no_caption_matches(ig: InstagramFake, t
 def test_find_existing_does_not_answer_none_when_the_feed_fails(ig: InstagramFake, tmp_path: Path) -> None:
     ig.recent(status=503, body={"message": "unavailable", "status": "fail"})
     with pytest.raises(TransientChannelError):
-        _publisher(MemorySessionStore(session_settings())).find_existing(
+        publisher(MemorySessionStore(session_settings())).find_existing(
             _content(make_jpeg(tmp_path / "a.jpg")), "k"
         )
 
 
 def test_test_connection(ig: InstagramFake) -> None:
     ig.recent([])
-    assert _publisher(MemorySessionStore(session_settings())).test_connection() == (
+    assert publisher(MemorySessionStore(session_settings())).test_connection() == (
         True,
         f"Terhubung ke Instagram sebagai {USERNAME}",
     )
     ig.login_fails(400, challenge_body())
-    ok, message = _publisher(MemorySessionStore()).test_connection()
+    ok, message = publisher(MemorySessionStore()).test_connection()
     assert not ok and "Ini saya" in message
 
 

@@ -2,18 +2,16 @@
 
 Every request the code sends is checked against X API v2's OpenAPI spec
 (``../shared/specs/x-api-v2-openapi-2.159.json``) by the ``x_api`` fixture; tests that talk HTTP
-skip (with the reason) when that file is absent.
+skip (with the reason) when that file is absent. The account, its keys, URLs and request readers
+are shared with the other X test modules (``tests.support.x_fake``).
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from email import policy
-from email.parser import BytesParser
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -24,7 +22,7 @@ import responses
 from responses import matchers
 
 from sop_tasks.channels.base import build_payload, payload_hash
-from sop_tasks.channels.twitter import XCredentials, XPublisher, normalise_text
+from sop_tasks.channels.twitter import XPublisher, normalise_text
 from sop_tasks.content import MediaFile, PreparedContent
 from sop_tasks.errors import (
     CredentialsError,
@@ -33,30 +31,28 @@ from sop_tasks.errors import (
     TransientChannelError,
 )
 from tests.support.media import make_jpeg, make_mp4, make_png
+from tests.support.x_fake import (
+    CREDS,
+    ME_URL,
+    MEDIA,
+    SECRETS,  # noqa: F401 (test_twitter_reply_update imports it from here)
+    SPEC,
+    TEXT,
+    TIMELINE_URL,
+    TWEETS_URL,
+    USER_ID,
+    USERNAME,
+    add_me,
+    assert_no_secrets,
+    content,
+    form_fields,
+    json_body,
+    media_file,
+    spec_checked_x,
+)
 from tests.support.x_spec import SpecViolation, XSpec, load_x_spec_or_skip
 
-SPEC = Path(__file__).resolve().parents[3].parent / "shared" / "specs" / "x-api-v2-openapi-2.159.json"
-
-TW = "https://api.twitter.com/2"  # tweepy's host
-MEDIA = "https://api.x.com/2/media/upload"  # the spec's server
-ME_URL = f"{TW}/users/me"
-TWEETS_URL = f"{TW}/tweets"
-USER_ID = "1500000000000000001"
-USERNAME = "dinarpuskendal"
-TIMELINE_URL = f"{TW}/users/{USER_ID}/tweets"
 POST_ID = "1800000000000000001"
-
-CREDS = XCredentials(
-    api_key="ck-Kendal-API-KEY-1111",
-    api_secret="cs-Kendal-API-SECRET-2222",
-    access_token="1500000000000000001-AccessTOKEN3333",
-    access_token_secret="ats-Kendal-TOKEN-SECRET-4444",
-)
-SECRETS = (CREDS.api_key, CREDS.api_secret, CREDS.access_token, CREDS.access_token_secret)
-TEXT = (
-    "Pameran arsip & buku langka di Perpustakaan Daerah Kendal, 1–7 Des. "
-    "Info: https://dinarpus.kendalkab.go.id/pameran #Kendal"
-)
 
 
 # ---- fixtures and helpers ------------------------------------------------------------------
@@ -68,9 +64,8 @@ def x_spec() -> XSpec:
 @pytest.fixture
 def x_api(x_spec: XSpec) -> Iterator[responses.RequestsMock]:
     """Mocked X; afterwards every request sent is validated against the spec."""
-    with responses.RequestsMock(assert_all_requests_are_fired=True) as rsps:
+    with spec_checked_x(x_spec) as rsps:
         yield rsps
-        x_spec.validate_calls(rsps.calls)
 
 
 @pytest.fixture
@@ -83,64 +78,12 @@ def pub(sleeps: list[float]) -> XPublisher:
     return XPublisher(CREDS, sleep=sleeps.append, max_processing_wait=60.0)
 
 
-def media_file(path: Path, kind: str, fmt: str) -> MediaFile:
-    data = path.read_bytes()
-    return MediaFile(
-        source=path.name,
-        path=str(path),
-        kind=kind,
-        format=fmt,
-        size=len(data),
-        sha256=hashlib.sha256(data).hexdigest(),
-    )
-
-
-def content(text: str = TEXT, media: tuple[MediaFile, ...] = ()) -> PreparedContent:
-    return PreparedContent(
-        title="Pameran Arsip",
-        body="Pameran arsip dan buku langka.",
-        channels=("twitter",),
-        caption_instagram="",
-        text_twitter=text,
-        media=media,
-    )
-
-
-def add_me(rsps: responses.RequestsMock) -> None:
-    rsps.get(ME_URL, json={"data": {"id": USER_ID, "name": "Dinarpus Kendal", "username": USERNAME}})
-
-
 def add_tweet(rsps: responses.RequestsMock, text: str = TEXT) -> None:
     rsps.post(
         TWEETS_URL,
         status=201,
         json={"data": {"id": POST_ID, "text": text, "edit_history_tweet_ids": [POST_ID]}},
     )
-
-
-def form_fields(request: requests.PreparedRequest) -> dict[str, bytes]:
-    """A multipart request's fields (file parts as their bytes)."""
-    ctype = request.headers["Content-Type"]
-    ctype = ctype.decode() if isinstance(ctype, bytes) else ctype
-    body = request.body if isinstance(request.body, bytes) else str(request.body).encode()
-    msg = BytesParser(policy=policy.HTTP).parsebytes(b"Content-Type: " + ctype.encode() + b"\r\n\r\n" + body)
-    fields: dict[str, bytes] = {}
-    for part in msg.iter_parts():
-        payload = part.get_payload(decode=True)
-        fields[str(part.get_param("name", header="content-disposition"))] = (
-            payload if isinstance(payload, bytes) else b""
-        )
-    return fields
-
-
-def json_body(request: requests.PreparedRequest) -> Any:
-    return json.loads(request.body or b"")
-
-
-def assert_no_secrets(*texts: str) -> None:
-    for text in texts:
-        for secret in SECRETS:
-            assert secret not in text
 
 
 def expected_hash(c: PreparedContent) -> str:
