@@ -14,6 +14,13 @@ from sop_tasks.sop import step
 
 cfg = dag_config()
 STEP8, STEP9 = step(8), step(9)
+APPROVAL = cfg.follow_up.replies_need_approval  # read at parse time: the task exists only when on
+APPROVAL_DOC = (
+    f"   *Balas* lebih dulu disetujui {cfg.verifier(fua.REPLY_APPROVER_ROLE).title} "
+    "(SOP peringatan 1; *Tidak* = balasan tidak diunggah).\n"
+    if APPROVAL
+    else ""
+)
 
 
 @dag(
@@ -46,7 +53,7 @@ STEP8, STEP9 = step(8), step(9)
 ### SOP langkah 8–9
 8. **Tindak lanjut** oleh bidang terkait (Browse → Required Actions): *Balas*, *Tidak perlu
    dibalas* (dengan alasan), atau *Teruskan* ke bidang lain (memulai tindak lanjut baru).
-9. **Unggah tindak lanjut**: jawaban diunggah di tempat pesan masuk (balasan komentar Website,
+{APPROVAL_DOC}9. **Unggah tindak lanjut**: jawaban diunggah di tempat pesan masuk (balasan komentar Website,
    balasan di X, balasan komentar/DM Instagram) — waktu baku {STEP9.standard_minutes} menit.
 """,
 )
@@ -68,22 +75,25 @@ def sop_follow_up() -> None:
     def tanpa_balasan(**context: Any) -> str:
         return "dicatat: tidak perlu dibalas"
 
+    # The new bidang's follow-up is a run of this DAG, like the ones sop_monitor starts (same run id
+    # and conf); its run id and conf are pushed by the decision when the bidang chooses Teruskan.
+    reroute_xcom = f"ti.xcom_pull(task_ids='{fua.DECIDE_TASK}', key='{fua.REROUTE_XCOM}')"
     reroute = TriggerDagRunOperator(
         task_id=fua.REROUTE_TASK,
         task_display_name="8. Teruskan ke bidang lain",
         trigger_dag_id="sop_follow_up",
-        trigger_run_id=(
-            "tindak_lanjut__item{{ ti.xcom_pull(task_ids='sop08_siapkan')['item_id'] }}__"
-            "{{ ti.xcom_pull(task_ids='sop08_tindak_lanjut', key='decision')['target'] }}"
-        ),
-        conf={
-            "item_id": "{{ ti.xcom_pull(task_ids='sop08_siapkan')['item_id'] }}",
-            "bidang": "{{ ti.xcom_pull(task_ids='sop08_tindak_lanjut', key='decision')['target'] }}",
-        },
+        trigger_run_id="{{ " + reroute_xcom + "['run_id'] }}",
+        conf="{{ " + reroute_xcom + "['conf'] }}",  # rendered natively: a dict
         skip_when_already_exists=True,
     )
 
-    siapkan() >> decide >> [unggah_balasan(), tanpa_balasan(), reroute]
+    reply = unggah_balasan()
+    if APPROVAL:
+        approve = fua.ReplyApprovalOperator(cfg=cfg, retries=2)
+        approve >> reply
+        siapkan() >> decide >> [approve, tanpa_balasan(), reroute]
+    else:
+        siapkan() >> decide >> [reply, tanpa_balasan(), reroute]
 
 
 sop_follow_up()

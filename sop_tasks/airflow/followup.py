@@ -7,20 +7,25 @@ import re
 from datetime import UTC, datetime
 from typing import Any
 
-from airflow.providers.standard.operators.hitl import HITLBranchOperator
+from airflow.providers.standard.operators.hitl import HITLBranchOperator, HITLOperator
 from airflow.sdk import Param
+from airflow.sdk.bases.skipmixin import SkipMixin
 from airflow.sdk.exceptions import AirflowFailException
 
+from sop_tasks import approval
 from sop_tasks import followup as fu
 from sop_tasks.airflow.ledger import get_ledger
+from sop_tasks.airflow.notify import notify
 from sop_tasks.airflow.publish import CONN_IDS
+from sop_tasks.approval import REASON_PARAM
 from sop_tasks.channels import OutboxPublisher
 from sop_tasks.channels.base import Replier
 from sop_tasks.config import CHANNEL_NAMES, OfficeConfig
 from sop_tasks.errors import ChannelError
 from sop_tasks.records.inbox import Inbox
-from sop_tasks.records.ledger import Ledger
-from sop_tasks.render import plain_line
+from sop_tasks.records.ledger import Ledger, to_wib
+from sop_tasks.records.models import FollowUpEvent
+from sop_tasks.render import inert_block, inert_inline, plain_line
 
 log = logging.getLogger(__name__)
 PREPARE_TASK = "sop08_siapkan"
@@ -28,6 +33,18 @@ DECIDE_TASK = fu.STEP8.task_id
 REPLY_TASK = fu.STEP9.task_id
 NO_REPLY_TASK = "sop08_tanpa_balasan"
 REROUTE_TASK = "sop08_teruskan_bidang_lain"
+APPROVE_TASK = "sop08_setujui_balasan"
+DECISION_XCOM, REROUTE_XCOM = "decision", "reroute"
+
+# follow_up.replies_need_approval (SOP warning 1 applied to replies): who approves a bidang's reply.
+# The Kasubag Umum dan Kepegawaian is the first verifier of everything the office publishes and
+# the sub-division that handles its public communication; one official (not the three-step chain
+# of SOP steps 2–4) because step 9's standard time is five minutes; never the bidang that wrote it.
+REPLY_APPROVER_ROLE = "kasubag"
+OPTION_APPROVE = "Ya — setujui balasan"
+OPTION_RETURN = "Tidak — kembalikan"
+APPROVAL_OPTIONS = [OPTION_APPROVE, OPTION_RETURN]
+EVENT_APPROVED, EVENT_RETURNED = "reply_approved", "reply_returned"
 _PPID_WORDS = re.compile(r"\b(ppid|permohonan informasi|informasi publik|keterbukaan informasi)\b", re.I)
 
 
@@ -69,11 +86,45 @@ def prepare(params: dict[str, Any], *, run_id: str, ledger: Ledger, cfg: OfficeC
     return {"item_id": item_id, "bidang": bidang, "channel": view.item.channel}
 
 
+def decided_in_run(store: fu.FollowUps, item_id: int, bidang: str, run_id: str) -> FollowUpEvent | None:
+    """The bidang's decision if this very run recorded it (a retried task must not ask again)."""
+    earlier = store.decided(item_id, bidang)
+    return earlier if earlier is not None and earlier.run_id == run_id else None
+
+
+def reroute_targets(cfg: OfficeConfig, store: fu.FollowUps, item_id: int, bidang: str) -> list[str]:
+    """Where an item may be forwarded: never back to itself, never to a bidang that already decided
+    (its follow-up would refuse to start, and the item would be forwarded to nobody)."""
+    done = {e.bidang for e in store.events(item_id) if e.event in fu.DECISIONS.values()}
+    return [b.code for b in cfg.bidang if b.code != bidang and b.code not in done]
+
+
+def reply_verdict(store: fu.FollowUps, item_id: int, bidang: str) -> FollowUpEvent | None:
+    """The official's latest verdict on the bidang's reply (approved or returned), if any."""
+    verdicts = [
+        e for e in store.events(item_id) if e.bidang == bidang and e.event in (EVENT_APPROVED, EVENT_RETURNED)
+    ]
+    return verdicts[-1] if verdicts else None
+
+
+def _unusable(item_id: int, bidang: str, problem: str) -> AirflowFailException:
+    # Fail without retrying: a retry would put the same question to the bidang again, silently,
+    # and the answer already given would be lost (dag.test() would wait for it forever).
+    return AirflowFailException(
+        f"Jawaban untuk informasi masuk #{item_id} ({bidang}) tidak dapat dipakai: {problem}. "
+        "Tidak ada yang dicatat; bersihkan (clear) tugas ini agar pertanyaannya diajukan lagi."
+    )
+
+
 class FollowUpOperator(HITLBranchOperator):
     """SOP step 8: the bidang decides — reply, no reply needed, or forward to another bidang.
 
     Assigned at run time to the users of the item's bidang (from the office config); a user of
-    another bidang is refused by Airflow (403). No default, no timeout.
+    another bidang is refused by Airflow (403). No default, no timeout. "Teruskan" offers only the
+    bidang the item may still go to. An answer that cannot be used fails the task without a retry
+    (nothing recorded; clear it to ask again); a retry after the answer was recorded carries the
+    recorded decision out instead of asking again. With ``follow_up.replies_need_approval`` a reply
+    goes to the official's approval (``ReplyApprovalOperator``) before step 9.
     """
 
     def __init__(self, *, cfg: OfficeConfig, **kwargs: Any) -> None:
@@ -86,7 +137,7 @@ class FollowUpOperator(HITLBranchOperator):
             body="(disiapkan saat langkah dimulai)",
             options=list(fu.OPTIONS),
             options_mapping={
-                fu.OPTION_REPLY: REPLY_TASK,
+                fu.OPTION_REPLY: APPROVE_TASK if cfg.follow_up.replies_need_approval else REPLY_TASK,
                 fu.OPTION_NO_REPLY: NO_REPLY_TASK,
                 fu.OPTION_REROUTE: REROUTE_TASK,
             },
@@ -101,13 +152,7 @@ class FollowUpOperator(HITLBranchOperator):
                 fu.PARAM_REASON: Param(
                     None, type=["null", "string"], title="Alasan (untuk Tidak perlu dibalas)"
                 ),
-                fu.PARAM_TARGET: Param(
-                    None,
-                    type=["null", "string"],
-                    enum=[None, *codes],
-                    values_display={c: cfg.bidang_by_code(c).name for c in codes},
-                    title="Bidang tujuan (untuk Teruskan)",
-                ),
+                fu.PARAM_TARGET: self._target_param(cfg, codes),
                 fu.PARAM_PPID: Param(
                     False,
                     type="boolean",
@@ -120,31 +165,82 @@ class FollowUpOperator(HITLBranchOperator):
         )
         self._cfg = cfg
 
+    @staticmethod
+    def _target_param(cfg: OfficeConfig, codes: list[str]) -> Param:
+        return Param(
+            None,
+            type=["null", "string"],
+            enum=[None, *codes],
+            values_display={c: cfg.bidang_by_code(c).name for c in codes},
+            title="Bidang tujuan (untuk Teruskan)",
+        )
+
     def execute(self, context: Any) -> Any:
         info = context["ti"].xcom_pull(task_ids=PREPARE_TASK)
-        bidang = self._cfg.bidang_by_code(info["bidang"])
-        view = fu.FollowUps(get_ledger()).view(int(info["item_id"]))
+        item_id, code = int(info["item_id"]), str(info["bidang"])
+        bidang = self._cfg.bidang_by_code(code)
+        store = fu.FollowUps(get_ledger())
+        recorded = decided_in_run(store, item_id, code, context["dag_run"].run_id)
+        if recorded is not None:
+            self.log.info(
+                "Keputusan %s untuk #%s sudah tercatat (%s); tidak ditanyakan lagi",
+                code,
+                item_id,
+                recorded.event,
+            )
+            self._carry_out(
+                context, item_id, code, recorded.event, recorded.actor or "?", recorded.target_bidang
+            )
+            option = next(o for o, d in fu.DECISIONS.items() if d == recorded.event)
+            return self.do_branch(context=context, branches_to_execute=[self.options_mapping[option]])
+        view = store.view(item_id)
+        targets = reroute_targets(self._cfg, store, item_id, code)
+        self.params[fu.PARAM_TARGET] = self._target_param(self._cfg, targets)
+        self.options = list(fu.OPTIONS) if targets else [o for o in fu.OPTIONS if o != fu.OPTION_REROUTE]
         self.assigned_users = [{"id": u, "name": u} for u in bidang.users]
         self.subject = plain_line(f"Tindak lanjut #{view.item.id} ({bidang.name}): {view.item.text}")
         self.body = fu.body(view, bidang.name)
         return super().execute(context)
 
+    def _problem(
+        self, store: fu.FollowUps, item_id: int, bidang: str, chosen: list[str], given: dict[str, Any]
+    ) -> str | None:
+        """Why this answer cannot be carried out, in Indonesian; None when it can."""
+        decision = fu.DECISIONS.get(chosen[0], "") if len(chosen) == 1 else ""
+        if not decision:
+            return f"pilihan {chosen} tidak dikenal; pilih salah satu: {', '.join(fu.OPTIONS)}"
+        field = fu.REQUIRED_BY_OPTION[chosen[0]]
+        value = given.get(field)
+        if not isinstance(value, str) or not value.strip():
+            return f"kolom '{field}' wajib diisi bila memilih '{chosen[0]}'"
+        if decision == "reroute":
+            targets = reroute_targets(self._cfg, store, item_id, bidang)
+            if value not in targets:
+                allowed = ", ".join(targets) or "(tidak ada)"
+                return f"bidang tujuan '{value}' tidak bisa dipilih; pilih salah satu: {allowed}"
+        try:
+            self.validate_chosen_options(chosen)
+            self.validate_params_input(given)
+        except ValueError as exc:  # ParamValidationError is a ValueError too
+            return str(exc)
+        return None
+
     def execute_complete(self, context: Any, event: dict[str, Any]) -> Any:
         chosen = list(event.get("chosen_options") or [])
-        params_input = event.get("params_input") or {}
-        self.validate_chosen_options(chosen)  # before anything is recorded
-        self.validate_params_input(params_input)
+        params_input = dict(event.get("params_input") or {})
         who = (event.get("responded_by_user") or {}).get("id") or "?"
         info = context["ti"].xcom_pull(task_ids=PREPARE_TASK)
         item_id, bidang = int(info["item_id"]), str(info["bidang"])
-        decision = fu.DECISIONS.get(chosen[0], "") if chosen else ""
-        ledger = get_ledger()
-        store = fu.FollowUps(ledger)
+        store = fu.FollowUps(get_ledger())
+        problem = self._problem(store, item_id, bidang, chosen, params_input)
+        if problem:
+            raise _unusable(item_id, bidang, problem)  # before anything is recorded
+        decision = fu.DECISIONS[chosen[0]]
         text = {
             "reply": params_input.get(fu.PARAM_REPLY),
             "no_reply": params_input.get(fu.PARAM_REASON),
         }.get(decision)
-        target = params_input.get(fu.PARAM_TARGET) if decision == "reroute" else None
+        target = str(params_input[fu.PARAM_TARGET]) if decision == "reroute" else None
         ppid = bool(params_input.get(fu.PARAM_PPID))
         view = store.view(item_id)
         deadline = fu.ppid_deadline(self._cfg, view.item.created_at.replace(tzinfo=UTC)) if ppid else None
@@ -162,11 +258,182 @@ class FollowUpOperator(HITLBranchOperator):
             )
         except fu.FollowUpError as exc:
             raise AirflowFailException(str(exc)) from None
-        if decision == "reroute" and target:
-            Inbox(ledger).record_forwards([item_id], str(target), None, f"teruskan:{bidang}")
         log.info("Tindak lanjut #%s oleh %s (%s): %s", item_id, who, bidang, decision)
-        context["ti"].xcom_push(key="decision", value={"decision": decision, "by": who, "target": target})
+        self._carry_out(context, item_id, bidang, decision, who, target)
         return super().execute_complete(context=context, event=event)
+
+    def _carry_out(
+        self, context: Any, item_id: int, bidang: str, decision: str, who: str, target: str | None
+    ) -> None:
+        """What follows a recorded decision; safe to repeat (a retry repeats it)."""
+        if decision == "reroute" and target:
+            inbox = Inbox(get_ledger())
+            via = f"teruskan:{bidang}"
+            if not any(
+                f.item_id == item_id and f.bidang == target and f.via == via for f in inbox.forwards()
+            ):
+                inbox.record_forwards([item_id], target, None, via)
+            context["ti"].xcom_push(
+                key=REROUTE_XCOM,
+                value={
+                    "run_id": follow_up_run_id(item_id, target),
+                    "conf": {"item_id": item_id, "bidang": target},
+                },
+            )
+        context["ti"].xcom_push(key=DECISION_XCOM, value={"decision": decision, "by": who, "target": target})
+
+
+def approval_body(view: fu.ItemView, bidang_name: str, reply: FollowUpEvent, approver_title: str) -> str:
+    """Markdown of the reply approval; the citizen's words and the reply are inert."""
+    i = view.item
+    written = to_wib(reply.at) or reply.at
+    lines = [
+        f"**Persetujuan balasan oleh {approver_title}** — SOP peringatan 1: hanya yang disetujui pejabat "
+        f"yang boleh diunggah. Balasan yang disetujui diunggah di tempat pesan masuk "
+        f"(langkah {fu.STEP9.number}, waktu baku {fu.STEP9.standard_minutes} menit).",
+        "",
+        f"Informasi masuk #{i.id} lewat {CHANNEL_NAMES.get(i.channel, i.channel)} ({i.kind}), "
+        f"dari {inert_inline(i.author or '-')}.",
+        "",
+        "**Pesan warga**",
+        "",
+        inert_block(i.text),
+        "",
+        f"**Tautan:** {inert_inline(i.url) if i.url else '-'}",
+        "",
+    ]
+    if view.submission_title:
+        lines += [f"**Unggahan kita yang dikomentari:** {inert_inline(view.submission_title)}", ""]
+    lines += [
+        f"**Balasan {bidang_name}** — ditulis oleh {inert_inline(reply.actor or '?')}, "
+        f"{written:%d-%m-%Y %H:%M} WIB",
+        "",
+        inert_block(reply.text or ""),
+        "",
+        f"Pilih **{OPTION_APPROVE}** bila balasan layak diunggah apa adanya, atau **{OPTION_RETURN}** "
+        f"dan isi kolom *{REASON_PARAM}* dengan apa yang perlu diperbaiki: balasan itu tidak diunggah.",
+    ]
+    return "\n".join(lines)
+
+
+class ReplyApprovalOperator(HITLOperator, SkipMixin):
+    """SOP warning 1 for replies (``follow_up.replies_need_approval``): the official approves the
+    bidang's reply before step 9 posts it.
+
+    Assigned to the users of the ``REPLY_APPROVER_ROLE`` verifier (Plt/Plh: add a name there), never
+    to the one who wrote the reply. No default, no timeout. "Tidak" is an outcome, not a failure:
+    recorded in record 3 (``reply_returned``, who and why), the bidang and officer are told, and
+    step 9 is skipped — nothing is posted.
+    """
+
+    inherits_from_skipmixin = True
+
+    def __init__(self, *, cfg: OfficeConfig, **kwargs: Any) -> None:
+        approver = cfg.verifier(REPLY_APPROVER_ROLE)
+        kwargs.pop("params", None)
+        super().__init__(
+            task_id=APPROVE_TASK,
+            task_display_name=f"{fu.STEP8.number}. Setujui balasan — {approver.title}",
+            subject="Persetujuan balasan informasi masuk",
+            body="(disiapkan saat langkah dimulai)",
+            options=list(APPROVAL_OPTIONS),
+            multiple=False,
+            defaults=None,
+            response_timeout=None,
+            assigned_users=[{"id": u, "name": u} for u in approver.users],
+            params={
+                REASON_PARAM: Param(
+                    None,
+                    type=["null", "string"],
+                    title="Alasan (wajib bila memilih Tidak)",
+                    description="Apa yang perlu diperbaiki bidang; balasan yang dikembalikan tidak diunggah.",
+                )
+            },
+            doc_md=f"SOP peringatan 1: balasan bidang disetujui {approver.title} sebelum diunggah "
+            f"(langkah {fu.STEP9.number}).",
+            **kwargs,
+        )
+        self._cfg = cfg
+        self.approver_users = list(approver.users)
+        self.approver_title = approver.title
+        self.approver_emails = list(approver.emails)
+
+    def _reply(self, store: fu.FollowUps, item_id: int, bidang: str) -> FollowUpEvent:
+        reply = store.decided(item_id, bidang)
+        if reply is None or reply.event != "reply" or not reply.text:
+            raise AirflowFailException(
+                f"Tidak ada jawaban {bidang} untuk informasi masuk #{item_id} yang perlu disetujui"
+            )
+        return reply
+
+    def execute(self, context: Any) -> Any:
+        info = context["ti"].xcom_pull(task_ids=PREPARE_TASK)
+        item_id, code = int(info["item_id"]), str(info["bidang"])
+        store = fu.FollowUps(get_ledger())
+        reply = self._reply(store, item_id, code)
+        verdict = reply_verdict(store, item_id, code)
+        if verdict is not None and verdict.run_id == context["dag_run"].run_id:
+            self.log.info(
+                "Persetujuan balasan #%s sudah tercatat (%s); tidak ditanyakan lagi", item_id, verdict.event
+            )
+            return self._conclude(
+                context, verdict.event == EVENT_APPROVED, verdict.actor or "?", verdict.text
+            )
+        bidang = self._cfg.bidang_by_code(code)
+        # four eyes: whoever wrote the reply does not approve it (unless nobody else could)
+        users = [u for u in self.approver_users if u != reply.actor] or self.approver_users
+        self.assigned_users = [{"id": u, "name": u} for u in users]
+        self.subject = plain_line(f"Setujui balasan #{item_id} ({bidang.name}): {reply.text}")
+        self.body = approval_body(store.view(item_id), bidang.name, reply, self.approver_title)
+        notify(
+            self.approver_emails,
+            f"[SOP] Menunggu persetujuan balasan informasi masuk #{item_id}",
+            f"Balasan {bidang.name} untuk informasi masuk #{item_id} menunggu persetujuan "
+            f"{self.approver_title} sebelum diunggah. Buka Airflow → Browse → Required Actions.",
+        )
+        return super().execute(context)
+
+    def execute_complete(self, context: Any, event: dict[str, Any]) -> Any:
+        info = context["ti"].xcom_pull(task_ids=PREPARE_TASK)
+        item_id, code = int(info["item_id"]), str(info["bidang"])
+        try:
+            ret = super().execute_complete(context=context, event=event)
+        except ValueError as exc:  # ParamValidationError is a ValueError too
+            raise _unusable(item_id, code, str(exc)) from None
+        chosen = list(ret["chosen_options"])
+        who = (ret.get("responded_by_user") or {}).get("id") or "?"
+        reason = ((ret.get("params_input") or {}).get(REASON_PARAM) or "").strip() or None
+        approved = approval.is_yes(chosen)
+        if not approved and not reason:
+            reason = "(alasan tidak diisi)"
+        store = fu.FollowUps(get_ledger())
+        store.add(
+            item_id,
+            code,
+            EVENT_APPROVED if approved else EVENT_RETURNED,
+            actor=who,
+            text=reason,
+            run_id=context["dag_run"].run_id,
+        )
+        if approved:
+            log.info("Balasan #%s (%s) disetujui oleh %s", item_id, code, who)
+        else:
+            log.info("Balasan #%s (%s) dikembalikan oleh %s: %s", item_id, code, who, reason)
+            bidang = self._cfg.bidang_by_code(code)
+            notify(
+                list(bidang.emails) + list(self._cfg.officers.emails),
+                f"[SOP] Balasan informasi masuk #{item_id} dikembalikan",
+                f"Balasan {bidang.name} untuk informasi masuk #{item_id} tidak disetujui oleh "
+                f"{self.approver_title} ({who}) dan tidak diunggah. Alasan: {reason}",
+            )
+        return self._conclude(context, approved, who, reason)
+
+    def _conclude(self, context: Any, approved: bool, who: str, reason: str | None) -> dict[str, Any]:
+        if not approved:
+            downstream = [t for t in context["task"].get_flat_relatives(upstream=False) if not t.is_teardown]
+            if downstream:
+                self.skip(ti=context["ti"], tasks=downstream)
+        return {"decision": "Ya" if approved else "Tidak", "by": who, "reason": reason}
 
 
 def replier_for(channel: str, cfg: OfficeConfig) -> Replier:
@@ -190,6 +457,15 @@ def post_reply(item_id: int, bidang: str, *, ledger: Ledger, cfg: OfficeConfig) 
     decision = store.decided(item_id, bidang)
     if decision is None or decision.event != "reply" or not decision.text:
         raise AirflowFailException(f"Tidak ada jawaban {bidang} untuk informasi masuk #{item_id}")
+    if cfg.follow_up.replies_need_approval:
+        verdict = reply_verdict(store, item_id, bidang)
+        if verdict is None or verdict.event != EVENT_APPROVED:
+            approver = cfg.verifier(REPLY_APPROVER_ROLE).title
+            state = "dikembalikan" if verdict is not None else "belum disetujui"
+            raise AirflowFailException(
+                f"Balasan {bidang} untuk informasi masuk #{item_id} {state} oleh {approver}: tidak diunggah "
+                "(SOP peringatan 1: hanya yang disetujui pejabat yang boleh diunggah)"
+            )
     item = view.item
     key = fu.reply_key(item)
     done = next((r for r in store.reply_results(item_id) if r.status in ("published", "outbox")), None)

@@ -1,0 +1,280 @@
+"""sop_follow_up with and without ``follow_up.replies_need_approval``, and the step-8 rules that
+keep an answer from being lost: no Airflow metadata DB needed (DAG parsing and a ledger file)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from airflow.sdk.exceptions import AirflowFailException
+
+from sop_tasks.airflow import followup as fua
+from sop_tasks.airflow.hitl_guard import missing_required
+from sop_tasks.config import OfficeConfig
+from sop_tasks.followup import OPTION_NO_REPLY, OPTION_REPLY, OPTION_REROUTE, FollowUps
+from sop_tasks.incoming import IncomingItem
+from sop_tasks.records.inbox import Inbox
+from sop_tasks.records.ledger import Ledger
+
+REPO = Path(__file__).resolve().parents[2]
+FORM = {"reply": None, "alasan": None, "bidang_tujuan": None, "ppid": False}
+
+
+def _parse(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, *, approval: bool) -> Any:
+    from airflow.dag_processing.dagbag import DagBag
+
+    config = tmp_path / "config"
+    shutil.copytree(os.environ["SOP_CONFIG_DIR"], config)
+    raw = yaml.safe_load((config / "office.yaml").read_text())
+    raw["follow_up"]["replies_need_approval"] = approval
+    (config / "office.yaml").write_text(yaml.safe_dump(raw, allow_unicode=True))
+    monkeypatch.setenv("SOP_CONFIG_DIR", str(config))
+    bag = DagBag(str(REPO / "dags" / "sop_follow_up.py"))
+    assert not bag.import_errors, bag.import_errors
+    return bag.dags["sop_follow_up"]
+
+
+def _downstream(dag: Any, task_id: str) -> set[str]:
+    return set(dag.task_dict[task_id].downstream_task_ids)
+
+
+def test_without_approval_the_dag_keeps_its_shape(tmp_path, monkeypatch):
+    dag = _parse(tmp_path, monkeypatch, approval=False)
+    assert set(dag.task_dict) == {
+        fua.PREPARE_TASK,
+        fua.DECIDE_TASK,
+        fua.REPLY_TASK,
+        fua.NO_REPLY_TASK,
+        fua.REROUTE_TASK,
+    }
+    assert _downstream(dag, fua.PREPARE_TASK) == {fua.DECIDE_TASK}
+    assert _downstream(dag, fua.DECIDE_TASK) == {fua.REPLY_TASK, fua.NO_REPLY_TASK, fua.REROUTE_TASK}
+    assert dag.task_dict[fua.DECIDE_TASK].options_mapping[OPTION_REPLY] == fua.REPLY_TASK
+    assert "disetujui" not in dag.doc_md
+
+
+def test_with_approval_a_reply_goes_to_the_kasubag_first(tmp_path, monkeypatch, office_cfg):
+    dag = _parse(tmp_path, monkeypatch, approval=True)
+    assert fua.APPROVE_TASK in dag.task_dict
+    assert _downstream(dag, fua.DECIDE_TASK) == {fua.APPROVE_TASK, fua.NO_REPLY_TASK, fua.REROUTE_TASK}
+    assert _downstream(dag, fua.APPROVE_TASK) == {fua.REPLY_TASK}
+    assert set(dag.task_dict[fua.REPLY_TASK].upstream_task_ids) == {fua.APPROVE_TASK}
+    decide = dag.task_dict[fua.DECIDE_TASK]
+    assert decide.options_mapping[OPTION_REPLY] == fua.APPROVE_TASK
+    approve = dag.task_dict[fua.APPROVE_TASK]
+    kasubag = office_cfg.verifier("kasubag")
+    assert [u["id"] for u in approve.assigned_users] == kasubag.users
+    assert approve.task_display_name == f"8. Setujui balasan — {kasubag.title}"
+    assert approve.options == ["Ya — setujui balasan", "Tidak — kembalikan"]
+    assert approve.defaults is None and approve.response_timeout is None  # never approved by waiting
+    assert set(approve.params) == {"alasan"}
+    assert "Kasubag Umum dan Kepegawaian" in dag.doc_md
+
+
+def test_the_guard_requires_a_reason_for_returning_a_reply():
+    params = {"alasan": {"value": None}}
+    assert missing_required({"chosen_options": [fua.OPTION_RETURN], "params_input": {"alasan": " "}}, params)
+    assert not missing_required(
+        {"chosen_options": [fua.OPTION_RETURN], "params_input": {"alasan": "x"}}, params
+    )
+    assert not missing_required(
+        {"chosen_options": [fua.OPTION_APPROVE], "params_input": {"alasan": None}}, params
+    )
+
+
+# ---- step 8 rules against a real ledger file ------------------------------------------------
+class _Routed:
+    def __init__(self, bidang: str) -> None:
+        self.bidang, self.spam, self.reasons = bidang, False, ("uji",)
+
+
+@pytest.fixture
+def ledger(tmp_path: Path) -> Ledger:
+    return Ledger(f"sqlite:///{tmp_path / 'ledger.db'}")
+
+
+def _item(ledger: Ledger, bidang: str = "kearsipan") -> int:
+    inbox = Inbox(ledger)
+    received = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
+    item = IncomingItem(
+        "website", "77", "comment", "Warga", "Cari arsip desa 1980", received, url="https://s/?c=77"
+    )
+    sweep = inbox.start_sweep(run_id="r", slot="pagi", sop_sweep=True, channels=["website"])
+    inbox.record_items([item], [_Routed(bidang)], sweep)
+    row = next(i for i in inbox.items() if i.platform_id == "77")
+    inbox.record_forwards([row.id], bidang, sweep, "log")
+    return int(row.id)
+
+
+def _with_approval(cfg: OfficeConfig) -> OfficeConfig:
+    return cfg.model_copy(
+        update={"follow_up": cfg.follow_up.model_copy(update={"replies_need_approval": True})}
+    )
+
+
+def test_teruskan_offers_neither_the_bidang_itself_nor_one_that_already_decided(ledger, office_cfg):
+    item_id = _item(ledger)
+    store = FollowUps(ledger)
+    assert fua.reroute_targets(office_cfg, store, item_id, "kearsipan") == ["perpustakaan", "sekretariat"]
+    store.decide(
+        item_id,
+        "sekretariat",
+        decision="reroute",
+        actor="sekretariat",
+        text=None,
+        target_bidang="kearsipan",
+        ppid=False,
+        deadline=None,
+        run_id="r1",
+    )
+    assert fua.reroute_targets(office_cfg, store, item_id, "kearsipan") == ["perpustakaan"]
+
+
+def test_an_unusable_answer_is_refused_before_anything_is_recorded(ledger, office_cfg, monkeypatch):
+    item_id = _item(ledger)
+    store = FollowUps(ledger)
+    op = fua.FollowUpOperator(cfg=office_cfg)
+
+    def problem(option: str, **given: Any) -> str | None:
+        return op._problem(store, item_id, "kearsipan", [option], {**FORM, **given})
+
+    assert problem(OPTION_REROUTE, bidang_tujuan="perpustakaan") is None
+    assert "tidak bisa dipilih" in (problem(OPTION_REROUTE, bidang_tujuan="kearsipan") or "")  # itself
+    assert "tidak bisa dipilih" in (problem(OPTION_REROUTE, bidang_tujuan="Bidang Perpustakaan") or "")
+    assert "wajib diisi" in (problem(OPTION_REPLY, reply="  ") or "")
+    assert "wajib diisi" in (problem(OPTION_NO_REPLY) or "")
+    assert "tidak dikenal" in (op._problem(store, item_id, "kearsipan", ["Setuju"], FORM) or "")
+    assert problem(OPTION_REPLY, reply="Bisa, Kak") is None
+    # the task fails without a retry: a retry would silently ask the bidang again
+    monkeypatch.setattr(fua, "get_ledger", lambda: ledger)
+
+    class _TI:
+        def xcom_pull(self, task_ids: str) -> dict[str, Any]:
+            return {"item_id": item_id, "bidang": "kearsipan"}
+
+    event = {
+        "chosen_options": [OPTION_REROUTE],
+        "params_input": {**FORM, "bidang_tujuan": "kearsipan"},
+        "responded_by_user": {"id": "bidang_kearsipan"},
+    }
+    with pytest.raises(AirflowFailException, match="Tidak ada yang dicatat"):
+        op.execute_complete({"ti": _TI(), "dag_run": None}, event)
+    assert store.decided(item_id, "kearsipan") is None
+
+
+def test_step9_posts_only_an_approved_reply(ledger, office_cfg):
+    item_id = _item(ledger, "perpustakaan")
+    store = FollowUps(ledger)
+    store.decide(
+        item_id,
+        "perpustakaan",
+        decision="reply",
+        actor="bidang_perpustakaan",
+        text="Bisa, Kak",
+        target_bidang=None,
+        ppid=False,
+        deadline=None,
+        run_id="r1",
+    )
+    cfg = _with_approval(office_cfg)
+    with pytest.raises(AirflowFailException, match="belum disetujui"):
+        fua.post_reply(item_id, "perpustakaan", ledger=ledger, cfg=cfg)
+    store.add(item_id, "perpustakaan", fua.EVENT_RETURNED, actor="kasubag", text="Perbaiki", run_id="r1")
+    with pytest.raises(AirflowFailException, match="dikembalikan"):
+        fua.post_reply(item_id, "perpustakaan", ledger=ledger, cfg=cfg)
+    assert store.reply_results(item_id) == []
+
+
+def test_the_approval_shows_the_reply_inert(ledger, office_cfg):
+    item_id = _item(ledger, "perpustakaan")
+    store = FollowUps(ledger)
+    evil = "Klik [di sini](https://evil.test) <script>alert(1)</script>\n~~~\n# judul"
+    store.decide(
+        item_id,
+        "perpustakaan",
+        decision="reply",
+        actor="bidang_perpustakaan",
+        text=evil,
+        target_bidang=None,
+        ppid=False,
+        deadline=None,
+        run_id="r1",
+    )
+    reply = store.decided(item_id, "perpustakaan")
+    assert reply is not None
+    body = fua.approval_body(
+        store.view(item_id), "Bidang Perpustakaan", reply, "Kasubag Umum dan Kepegawaian"
+    )
+    assert f"~~~~text\n{evil}\n~~~~" in body  # fenced longer than any run of ~ in the reply
+    assert body.count("https://evil.test") == 1 and "Ya — setujui balasan" in body
+
+
+def test_a_retry_finds_the_decision_its_run_recorded(ledger, office_cfg):
+    item_id = _item(ledger)
+    store = FollowUps(ledger)
+    assert fua.decided_in_run(store, item_id, "kearsipan", "run-a") is None
+    store.decide(
+        item_id,
+        "kearsipan",
+        decision="no_reply",
+        actor="bidang_kearsipan",
+        text="Sudah dijawab lewat telepon",
+        target_bidang=None,
+        ppid=False,
+        deadline=None,
+        run_id="run-a",
+    )
+    recorded = fua.decided_in_run(store, item_id, "kearsipan", "run-a")
+    assert recorded is not None and recorded.event == "no_reply"  # carried out, not asked again
+    assert fua.decided_in_run(store, item_id, "kearsipan", "run-b") is None  # another run: refused
+
+
+def test_a_retry_carries_the_recorded_reroute_out_without_asking_again(ledger, office_cfg, monkeypatch):
+    item_id = _item(ledger)
+    store = FollowUps(ledger)
+    store.decide(
+        item_id,
+        "kearsipan",
+        decision="reroute",
+        actor="bidang_kearsipan",
+        text=None,
+        target_bidang="perpustakaan",
+        ppid=False,
+        deadline=None,
+        run_id="run-a",
+    )
+    monkeypatch.setattr(fua, "get_ledger", lambda: ledger)
+    op = fua.FollowUpOperator(cfg=office_cfg)
+    branched: list[Any] = []
+    monkeypatch.setattr(
+        op, "do_branch", lambda context, branches_to_execute: branched.append(branches_to_execute)
+    )
+
+    class _TI:
+        def __init__(self) -> None:
+            self.pushed: dict[str, Any] = {}
+
+        def xcom_pull(self, task_ids: str) -> dict[str, Any]:
+            return {"item_id": item_id, "bidang": "kearsipan"}
+
+        def xcom_push(self, key: str, value: Any) -> None:
+            self.pushed[key] = value
+
+    class _Run:
+        run_id = "run-a"
+
+    ti = _TI()
+    for _ in range(2):  # a second retry changes nothing either
+        op.execute({"ti": ti, "dag_run": _Run()})  # no question is put (that would need the API)
+    assert branched == [[fua.REROUTE_TASK], [fua.REROUTE_TASK]]
+    assert ti.pushed[fua.REROUTE_XCOM] == {
+        "run_id": f"tindak_lanjut__item{item_id}__perpustakaan",
+        "conf": {"item_id": item_id, "bidang": "perpustakaan"},
+    }
+    forwards = [f for f in Inbox(ledger).forwards() if f.bidang == "perpustakaan"]
+    assert len(forwards) == 1 and forwards[0].via == "teruskan:kearsipan"
