@@ -15,7 +15,6 @@ OPTION_YES = "Ya — setujui"
 OPTION_NO = "Tidak — kembalikan ke pengelola untuk direvisi"
 OPTIONS = [OPTION_YES, OPTION_NO]
 REASON_PARAM = "alasan"
-REASON_REQUIRED = "Alasan wajib diisi bila memilih 'Tidak': tuliskan apa yang perlu diperbaiki pengelola."
 
 
 @dataclass(frozen=True)

@@ -9,11 +9,15 @@ from __future__ import annotations
 
 import re
 
-_CTRL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u202a-\u202e\u2066-\u2069]")
+# Terminal escape sequences whole (CSI, OSC, and two-character ESC forms), so no "[2J" is left.
+_ESCAPES = re.compile(r"\x1b(?:\[[0-?]*[ -/]*[@-~]|\][^\x07\x1b]*(?:\x07|\x1b\\)?|[@-Z\\-_])")
+# C0 and C1 controls (C1 such as \x9b act as escapes in some terminals) and bidi overrides.
+_CTRL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
 
 
 def _clean(text: str) -> str:
-    return _CTRL.sub("", text.replace("\r\n", "\n").replace("\r", "\n"))
+    text = _ESCAPES.sub("", text.replace("\r\n", "\n").replace("\r", "\n"))
+    return _CTRL.sub("", text)
 
 
 def _longest_run(text: str, ch: str) -> int:

@@ -1,8 +1,9 @@
 """ASGI middleware on the API server guarding human-in-the-loop answers.
 
 1. An answer must fill the field its option needs — a reason for "Tidak …", the reply for
-   "Balas …", the target bidang for "Teruskan …": refused with 422 and an Indonesian message
-   otherwise, before Airflow stores anything.
+   "Balas …", the target bidang for "Teruskan …" — and every value must fit the stored form
+   (a bidang on offer, the right type): refused with 422 and an Indonesian message otherwise,
+   before Airflow stores anything.
 2. Airflow 3.3.2 loses an answer that lands within about half a second of the request appearing
    (the scheduler marks the approval task failed). A fast API client or a double click must not
    lose an official's decision, so an answer is held until the task is parked in
@@ -19,7 +20,7 @@ import time
 from datetime import UTC, datetime
 from typing import Any
 
-from sop_tasks.approval import REASON_PARAM, REASON_REQUIRED
+from sop_tasks.approval import REASON_PARAM
 from sop_tasks.followup import PARAM_REPLY, PARAM_TARGET
 
 SETTLE_SECONDS = 2.0
@@ -78,7 +79,7 @@ def _requester(scope: Scope) -> str | None:
 
 # (option label prefix, the form field it needs, what to tell the person) — first match wins.
 REQUIRED_FIELDS: tuple[tuple[str, str, str], ...] = (
-    ("Tidak", REASON_PARAM, REASON_REQUIRED),
+    ("Tidak", REASON_PARAM, "Alasan wajib diisi bila memilih '{option}': tulis di kolom 'alasan'."),
     ("Balas", PARAM_REPLY, "Jawaban wajib diisi bila memilih 'Balas': tulis di kolom 'reply'."),
     ("Teruskan", PARAM_TARGET, "Pilih bidang tujuan di kolom 'bidang_tujuan' bila memilih 'Teruskan'."),
 )
@@ -94,7 +95,32 @@ def missing_required(payload: dict[str, Any], params: dict[str, Any]) -> str | N
             if field not in params:
                 return None
             value = (payload.get("params_input") or {}).get(field)
-            return None if isinstance(value, str) and value.strip() else message
+            return None if isinstance(value, str) and value.strip() else message.format(option=chosen[0])
+    return None
+
+
+def invalid_values(given: dict[str, Any], params: dict[str, Any]) -> str | None:
+    """The message for a value the stored form would refuse (a bidang not offered, a wrong type).
+
+    Airflow stores such an answer anyway and the task then fails on it; refusing it here keeps
+    the question open so the person can correct it.
+    """
+    import jsonschema
+
+    for key, value in given.items():
+        spec = params.get(key)
+        schema = spec.get("schema") if isinstance(spec, dict) else None
+        if not isinstance(schema, dict):
+            continue
+        try:
+            jsonschema.validate(value, schema)
+        except jsonschema.ValidationError as exc:
+            title = schema.get("title") or key
+            if "enum" in schema:
+                shown = schema.get("values_display") or {}
+                allowed = ", ".join(f"{v} ({shown.get(v, v)})" for v in schema["enum"] if v is not None)
+                return f"Isian '{title}' tidak sah: {value!r} bukan pilihan yang tersedia: {allowed}."
+            return f"Isian '{title}' tidak sah ({exc.message}); perbaiki lalu kirim lagi."
     return None
 
 
@@ -129,6 +155,8 @@ class HitlResponseGuard:
             missing = ", ".join(sorted(set(params) - set(given))) or "-"
             extra = ", ".join(sorted(set(given) - set(params))) or "-"
             problem = f"Isian formulir tidak cocok: kolom yang kurang: {missing}; kolom tak dikenal: {extra}"
+        if not problem and isinstance(given, dict):
+            problem = invalid_values(given, params)
         if problem:
             await _reply(send, 422, {"detail": problem})
             return

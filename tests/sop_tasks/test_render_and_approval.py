@@ -16,7 +16,7 @@ def test_inert_block_fence_cannot_be_closed_from_inside():
 
 def test_inert_inline_and_plain_line():
     assert inert_inline("a`b") == "``a`b``"
-    assert plain_line("judul\n<b>x</b>\x1b[31m") == "judul <b>x</b>[31m"
+    assert plain_line("judul\n<b>x</b>\x1b[31m") == "judul <b>x</b>"
     assert plain_line("x" * 300, 10).endswith("…")
 
 
@@ -54,3 +54,11 @@ def test_options_begin_with_ya_and_tidak():
     assert approval.OPTIONS[0].startswith("Ya") and approval.OPTIONS[1].startswith("Tidak")
     assert approval.is_yes([approval.OPTION_YES]) and approval.is_no([approval.OPTION_NO])
     assert approval.subject(step(3), _content()).startswith("Verifikasi langkah 3")
+
+
+def test_terminal_escapes_and_c1_controls_are_removed_whole():
+    from sop_tasks.render import inert_inline, plain_line
+
+    hostile = "Jam\x1b[2J buka\x9b31m \x1b]0;judul palsu\x07pukul\x1bM 8\u202e"
+    assert plain_line(hostile) == "Jam buka31m pukul 8"
+    assert "\x1b" not in inert_inline(hostile) and "[2J" not in inert_inline(hostile)
