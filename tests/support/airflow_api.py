@@ -115,3 +115,55 @@ class Answerer:
 
     def stop(self) -> None:
         self._stop.set()
+
+
+def unstick(dag_id: str) -> list[str]:
+    """Fail every task a dag.test() run of ``dag_id`` is still waiting on, so dag.test() returns."""
+    from airflow.models.dagrun import DagRun
+    from airflow.models.taskinstance import TaskInstance
+    from airflow.utils.session import create_session
+    from airflow.utils.state import DagRunState, TaskInstanceState
+    from airflow.utils.types import DagRunTriggeredByType
+    from sqlalchemy import select
+
+    waiting = [TaskInstanceState.AWAITING_INPUT, TaskInstanceState.UP_FOR_RETRY, TaskInstanceState.DEFERRED]
+    with create_session() as s:
+        runs = s.scalars(
+            select(DagRun.run_id).where(
+                DagRun.dag_id == dag_id,
+                DagRun.state == DagRunState.RUNNING,
+                DagRun.triggered_by == DagRunTriggeredByType.TEST,
+            )
+        ).all()
+        tis = s.scalars(
+            select(TaskInstance).where(
+                TaskInstance.dag_id == dag_id, TaskInstance.run_id.in_(runs), TaskInstance.state.in_(waiting)
+            )
+        ).all()
+        for ti in tis:
+            ti.state = TaskInstanceState.FAILED
+        return [f"{ti.run_id}/{ti.task_id}" for ti in tis]
+
+
+def run_answered(
+    dag: Any, api: ApiClient, script: dict[str, list[Answer]], conf: dict[str, Any], deadline_s: float = 150
+) -> tuple[Any, Answerer]:
+    """``dag.test(run_conf=conf)`` answered by ``script``; a watchdog fails it instead of hanging.
+
+    ``script`` is copied: the same script can drive several runs.
+    """
+    script = {task: list(answers) for task, answers in script.items()}
+    answerer = Answerer(api, dag.dag_id, script, deadline_s=deadline_s)
+    stuck: list[str] = []
+    watchdog = threading.Timer(deadline_s, lambda: stuck.extend(unstick(dag.dag_id)))
+    thread = answerer.start()
+    watchdog.start()
+    try:
+        dr = dag.test(run_conf=conf)
+    finally:
+        watchdog.cancel()
+        answerer.stop()
+        thread.join(5)
+    assert not stuck, f"dag.test() waited for answers nobody gave: {stuck}; answered: {answerer.log}"
+    assert not answerer.errors, answerer.errors
+    return dr, answerer
