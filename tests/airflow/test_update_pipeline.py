@@ -18,12 +18,14 @@ import responses
 from sop_tasks.airflow import publish
 from sop_tasks.airflow.publish import identify, publish_channel
 from sop_tasks.airflow.update import prepare, update_channel
+from sop_tasks.channels.instagram import MemorySessionStore
 from sop_tasks.errors import ContentError, RejectedContentError
 from sop_tasks.records.ledger import Ledger
-from tests.sop_tasks.channels import test_instagram_reply_update as igt
-from tests.sop_tasks.channels.test_twitter_reply_update import (
+from tests.support import instagram_fake as igf
+from tests.support.instagram_fake import InstagramFake, instagram_mock
+from tests.support.media import make_jpeg
+from tests.support.x_fake import (
     CORRECTED,
-    CREDS,
     NEW_ID,
     POST_ID,
     SPEC,
@@ -32,13 +34,13 @@ from tests.sop_tasks.channels.test_twitter_reply_update import (
     add_me,
     add_post,
     calls,
+    conn_json,
     json_body,
     posts_read,
     replies_read,
+    spec_checked_x,
     timeline,
 )
-from tests.support.instagram_fake import InstagramFake, disable_instagrapi_sleeps
-from tests.support.media import make_jpeg
 from tests.support.x_spec import load_x_spec_or_skip
 
 CONNS = ("AIRFLOW_CONN_SOP_WEBSITE", "AIRFLOW_CONN_SOP_TWITTER", "AIRFLOW_CONN_SOP_INSTAGRAM")
@@ -183,16 +185,9 @@ def _x_live(ledger: Ledger, cfg, media_dir: Path) -> int:
 @pytest.fixture
 def x_api(monkeypatch: pytest.MonkeyPatch) -> Iterator[responses.RequestsMock]:
     spec = load_x_spec_or_skip(SPEC)
-    conn = {
-        "conn_type": "x_twitter",
-        "login": CREDS.api_key,
-        "password": CREDS.api_secret,
-        "extra": {"access_token": CREDS.access_token, "access_token_secret": CREDS.access_token_secret},
-    }
-    monkeypatch.setenv("AIRFLOW_CONN_SOP_TWITTER", json.dumps(conn))
-    with responses.RequestsMock(assert_all_requests_are_fired=True) as rsps:
+    monkeypatch.setenv("AIRFLOW_CONN_SOP_TWITTER", conn_json())
+    with spec_checked_x(spec) as rsps:
         yield rsps
-        spec.validate_calls(rsps.calls)
 
 
 def test_x_correction_reply_to_the_live_post(ledger, office_cfg, media_dir, x_api):
@@ -237,38 +232,35 @@ def test_x_repost_replaces_the_live_post(ledger, office_cfg, media_dir, x_api):
 
 @pytest.fixture
 def ig(monkeypatch: pytest.MonkeyPatch) -> Iterator[InstagramFake]:
-    slept = disable_instagrapi_sleeps(monkeypatch)
-    with responses.RequestsMock(assert_all_requests_are_fired=False) as rsps:
-        fake = InstagramFake(rsps)
-        fake.slept = slept
+    with instagram_mock(monkeypatch) as fake:
         yield fake
 
 
 def test_instagram_caption_edited_on_the_same_post(ledger, office_cfg, media_dir, ig, monkeypatch):
-    store = igt.MemorySessionStore(igt.session_settings())
-    monkeypatch.setattr(publish, "publisher_for", lambda channel, cfg: igt._publisher(store))
-    sid, _ = _submit(ledger, office_cfg, media_dir, ["instagram"], caption_instagram=igt.CAPTION)
+    store = MemorySessionStore(igf.session_settings())
+    monkeypatch.setattr(publish, "publisher_for", lambda channel, cfg: igf.publisher(store))
+    sid, _ = _submit(ledger, office_cfg, media_dir, ["instagram"], caption_instagram=igf.CAPTION)
     ledger.add_channel_result(
         sid,
         "instagram",
         mode="live",
         status="published",
         idempotency_key="k",
-        post_id=str(igt.MEDIA_PK),
-        url=f"https://www.instagram.com/p/{igt.CODE}/",
+        post_id=str(igf.MEDIA_PK),
+        url=f"https://www.instagram.com/p/{igf.CODE}/",
     )
-    out = _prepare(ledger, office_cfg, {"submission_id": sid, "caption_instagram": igt.NEW_CAPTION})
-    igt._media_info(ig)
+    out = _prepare(ledger, office_cfg, {"submission_id": sid, "caption_instagram": igf.NEW_CAPTION})
+    igf.media_info(ig)
     ig.rsps.add(
         responses.POST,
-        igt.EDIT_URL,
-        json={"media": igt.media_item(igt.MEDIA_PK, igt.CODE, igt.NEW_CAPTION), "status": "ok"},
+        igf.EDIT_URL,
+        json={"media": igf.media_item(igf.MEDIA_PK, igf.CODE, igf.NEW_CAPTION), "status": "ok"},
     )
 
     result = update_channel("instagram", out["submission_id"], ledger=ledger, cfg=office_cfg)
 
-    assert result["post_id"] == str(igt.MEDIA_PK) and result["url"].endswith(f"/p/{igt.CODE}/")
-    assert ig.form(ig.calls("POST", igt.EDIT_URL)[0])["caption_text"] == igt.NEW_CAPTION
+    assert result["post_id"] == str(igf.MEDIA_PK) and result["url"].endswith(f"/p/{igf.CODE}/")
+    assert ig.form(ig.calls("POST", igf.EDIT_URL)[0])["caption_text"] == igf.NEW_CAPTION
     assert ledger.channel_results(out["submission_id"])[-1].action == "update"
 
 

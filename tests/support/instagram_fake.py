@@ -19,6 +19,10 @@ Endpoints (hosts and paths exactly as instagrapi builds them):
   ``POST /api/v1/media/configure_to_clips/?video=1``.
 
 A "login attempt" is one POST of the password (``send_login_request``).
+
+The ``ig`` fixture (offered to ``tests/sop_tasks/channels`` by its ``conftest.py``) is
+:func:`instagram_mock`; the office's published photo (:data:`MEDIA_PK`, :data:`CODE`, its
+:data:`CAPTION`) is answered by :func:`media_info` and edited at :data:`EDIT_URL`.
 """
 
 from __future__ import annotations
@@ -70,6 +74,15 @@ PASSWORD = "rahasia-kantor-123"
 OLD_SESSION = f"{USER_ID}%3AoldSession0000000000%3A12%3AAYd-old"
 NEW_SESSION = f"{USER_ID}%3AnewSession1111111111%3A12%3AAYd-new"
 
+# The office's published photo, and a corrected caption for it (SOP step 10).
+MEDIA_PK = 3456789012345678901
+MEDIA_ID = f"{MEDIA_PK}_{USER_ID}"
+CODE = "C0dEpHoTo1"
+CAPTION = "Pameran Arsip Kendal 2026 dibuka hari ini.\n\nDatang ke Dinarpus! #Kendal #Arsip"
+NEW_CAPTION = "[Ralat] Pameran Arsip Kendal 2026 dibuka besok.\n\nDatang ke Dinarpus! #Kendal"
+INFO_URL = f"{API}/media/{MEDIA_PK}/info/"
+EDIT_URL = f"{API}/media/{MEDIA_ID}/edit_media/"
+
 
 def feed_url(user_id: str = USER_ID) -> str:
     return f"{API}/feed/user/{user_id}/"
@@ -89,11 +102,18 @@ def publisher(store: SessionStore, username: str = USERNAME, password: str = PAS
 @contextmanager
 def instagram_mock(monkeypatch: pytest.MonkeyPatch) -> Iterator[InstagramFake]:
     """Instagram faked with ``responses`` (unfired answers allowed), instagrapi's sleeps recorded
-    in ``fake.slept`` instead of slept. The body of each test module's ``ig`` fixture."""
+    in ``fake.slept`` instead of slept. The body of the ``ig`` fixture."""
     slept = disable_instagrapi_sleeps(monkeypatch)
     with responses.RequestsMock(assert_all_requests_are_fired=False) as rsps:
         fake = InstagramFake(rsps)
         fake.slept = slept
+        yield fake
+
+
+@pytest.fixture
+def ig(monkeypatch: pytest.MonkeyPatch) -> Iterator[InstagramFake]:
+    """Instagram faked at the HTTP edge (:func:`instagram_mock`)."""
+    with instagram_mock(monkeypatch) as fake:
         yield fake
 
 
@@ -206,6 +226,15 @@ def media_item(
             for i in range(children)
         ]
     return item
+
+
+def media_info(ig: InstagramFake, caption: str = CAPTION) -> None:
+    """``GET media/<pk>/info/`` of the office's photo (:data:`MEDIA_PK`) with ``caption``."""
+    ig.rsps.add(
+        responses.GET,
+        INFO_URL,
+        json={"items": [media_item(MEDIA_PK, CODE, caption)], "num_results": 1, "status": "ok"},
+    )
 
 
 class InstagramFake:

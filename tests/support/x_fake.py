@@ -4,7 +4,11 @@ stateful fake account.
 - Constants and helpers shared by the X test modules (the office's account, its keys, URLs,
   ``media_file``/``content`` builders, multipart/JSON body readers).
 - :func:`spec_checked_x` — a ``responses`` mock whose every request is validated against X API
-  v2's OpenAPI spec (``shared/specs``) when the block ends.
+  v2's OpenAPI spec (``shared/specs``) when the block ends; the fixtures :func:`x_spec` and
+  :func:`x_api` (offered to ``tests/sop_tasks/channels`` by its ``conftest.py``) wrap it and skip,
+  with the reason, where the spec file is absent.
+- Timeline answers and the queries that read it (:func:`timeline`, :func:`post`,
+  :func:`replies_read`, :func:`posts_read`), :func:`add_post`, :func:`calls`.
 - :class:`XAccount` — a *stateful* fake account: ``POST /2/tweets`` really adds a post that the
   timeline (``GET /2/users/:id/tweets``) then shows, the way X shows it (``&`` as ``&amp;``, links
   as ``t.co``, a media link appended). Faults can be queued per operation (see :data:`FAULTS`),
@@ -26,13 +30,15 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+import pytest
 import requests
 import responses
+from responses import matchers
 
 from sop_tasks.channels.twitter import XCredentials
 from sop_tasks.content import MediaFile, PreparedContent
 from tests.support.faults import FaultQueue, Killed
-from tests.support.x_spec import SPEC_PATH, XSpec
+from tests.support.x_spec import SPEC_PATH, XSpec, load_x_spec_or_skip
 
 SPEC = SPEC_PATH
 TW = "https://api.twitter.com/2"  # tweepy's host
@@ -42,6 +48,9 @@ TWEETS_URL = f"{TW}/tweets"
 USER_ID = "1500000000000000001"
 USERNAME = "dinarpuskendal"
 TIMELINE_URL = f"{TW}/users/{USER_ID}/tweets"
+POST_ID = "1800000000000000001"  # a post the office published
+NEW_ID = "1800000000000000070"  # the corrected post / correction reply
+RESET = 1893456000  # 2030-01-01T00:00:00Z, as ``x-rate-limit-reset``
 
 CREDS = XCredentials(
     api_key="ck-Kendal-API-KEY-1111",
@@ -52,6 +61,10 @@ CREDS = XCredentials(
 SECRETS = (CREDS.api_key, CREDS.api_secret, CREDS.access_token, CREDS.access_token_secret)
 TEXT = (
     "Pameran arsip & buku langka di Perpustakaan Daerah Kendal, 1–7 Des. "
+    "Info: https://dinarpus.kendalkab.go.id/pameran #Kendal"
+)
+CORRECTED = (
+    "[Ralat] Pameran arsip & buku langka di Perpustakaan Daerah Kendal, 2–8 Des. "
     "Info: https://dinarpus.kendalkab.go.id/pameran #Kendal"
 )
 
@@ -76,6 +89,19 @@ def spec_checked_x(
     with responses.RequestsMock(assert_all_requests_are_fired=assert_all_requests_are_fired) as rsps:
         yield rsps
         spec.validate_calls(rsps.calls)
+
+
+@pytest.fixture
+def x_spec() -> XSpec:
+    """X API v2's OpenAPI spec; the test skips (with the reason) where the file is absent."""
+    return load_x_spec_or_skip(SPEC)
+
+
+@pytest.fixture
+def x_api(x_spec: XSpec) -> Iterator[responses.RequestsMock]:
+    """Mocked X; afterwards every request sent is validated against the spec."""
+    with spec_checked_x(x_spec) as rsps:
+        yield rsps
 
 
 # ---- builders and body readers -----------------------------------------------------------------
@@ -107,6 +133,50 @@ def content(text: str = TEXT, media: tuple[MediaFile, ...] = ()) -> PreparedCont
 def add_me(rsps: responses.RequestsMock) -> None:
     """``GET /2/users/me``: the office's account (every publisher asks once)."""
     rsps.get(ME_URL, json={"data": {"id": USER_ID, "name": "Dinarpus Kendal", "username": USERNAME}})
+
+
+def add_post(rsps: responses.RequestsMock, post_id: str, text: str) -> None:
+    """``POST /2/tweets`` answered with the new post ``post_id``."""
+    rsps.post(TWEETS_URL, status=201, json={"data": {"id": post_id, "text": text}})
+
+
+def post(post_id: str, text: str, replied_to: str | None = None) -> dict[str, Any]:
+    """A post as the timeline lists it (a reply names the post it answers)."""
+    item: dict[str, Any] = {"id": post_id, "text": text, "edit_history_tweet_ids": [post_id]}
+    if replied_to:
+        item["referenced_tweets"] = [{"type": "replied_to", "id": replied_to}]
+    return item
+
+
+def timeline(*posts: dict[str, Any]) -> dict[str, Any]:
+    """A timeline answer (``GET /2/users/:id/tweets``) listing ``posts``."""
+    if not posts:
+        return {"meta": {"result_count": 0}}
+    return {"data": list(posts), "meta": {"result_count": len(posts)}}
+
+
+def replies_read(since_id: str) -> Any:
+    """The query find_reply / update(mode="reply") sends: replies included, newer than the original."""
+    return matchers.query_param_matcher(
+        {
+            "max_results": "50",
+            "exclude": "retweets",
+            "since_id": since_id,
+            "tweet.fields": "referenced_tweets",
+        }
+    )
+
+
+def posts_read(since_id: str) -> Any:
+    """The query update(mode="repost") sends: own posts (no replies) newer than the original."""
+    return matchers.query_param_matcher(
+        {"max_results": "20", "exclude": "replies,retweets", "since_id": since_id}
+    )
+
+
+def calls(rsps: responses.RequestsMock) -> list[tuple[str, str]]:
+    """The requests sent, as (method, path)."""
+    return [(str(c.request.method), urlsplit(str(c.request.url)).path) for c in rsps.calls]
 
 
 def form_fields(request: requests.PreparedRequest) -> dict[str, bytes]:

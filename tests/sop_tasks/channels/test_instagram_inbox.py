@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -21,21 +20,20 @@ from sop_tasks.incoming import Collector
 from tests.support.instagram_fake import (
     API,
     NEW_SESSION,
-    OLD_SESSION,
+    PASSWORD,
     PASSWORD_KEY_URL,
     USDID_URL,
     USER_ID,
     USERNAME,
     InstagramFake,
+    assert_no_secrets,
     challenge_body,
-    disable_instagrapi_sleeps,
     fast_client,
     feed_url,
     media_item,
     session_settings,
 )
 
-PASSWORD = "rahasia-kantor-123"
 INBOX_URL = f"{API}/direct_v2/inbox/"
 PENDING_URL = f"{API}/direct_v2/pending_inbox/"
 WIB = timedelta(hours=7)
@@ -49,15 +47,6 @@ WARGA = {"pk": 7100000001, "username": "warga.kendal", "full_name": "Warga Kenda
 GURU = {"pk": 7100000002, "username": "bu.guru.sd", "full_name": "Bu Guru"}
 OFFICE = {"pk": int(USER_ID), "username": USERNAME, "full_name": "Dinarpus Kendal"}
 THREAD_ID = "340282366841710300949128137443944319108"
-
-
-@pytest.fixture
-def ig(monkeypatch: pytest.MonkeyPatch) -> Iterator[InstagramFake]:
-    slept = disable_instagrapi_sleeps(monkeypatch)
-    with responses.RequestsMock(assert_all_requests_are_fired=False) as rsps:
-        fake = InstagramFake(rsps)
-        fake.slept = slept
-        yield fake
 
 
 def _collector(store: MemorySessionStore) -> InstagramCollector:
@@ -187,12 +176,6 @@ def mark(comments: int, dm: int) -> str:
     return json.dumps({"comment_created_at": comments, "dm_timestamp": dm})
 
 
-def _no_secrets(*texts: str) -> None:
-    for text in texts:
-        for secret in (OLD_SESSION, NEW_SESSION, PASSWORD, "IGT:2:"):
-            assert secret not in text
-
-
 # ---------------------------------------------------------------------- collecting
 
 
@@ -288,7 +271,7 @@ def test_comments_on_two_posts_and_a_dm_thread_with_the_stored_session(
 
     assert result.watermark is not None
     assert json.loads(result.watermark) == {"comment_created_at": T0 + 180, "dm_timestamp": dm_t}
-    _no_secrets(caplog.text, repr(result.items))
+    assert_no_secrets(caplog.text, repr(result.items))
 
 
 def test_only_items_newer_than_the_watermark_are_returned(ig: InstagramFake) -> None:

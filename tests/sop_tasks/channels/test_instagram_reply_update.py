@@ -12,7 +12,6 @@ import json
 import logging
 import re
 import time
-from collections.abc import Iterator
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -20,7 +19,7 @@ import pytest
 import responses
 
 from sop_tasks.channels.base import Replier, ReplyTarget, Updater, build_payload, payload_hash
-from sop_tasks.channels.instagram import InstagramPublisher, MemorySessionStore, reply_payload_hash
+from sop_tasks.channels.instagram import MemorySessionStore, reply_payload_hash
 from sop_tasks.content import PreparedContent
 from sop_tasks.errors import (
     ActionRequiredError,
@@ -30,22 +29,24 @@ from sop_tasks.errors import (
 )
 from tests.support.instagram_fake import (
     API,
-    NEW_SESSION,
+    CODE,
+    EDIT_URL,
+    INFO_URL,
+    MEDIA_ID,
+    MEDIA_PK,
+    NEW_CAPTION,
     OLD_SESSION,
     USER_ID,
     USERNAME,
     InstagramFake,
+    assert_no_secrets,
     challenge_body,
-    disable_instagrapi_sleeps,
-    fast_client,
+    media_info,
     media_item,
+    publisher,
     session_settings,
 )
 
-PASSWORD = "rahasia-kantor-123"
-MEDIA_PK = 3456789012345678901
-MEDIA_ID = f"{MEDIA_PK}_{USER_ID}"
-CODE = "C0dEpHoTo1"
 COMMENT_PK = "17900000000000001"  # the citizen's comment
 OUR_PK = "17900000000000099"  # our reply
 CITIZEN = {"pk": "61000000001", "username": "warga.kendal", "full_name": "Warga"}
@@ -53,13 +54,9 @@ THREAD = "340282366841710300949128531777654287254"
 CITIZEN_ITEM = "32000000000000000000000000000000001"
 OUR_ITEM = "32000000000000000000000000000000009"
 REPLY = "Terima kasih, Kak. Pameran buka pukul 08.00–15.00 WIB."
-CAPTION = "Pameran Arsip Kendal 2026 dibuka hari ini.\n\nDatang ke Dinarpus! #Kendal #Arsip"
-NEW_CAPTION = "[Ralat] Pameran Arsip Kendal 2026 dibuka besok.\n\nDatang ke Dinarpus! #Kendal"
 
-INFO_URL = f"{API}/media/{MEDIA_PK}/info/"
 COMMENT_URL = f"{API}/media/{MEDIA_ID}/comment/"
 COMMENTS_URL = f"{API}/media/{MEDIA_ID}/comments/"
-EDIT_URL = f"{API}/media/{MEDIA_ID}/edit_media/"
 BROADCAST_TEXT_URL = f"{API}/direct_v2/threads/broadcast/text/"
 BROADCAST_LINK_URL = f"{API}/direct_v2/threads/broadcast/link/"
 THREAD_URL = f"{API}/direct_v2/threads/{THREAD}/"
@@ -83,21 +80,8 @@ GONE = "komentar/unggahan asli sudah dihapus"
 
 
 @pytest.fixture
-def ig(monkeypatch: pytest.MonkeyPatch) -> Iterator[InstagramFake]:
-    slept = disable_instagrapi_sleeps(monkeypatch)
-    with responses.RequestsMock(assert_all_requests_are_fired=False) as rsps:
-        fake = InstagramFake(rsps)
-        fake.slept = slept
-        yield fake
-
-
-@pytest.fixture
 def store() -> MemorySessionStore:
     return MemorySessionStore(session_settings())
-
-
-def _publisher(store: MemorySessionStore) -> InstagramPublisher:
-    return InstagramPublisher(USERNAME, PASSWORD, store, client_factory=fast_client, delay_range=(0, 0))
 
 
 def _content(caption: str = NEW_CAPTION) -> PreparedContent:
@@ -141,14 +125,6 @@ def _comment(
         item["child_comment_count"] = len(children)
         item["preview_child_comments"] = children
     return item
-
-
-def _media_info(ig: InstagramFake, caption: str = CAPTION) -> None:
-    ig.rsps.add(
-        responses.GET,
-        INFO_URL,
-        json={"items": [media_item(MEDIA_PK, CODE, caption)], "num_results": 1, "status": "ok"},
-    )
 
 
 def _form(call: Any) -> dict[str, list[str]]:
@@ -201,8 +177,8 @@ def _requests(ig: InstagramFake) -> list[tuple[str, str]]:
 
 
 def test_is_a_replier_and_an_updater(store: MemorySessionStore) -> None:
-    replier: Replier = _publisher(store)
-    updater: Updater = _publisher(store)
+    replier: Replier = publisher(store)
+    updater: Updater = publisher(store)
     assert (replier.channel, updater.mode) == ("instagram", "live")
 
 
@@ -210,14 +186,14 @@ def test_is_a_replier_and_an_updater(store: MemorySessionStore) -> None:
 
 
 def test_reply_to_a_comment_answers_it_under_the_post(ig: InstagramFake, store: MemorySessionStore) -> None:
-    _media_info(ig)
+    media_info(ig)
     ig.rsps.add(
         responses.POST,
         COMMENT_URL,
         json={"comment": _comment(OUR_PK, REPLY, parent=COMMENT_PK), "status": "ok"},
     )
 
-    result = _publisher(store).reply(COMMENT_TARGET, REPLY, "item-3-reply")
+    result = publisher(store).reply(COMMENT_TARGET, REPLY, "item-3-reply")
 
     assert (result.channel, result.mode, result.status) == ("instagram", "live", "published")
     assert result.post_id == OUR_PK
@@ -247,11 +223,11 @@ def test_reply_to_a_deleted_comment_or_post_is_rejected(
     if where == "info":
         ig.rsps.add(responses.GET, INFO_URL, status=status, json=body)
     else:
-        _media_info(ig)
+        media_info(ig)
         ig.rsps.add(responses.POST, COMMENT_URL, status=status, json=body)
 
     with pytest.raises(RejectedContentError) as ei:
-        _publisher(store).reply(COMMENT_TARGET, REPLY, "k")
+        publisher(store).reply(COMMENT_TARGET, REPLY, "k")
 
     assert GONE in str(ei.value)
     assert ei.value.__cause__ is None
@@ -260,7 +236,7 @@ def test_reply_to_a_deleted_comment_or_post_is_rejected(
 
 
 def test_reply_refused_by_instagram_is_rejected_content(ig: InstagramFake, store: MemorySessionStore) -> None:
-    _media_info(ig)
+    media_info(ig)
     ig.rsps.add(
         responses.POST,
         COMMENT_URL,
@@ -268,12 +244,12 @@ def test_reply_refused_by_instagram_is_rejected_content(ig: InstagramFake, store
         json={"message": "This comment contains a word that is not allowed.", "status": "fail"},
     )
     with pytest.raises(RejectedContentError) as ei:
-        _publisher(store).reply(COMMENT_TARGET, REPLY, "k")
+        publisher(store).reply(COMMENT_TARGET, REPLY, "k")
     assert "not allowed" in str(ei.value) and "teks balasan" in str(ei.value)
 
 
 def test_feedback_required_on_a_reply_asks_for_the_app(ig: InstagramFake, store: MemorySessionStore) -> None:
-    _media_info(ig)
+    media_info(ig)
     ig.rsps.add(
         responses.POST,
         COMMENT_URL,
@@ -285,39 +261,38 @@ def test_feedback_required_on_a_reply_asks_for_the_app(ig: InstagramFake, store:
         },
     )
     with pytest.raises(ActionRequiredError, match="membatasi tindakan"):
-        _publisher(store).reply(COMMENT_TARGET, REPLY, "k")
+        publisher(store).reply(COMMENT_TARGET, REPLY, "k")
 
 
 def test_429_on_a_reply_is_rate_limited(ig: InstagramFake, store: MemorySessionStore) -> None:
-    _media_info(ig)
+    media_info(ig)
     ig.rsps.add(responses.POST, COMMENT_URL, status=429, json={"message": "rate limited", "status": "fail"})
     with pytest.raises(RateLimitedError):
-        _publisher(store).reply(COMMENT_TARGET, REPLY, "k")
+        publisher(store).reply(COMMENT_TARGET, REPLY, "k")
 
 
 def test_5xx_on_a_reply_is_transient(ig: InstagramFake, store: MemorySessionStore) -> None:
-    _media_info(ig)
+    media_info(ig)
     ig.rsps.add(responses.POST, COMMENT_URL, status=502, body="<html>Bad Gateway</html>")
     with pytest.raises(TransientChannelError):
-        _publisher(store).reply(COMMENT_TARGET, REPLY, "k")
+        publisher(store).reply(COMMENT_TARGET, REPLY, "k")
 
 
 def test_login_required_on_a_reply_logs_in_once_and_answers_once(
     ig: InstagramFake, store: MemorySessionStore, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.DEBUG)
-    _media_info(ig)
+    media_info(ig)
     ig.login_required("POST", COMMENT_URL)
     ig.login_ok()
     ig.rsps.add(responses.POST, COMMENT_URL, json={"comment": _comment(OUR_PK, REPLY), "status": "ok"})
 
-    result = _publisher(store).reply(COMMENT_TARGET, REPLY, "k")
+    result = publisher(store).reply(COMMENT_TARGET, REPLY, "k")
 
     assert result.post_id == OUR_PK
     assert ig.login_attempts == 1 and store.saves == 1
     assert len(ig.calls("POST", COMMENT_URL)) == 2  # refused (not posted), then posted once
-    for secret in (OLD_SESSION, NEW_SESSION, PASSWORD, "IGT:2:"):
-        assert secret not in caplog.text
+    assert_no_secrets(caplog.text)
 
 
 def test_a_comment_target_without_its_post_is_refused_without_requests(
@@ -325,9 +300,9 @@ def test_a_comment_target_without_its_post_is_refused_without_requests(
 ) -> None:
     target = ReplyTarget(channel="instagram", platform_id=COMMENT_PK, kind="comment")
     with pytest.raises(RejectedContentError):
-        _publisher(store).reply(target, REPLY, "k")
+        publisher(store).reply(target, REPLY, "k")
     with pytest.raises(RejectedContentError, match="kosong"):
-        _publisher(store).reply(COMMENT_TARGET, "   ", "k")
+        publisher(store).reply(COMMENT_TARGET, "   ", "k")
     assert not ig.rsps.calls
 
 
@@ -337,7 +312,7 @@ def test_a_comment_target_without_its_post_is_refused_without_requests(
 def test_reply_to_a_dm_answers_in_its_thread(ig: InstagramFake, store: MemorySessionStore) -> None:
     ig.rsps.add(responses.POST, BROADCAST_TEXT_URL, json=_ack())
 
-    result = _publisher(store).reply(DM_TARGET, REPLY, "item-4-reply")
+    result = publisher(store).reply(DM_TARGET, REPLY, "item-4-reply")
 
     assert result.post_id == OUR_ITEM
     assert result.url == f"https://www.instagram.com/direct/t/{THREAD}/"
@@ -357,7 +332,7 @@ def test_dm_reply_with_a_link_and_the_thread_from_the_item_id(
     target = ReplyTarget(channel="instagram", platform_id=f"dm:{THREAD}:{CITIZEN_ITEM}", kind="dm")
     text = "Jadwal lengkap: https://dinarpus.kendalkab.go.id/pameran"
 
-    result = _publisher(store).reply(target, text, "k")
+    result = publisher(store).reply(target, text, "k")
 
     assert result.url == f"https://www.instagram.com/direct/t/{THREAD}/"
     form = _form(ig.calls("POST", BROADCAST_LINK_URL)[0])
@@ -367,7 +342,7 @@ def test_dm_reply_with_a_link_and_the_thread_from_the_item_id(
 def test_dm_to_a_thread_that_is_gone_is_rejected(ig: InstagramFake, store: MemorySessionStore) -> None:
     ig.rsps.add(responses.POST, BROADCAST_TEXT_URL, status=404, json={"message": "Thread not found"})
     with pytest.raises(RejectedContentError, match=r"pesan langsung \(DM\) asli sudah dihapus"):
-        _publisher(store).reply(DM_TARGET, REPLY, "k")
+        publisher(store).reply(DM_TARGET, REPLY, "k")
 
 
 # ---------------------------------------------------------------------- find_reply
@@ -401,7 +376,7 @@ def test_find_reply_finds_our_reply_to_the_comment(ig: InstagramFake, store: Mem
         },
     )
 
-    found = _publisher(store).find_reply(COMMENT_TARGET, REPLY, "item-3-reply")
+    found = publisher(store).find_reply(COMMENT_TARGET, REPLY, "item-3-reply")
 
     assert found is not None
     assert found.post_id == OUR_PK
@@ -432,7 +407,7 @@ def test_find_reply_to_a_reply_in_a_thread(ig: InstagramFake, store: MemorySessi
             "status": "ok",
         },
     )
-    found = _publisher(store).find_reply(COMMENT_TARGET, REPLY, "k")
+    found = publisher(store).find_reply(COMMENT_TARGET, REPLY, "k")
     assert found is not None and found.post_id == OUR_PK
 
 
@@ -456,7 +431,7 @@ def test_find_reply_returns_none_without_our_reply(ig: InstagramFake, store: Mem
             "status": "ok",
         },
     )
-    assert _publisher(store).find_reply(COMMENT_TARGET, REPLY, "k") is None
+    assert publisher(store).find_reply(COMMENT_TARGET, REPLY, "k") is None
 
 
 def test_find_reply_does_not_answer_none_when_the_read_fails(
@@ -464,7 +439,7 @@ def test_find_reply_does_not_answer_none_when_the_read_fails(
 ) -> None:
     ig.rsps.add(responses.GET, COMMENTS_URL, status=503, json={"message": "unavailable", "status": "fail"})
     with pytest.raises(TransientChannelError):
-        _publisher(store).find_reply(COMMENT_TARGET, REPLY, "k")
+        publisher(store).find_reply(COMMENT_TARGET, REPLY, "k")
 
 
 def test_find_reply_finds_our_dm_after_the_message(ig: InstagramFake, store: MemorySessionStore) -> None:
@@ -478,7 +453,7 @@ def test_find_reply_finds_our_dm_after_the_message(ig: InstagramFake, store: Mem
         ),
     )
 
-    found = _publisher(store).find_reply(DM_TARGET, REPLY, "item-4-reply")
+    found = publisher(store).find_reply(DM_TARGET, REPLY, "item-4-reply")
 
     assert found is not None
     assert found.post_id == OUR_ITEM
@@ -498,13 +473,13 @@ def test_find_reply_in_a_dm_ignores_the_same_text_before_the_message(
             _message("32000000000000000000000000000000000", USER_ID, REPLY),  # an earlier answer
         ),
     )
-    assert _publisher(store).find_reply(DM_TARGET, REPLY, "k") is None
+    assert publisher(store).find_reply(DM_TARGET, REPLY, "k") is None
 
 
 def test_find_reply_in_a_dm_matches_a_link_message(ig: InstagramFake, store: MemorySessionStore) -> None:
     text = "Jadwal lengkap: https://dinarpus.kendalkab.go.id/pameran"
     ig.rsps.add(responses.GET, THREAD_URL, json=_thread(_message(OUR_ITEM, USER_ID, text, link=True)))
-    found = _publisher(store).find_reply(DM_TARGET, text, "k")
+    found = publisher(store).find_reply(DM_TARGET, text, "k")
     assert found is not None and found.post_id == OUR_ITEM
 
 
@@ -513,12 +488,12 @@ def test_find_reply_in_a_dm_matches_a_link_message(ig: InstagramFake, store: Mem
 
 def test_update_edits_the_caption_in_place(ig: InstagramFake, store: MemorySessionStore) -> None:
     content = _content()
-    _media_info(ig)
+    media_info(ig)
     ig.rsps.add(
         responses.POST, EDIT_URL, json={"media": media_item(MEDIA_PK, CODE, NEW_CAPTION), "status": "ok"}
     )
 
-    result = _publisher(store).update(str(MEDIA_PK), content, "sub-9-instagram-v2")
+    result = publisher(store).update(str(MEDIA_PK), content, "sub-9-instagram-v2")
 
     assert result.post_id == str(MEDIA_PK)  # the same post
     assert result.url == f"https://www.instagram.com/p/{CODE}/"
@@ -532,8 +507,8 @@ def test_update_edits_the_caption_in_place(ig: InstagramFake, store: MemorySessi
 def test_update_with_the_caption_already_in_place_sends_no_edit(
     ig: InstagramFake, store: MemorySessionStore
 ) -> None:
-    _media_info(ig, caption=NEW_CAPTION.replace("\n\n", "\n \n"))
-    result = _publisher(store).update(str(MEDIA_PK), _content(), "k")
+    media_info(ig, caption=NEW_CAPTION.replace("\n\n", "\n \n"))
+    result = publisher(store).update(str(MEDIA_PK), _content(), "k")
     assert result.url == f"https://www.instagram.com/p/{CODE}/"
     assert not ig.calls("POST", EDIT_URL)
 
@@ -552,15 +527,15 @@ def test_update_of_a_deleted_post_is_rejected(
     if where == "info":
         ig.rsps.add(responses.GET, INFO_URL, status=status, json=body)
     else:
-        _media_info(ig)
+        media_info(ig)
         ig.rsps.add(responses.POST, EDIT_URL, status=status, json=body)
     with pytest.raises(RejectedContentError, match="unggahan asli sudah dihapus"):
-        _publisher(store).update(str(MEDIA_PK), _content(), "k")
+        publisher(store).update(str(MEDIA_PK), _content(), "k")
 
 
 def test_update_never_empties_a_caption(ig: InstagramFake, store: MemorySessionStore) -> None:
     with pytest.raises(RejectedContentError, match="caption_instagram"):
-        _publisher(store).update(str(MEDIA_PK), _content(caption=" "), "k")
+        publisher(store).update(str(MEDIA_PK), _content(caption=" "), "k")
     assert not ig.rsps.calls
 
 
@@ -570,10 +545,10 @@ def test_update_never_empties_a_caption(ig: InstagramFake, store: MemorySessionS
 def test_one_publisher_replies_finds_and_updates_with_the_stored_session(
     ig: InstagramFake, store: MemorySessionStore
 ) -> None:
-    pub = _publisher(store)
+    pub = publisher(store)
     ig.rsps.add(responses.POST, BROADCAST_TEXT_URL, json=_ack())
     ig.rsps.add(responses.GET, THREAD_URL, json=_thread(_message(OUR_ITEM, USER_ID, REPLY)))
-    _media_info(ig)
+    media_info(ig)
     ig.rsps.add(responses.POST, EDIT_URL, json={"media": media_item(MEDIA_PK, CODE, NEW_CAPTION)})
 
     pub.reply(DM_TARGET, REPLY, "k1")
@@ -585,7 +560,7 @@ def test_one_publisher_replies_finds_and_updates_with_the_stored_session(
 
 
 def test_a_challenge_stops_every_later_request(ig: InstagramFake, store: MemorySessionStore) -> None:
-    pub = _publisher(store)
+    pub = publisher(store)
     ig.rsps.add(responses.POST, BROADCAST_TEXT_URL, status=400, json=challenge_body())
     with pytest.raises(ActionRequiredError, match="Ini saya"):
         pub.reply(DM_TARGET, REPLY, "k")

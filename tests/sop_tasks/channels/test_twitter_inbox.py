@@ -2,15 +2,14 @@
 
 Every request the collector sends is checked against X API v2's OpenAPI spec by the ``x_api``
 fixture, and every mentions answer faked here is itself checked against the spec's response
-schema (``Get2UsersIdMentionsResponse``), so the fakes look like what X really sends.
+schema (``Get2UsersIdMentionsResponse``), so the fakes look like what X really sends. The fixture,
+the account and its keys are shared with the other X test modules (``tests.support.x_fake``).
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -18,7 +17,6 @@ import pytest
 import requests
 import responses
 
-from sop_tasks.channels.twitter import XCredentials
 from sop_tasks.channels.twitter_inbox import XCollector
 from sop_tasks.errors import (
     ChannelError,
@@ -28,51 +26,21 @@ from sop_tasks.errors import (
     TransientChannelError,
 )
 from sop_tasks.incoming import Collector
-from tests.support.x_spec import XSpec, load_x_spec_or_skip
+from tests.support.x_fake import CREDS, ME_URL, RESET, TW, USER_ID, USERNAME, add_me, assert_no_secrets
+from tests.support.x_spec import XSpec
 
-SPEC = Path(__file__).resolve().parents[3].parent / "shared" / "specs" / "x-api-v2-openapi-2.159.json"
-
-TW = "https://api.twitter.com/2"  # tweepy's host
-ME_URL = f"{TW}/users/me"
-USER_ID = "1500000000000000001"
-USERNAME = "dinarpuskendal"
 MENTIONS_URL = f"{TW}/users/{USER_ID}/mentions"
 OUR_POST = "1800000000000000001"  # a post the office published
 WIB = timedelta(hours=7)
-
-CREDS = XCredentials(
-    api_key="ck-Kendal-API-KEY-1111",
-    api_secret="cs-Kendal-API-SECRET-2222",
-    access_token="1500000000000000001-AccessTOKEN3333",
-    access_token_secret="ats-Kendal-TOKEN-SECRET-4444",
-)
-SECRETS = (CREDS.api_key, CREDS.api_secret, CREDS.access_token, CREDS.access_token_secret)
 
 WARGA = {"id": "2200000000000000001", "name": "Siti Warga", "username": "siti_kendal"}
 PEMUDA = {"id": "2200000000000000002", "name": "Karang Taruna", "username": "kartar_kendal"}
 OFFICE = {"id": USER_ID, "name": "Dinarpus Kendal", "username": USERNAME}
 
 
-# ---- fixtures and helpers ------------------------------------------------------------------
-@pytest.fixture
-def x_spec() -> XSpec:
-    return load_x_spec_or_skip(SPEC)
-
-
-@pytest.fixture
-def x_api(x_spec: XSpec) -> Iterator[responses.RequestsMock]:
-    """Mocked X; afterwards every request sent is validated against the spec."""
-    with responses.RequestsMock(assert_all_requests_are_fired=True) as rsps:
-        yield rsps
-        x_spec.validate_calls(rsps.calls)
-
-
+# ---- helpers -------------------------------------------------------------------------------
 def collector(max_pages: int = 10) -> XCollector:
     return XCollector(CREDS, max_pages=max_pages)
-
-
-def add_me(rsps: responses.RequestsMock) -> None:
-    rsps.get(ME_URL, json={"data": OFFICE})
 
 
 def tweet(
@@ -122,12 +90,6 @@ def mention_queries(rsps: responses.RequestsMock) -> list[dict[str, list[str]]]:
         for c in rsps.calls
         if urlsplit(str(c.request.url)).path == f"/2/users/{USER_ID}/mentions"
     ]
-
-
-def assert_no_secrets(*texts: str) -> None:
-    for text in texts:
-        for secret in SECRETS:
-            assert secret not in text
 
 
 # ---- protocol ----------------------------------------------------------------------------------
@@ -335,9 +297,6 @@ def test_author_missing_from_includes_still_gives_a_working_url(
 
 
 # ---- errors ------------------------------------------------------------------------------------
-RESET = 1893456000  # 2030-01-01T00:00:00Z
-
-
 def test_429_is_rate_limited_until_x_rate_limit_reset(x_api: responses.RequestsMock) -> None:
     add_me(x_api)
     x_api.get(

@@ -1,14 +1,14 @@
 """X replies (SOP step 9) and updates (SOP step 10), tested at the HTTP edge with ``responses``.
 
 Every request the code sends is checked against X API v2's OpenAPI spec by the ``x_api`` fixture
-(tests skip, with the reason, when the spec file is absent).
+(tests skip, with the reason, when the spec file is absent). The account, its fixtures and the
+timeline helpers are shared with the other X test modules (``tests.support.x_fake``).
 """
 
 from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -17,34 +17,38 @@ from urllib.parse import urlsplit
 import pytest
 import requests
 import responses
-from responses import matchers
 
 from sop_tasks.channels.base import Replier, ReplyTarget, Updater, build_payload, payload_hash
 from sop_tasks.channels.twitter import XPublisher, normalise_reply_text, reply_payload_hash
 from sop_tasks.content import PreparedContent
 from sop_tasks.errors import CredentialsError, RateLimitedError, RejectedContentError, TransientChannelError
-from tests.sop_tasks.channels.test_twitter import (
+from tests.support.media import make_jpeg
+from tests.support.x_fake import (
+    CORRECTED,
     CREDS,
-    ME_URL,
     MEDIA,
+    NEW_ID,
     POST_ID,
     RESET,
-    SECRETS,
-    SPEC,
     TIMELINE_URL,
     TWEETS_URL,
     USERNAME,
+    add_me,
+    add_post,
+    assert_no_secrets,
+    calls,
     content,
     form_fields,
     json_body,
     media_file,
+    post,
+    posts_read,
+    replies_read,
+    timeline,
 )
-from tests.support.media import make_jpeg
-from tests.support.x_spec import XSpec, load_x_spec_or_skip
 
 CITIZEN_ID = "1800000000000000050"  # the citizen's mention being answered
 REPLY_ID = "1800000000000000060"  # our reply
-NEW_ID = "1800000000000000070"  # the corrected post / correction reply
 DELETE_URL = f"{TWEETS_URL}/{POST_ID}"
 REPLY = "Terima kasih, Kak. Pameran dibuka pukul 08.00–15.00 WIB. Info: https://dinarpus.kendalkab.go.id"
 TARGET = ReplyTarget(
@@ -54,73 +58,12 @@ TARGET = ReplyTarget(
     thread_id=CITIZEN_ID,
     author="warga_kendal",
 )
-CORRECTED = (
-    "[Ralat] Pameran arsip & buku langka di Perpustakaan Daerah Kendal, 2–8 Des. "
-    "Info: https://dinarpus.kendalkab.go.id/pameran #Kendal"
-)
 GONE = "pesan asli sudah dihapus atau tidak dapat dibalas"
-
-
-@pytest.fixture
-def x_spec() -> XSpec:
-    return load_x_spec_or_skip(SPEC)
-
-
-@pytest.fixture
-def x_api(x_spec: XSpec) -> Iterator[responses.RequestsMock]:
-    """Mocked X; afterwards every request sent is validated against the spec."""
-    with responses.RequestsMock(assert_all_requests_are_fired=True) as rsps:
-        yield rsps
-        x_spec.validate_calls(rsps.calls)
 
 
 @pytest.fixture
 def pub() -> XPublisher:
     return XPublisher(CREDS, sleep=lambda _: None)
-
-
-def add_me(rsps: responses.RequestsMock) -> None:
-    rsps.get(ME_URL, json={"data": {"id": "1500000000000000001", "name": "Dinarpus", "username": USERNAME}})
-
-
-def add_post(rsps: responses.RequestsMock, post_id: str, text: str) -> None:
-    rsps.post(TWEETS_URL, status=201, json={"data": {"id": post_id, "text": text}})
-
-
-def replies_read(since_id: str) -> Any:
-    """The query find_reply / update(mode="reply") sends: replies included, newer than the original."""
-    return matchers.query_param_matcher(
-        {
-            "max_results": "50",
-            "exclude": "retweets",
-            "since_id": since_id,
-            "tweet.fields": "referenced_tweets",
-        }
-    )
-
-
-def posts_read(since_id: str) -> Any:
-    """The query update(mode="repost") sends: own posts (no replies) newer than the original."""
-    return matchers.query_param_matcher(
-        {"max_results": "20", "exclude": "replies,retweets", "since_id": since_id}
-    )
-
-
-def post(post_id: str, text: str, replied_to: str | None = None) -> dict[str, Any]:
-    item: dict[str, Any] = {"id": post_id, "text": text, "edit_history_tweet_ids": [post_id]}
-    if replied_to:
-        item["referenced_tweets"] = [{"type": "replied_to", "id": replied_to}]
-    return item
-
-
-def timeline(*posts: dict[str, Any]) -> dict[str, Any]:
-    if not posts:
-        return {"meta": {"result_count": 0}}
-    return {"data": list(posts), "meta": {"result_count": len(posts)}}
-
-
-def calls(rsps: responses.RequestsMock) -> list[tuple[str, str]]:
-    return [(str(c.request.method), urlsplit(str(c.request.url)).path) for c in rsps.calls]
 
 
 def corrected(media: tuple[Any, ...] = ()) -> PreparedContent:
@@ -394,8 +337,7 @@ def test_update_repost_mode_deletes_then_posts_anew_with_media(
         "text": CORRECTED,
         "media": {"media_ids": ["1900000000000000009"]},
     }
-    for secret in SECRETS:
-        assert secret not in caplog.text and secret not in json.dumps(result.to_json())
+    assert_no_secrets(caplog.text, json.dumps(result.to_json()))
 
 
 def test_update_repost_mode_with_the_original_already_deleted(
