@@ -104,8 +104,11 @@ def _rows(summaries: list[dict[str, Any]]) -> list[dict[str, Any]]:
             "dibuat (WIB)": (s["created_at"] or "")[:19].replace("T", " "),
             "judul": s["title"],
             "status": s["status"],
+            "pemutakhiran dari": (s.get("update") or {}).get("of", ""),
+            "versi": (s.get("update") or {}).get("version", ""),
+            "alasan pemutakhiran": (s.get("update") or {}).get("reason", ""),
         }
-        for st in STEPS[:5]:
+        for st in (*STEPS[:5], STEPS[9]):
             info = s["steps"].get(str(st.number))
             row[f"langkah {st.number} (detik)"] = (
                 "" if not info or info["seconds"] is None else info["seconds"]
@@ -117,9 +120,10 @@ def _rows(summaries: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return rows
 
 
-def cmd_records_list(args: argparse.Namespace, out: TextIO = sys.stdout) -> int:
+def cmd_records_list(args: argparse.Namespace, out: TextIO | None = None) -> int:
     from sop_tasks.records.ledger import Ledger
 
+    out = out or sys.stdout
     summaries = Ledger(_ledger_url(args.db)).summaries()
     if args.json:
         for s in summaries:
@@ -133,6 +137,10 @@ def cmd_records_list(args: argparse.Namespace, out: TextIO = sys.stdout) -> int:
         out.write(
             f"#{s['id']} [{s['status']}] {safe_line(s['title'])}  ({(s['created_at'] or '')[:16]} WIB)\n"
         )
+        if s.get("update"):
+            u = s["update"]
+            why = safe_line(u["reason"], 200)
+            out.write(f"     pemutakhiran #{u['of']}, versi {u['version']} — alasan: {why}\n")
         for no, info in s["steps"].items():
             std = info["standard_seconds"]
             flag = "  ⚠ melebihi waktu baku" if info["over_standard"] else ""
@@ -147,7 +155,42 @@ def cmd_records_list(args: argparse.Namespace, out: TextIO = sys.stdout) -> int:
                 f"{_fmt_seconds(info['seconds'])} / {_fmt_seconds(std)}{flag}{why}\n"
             )
         for ch, info in s["channels"].items():
-            out.write(f"       {ch}: {info['status']} {safe_line(info.get('url') or '', 200)}\n")
+            how = f" ({ACTION_NAMES[info['action']]})" if info.get("action") in ACTION_NAMES else ""
+            out.write(f"       {ch}: {info['status']}{how} {safe_line(info.get('url') or '', 200)}\n")
+    return 0
+
+
+ACTION_NAMES = {"update": "diubah di tempat", "reply": "balasan koreksi", "repost": "dihapus, diunggah ulang"}
+
+
+def cmd_records_versions(args: argparse.Namespace, out: TextIO | None = None) -> int:
+    """Every version of a published submission (SOP step 10): status, reason and diff."""
+    from sop_tasks.records.ledger import Ledger
+
+    out = out or sys.stdout
+    ledger = Ledger(_ledger_url(args.db))
+    sub = ledger.submission(args.submission_id)
+    if sub is None:
+        raise SopError(f"Pengajuan {args.submission_id} tidak ada di catatan; lihat `sop records list`")
+    if sub.kind == "update":
+        version = ledger.content_version(sub.id)
+        assert version is not None
+        sub = ledger.submission(version.submission_id)
+        assert sub is not None
+    by_id = {s["id"]: s for s in ledger.summaries()}
+    live_version = ledger.live_version(sub.id)[0]
+    out.write(f"Versi pengajuan #{sub.id} — {safe_line(sub.title)}\n")
+    out.write(f"  versi 1: unggahan asli #{sub.id} [{by_id[sub.id]['status']}]\n")
+    for v in ledger.content_versions(sub.id):
+        s = by_id[v.update_submission_id]
+        live = "  ← tayang sekarang" if v.version == live_version else ""
+        out.write(
+            f"  versi {v.version}: pemutakhiran #{v.update_submission_id} [{s['status']}] "
+            f"({(s['created_at'] or '')[:16]} WIB){live}\n"
+            f"    alasan: {safe_line(v.reason, 300)}\n"
+        )
+        for line in v.diff.splitlines():
+            out.write(f"    {safe_line(line, 300)}\n")
     return 0
 
 
@@ -170,13 +213,14 @@ def cmd_records_export(args: argparse.Namespace, out: TextIO | None = None) -> i
     return 0
 
 
-def cmd_records_sweeps(args: argparse.Namespace, out: TextIO = sys.stdout) -> int:
+def cmd_records_sweeps(args: argparse.Namespace, out: TextIO | None = None) -> int:
     """Proof of monitoring: each day's successful SOP sweeps; a working day with fewer than 3 is flagged."""
     from datetime import datetime
 
     from sop_tasks.records.inbox import Inbox
     from sop_tasks.records.ledger import Ledger
 
+    out = out or sys.stdout
     cfg = load_config()
     days = Inbox(Ledger(_ledger_url(args.db))).days(cfg.tz, until=datetime.now(cfg.tz).date())
     if args.json:
@@ -483,6 +527,12 @@ def build_parser() -> argparse.ArgumentParser:
     tl.add_argument("--json", action="store_true", help="satu objek JSON per baris")
     tl.add_argument("--db", help="URL basis data catatan (bawaan: koneksi sop_ledger)")
     tl.set_defaults(func=cmd_records_follow_ups)
+    ver = rsub.add_parser(
+        "versi", aliases=["versions"], help="langkah 10: setiap versi konten dan perbedaannya"
+    )
+    ver.add_argument("submission_id", type=int, help="nomor pengajuan (asli atau pemutakhiran)")
+    ver.add_argument("--db", help="URL basis data catatan (bawaan: koneksi sop_ledger)")
+    ver.set_defaults(func=cmd_records_versions)
     pp = sub.add_parser("ppid", help="permohonan informasi publik (UU 14/2008)")
     psub = pp.add_subparsers(dest="ppid_command", required=True)
     ext = psub.add_parser(

@@ -180,3 +180,52 @@ def test_versions_numbered_retry_safe_and_live_posts_follow_reposts(base, tmp_pa
     assert summary["status"] == "diperbarui"
     assert summary["update"] == {"of": orig, "version": 2, "reason": "r", "diff": "d"}
     assert summary["channels"]["twitter"]["action"] == "repost"
+
+
+def test_records_show_every_version_with_reason_diff_and_what_is_live(base, tmp_path, capsys):
+    from sop_tasks import cli
+
+    url = f"sqlite:///{tmp_path / 'ledger.db'}"
+    ledger = Ledger(url)
+    orig = _submission(ledger, base)
+    ledger.add_channel_result(
+        orig,
+        "website",
+        mode="live",
+        status="published",
+        idempotency_key="k",
+        post_id="5",
+        url="http://s/?p=5",
+    )
+    new = dataclasses.replace(base, body="Sabtu buka\x1b[2J", channels=("website",))
+    diff = update.diff(base, new, old_version=1, new_version=2)
+    u2 = _submission(ledger, new, "update")
+    ledger.add_content_version(orig, u2, content=new.to_json(), diff=diff, reason="Jam berubah\x1b]0;x\x07")
+    u3 = _submission(ledger, new, "update")  # returned by a verifier: never live
+    ledger.add_content_version(orig, u3, content=new.to_json(), diff="", reason="Coba lagi")
+    ledger.add_event(u3, 3, "returned", actor="kabid", reason="belum pasti")
+    ledger.add_channel_result(
+        u2,
+        "website",
+        mode="live",
+        status="published",
+        idempotency_key="k2",
+        post_id="5",
+        url="http://s/?p=5",
+        action="update",
+    )
+
+    assert cli.main(["records", "versi", str(u3), "--db", url]) == 0  # an update's number works too
+    out = capsys.readouterr().out
+    assert f"Versi pengajuan #{orig}" in out and "versi 1: unggahan asli" in out
+    assert f"versi 2: pemutakhiran #{u2} [diperbarui]" in out and "← tayang sekarang" in out
+    assert f"versi 3: pemutakhiran #{u3} [dikembalikan]" in out
+    assert "alasan: Jam berubah" in out and "+Sabtu buka" in out and "\x1b" not in out
+    assert out.count("← tayang sekarang") == 1
+
+    assert cli.main(["records", "list", "--db", url]) == 0
+    out = capsys.readouterr().out
+    assert f"pemutakhiran #{orig}, versi 2 — alasan: Jam berubah" in out
+    assert "website: published (diubah di tempat) http://s/?p=5" in out
+    assert cli.main(["records", "versi", "999", "--db", url]) == 1
+    assert "Pengajuan 999 tidak ada" in capsys.readouterr().err
