@@ -42,8 +42,8 @@ def stack(wordpress):
     shutil.rmtree(home, ignore_errors=True)
 
 
-def _approve_all(stack: Stack) -> tuple[Answerer, threading.Thread]:
-    answerer = Answerer(stack.api, "sop_publish", {k: list(v) for k, v in YES_SCRIPT.items()}, deadline_s=400)
+def _approve_all(stack: Stack, dag_id: str = "sop_publish") -> tuple[Answerer, threading.Thread]:
+    answerer = Answerer(stack.api, dag_id, {k: list(v) for k, v in YES_SCRIPT.items()}, deadline_s=400)
     t = threading.Thread(target=answerer.run, daemon=True)
     t.start()
     return answerer, t
@@ -81,6 +81,27 @@ def test_three_approvals_over_http_publish_live_and_outbox(stack, media_dir):
     assert payload["payload"]["text"].startswith(title)
     note = stack.run_info("sop_publish", run_id).get("note") or ""
     assert site["url"] in note and "OUTBOX" in note
+
+    # SOP step 10 on the same stack: the officer triggers sop_update, three officials approve,
+    # and the same WordPress post changes; X (no connection) writes its correction to the outbox.
+    new_title = f"{title} — jadwal baru"
+    update_run = stack.trigger(
+        "sop_update",
+        {"submission_id": summary["id"], "reason": "Jadwal Desember berubah", "title": new_title},
+    )
+    answerer, t = _approve_all(stack, "sop_update")
+    state = stack.wait_run("sop_update", update_run, timeout=300)
+    answerer.stop()
+    t.join(5)
+    assert not answerer.errors, answerer.errors
+    assert state == "success", stack.log_tail()
+    updated = _ledger(stack).summary_for_run("sop_update", update_run)
+    assert updated["status"] == "diperbarui" and updated["channels"]["twitter"]["status"] == "outbox"
+    assert updated["channels"]["website"]["post_id"] == site["post_id"]
+    page = requests.get(site["url"], timeout=10)
+    assert page.status_code == 200 and new_title in page.text
+    note = stack.run_info("sop_update", update_run).get("note") or ""
+    assert site["url"] in note and "kadis" in note
 
 
 def _ti(stack: Stack, run_id: str, task_id: str) -> dict:

@@ -10,7 +10,7 @@ import base64
 import io
 import json
 import logging
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -30,6 +30,7 @@ from sop_tasks.errors import (
     TransientChannelError,
 )
 from tests.support.instagram_fake import (
+    CAPTION,
     CONFIGURE_CLIPS_URL,
     CONFIGURE_SIDECAR_URL,
     CONFIGURE_URL,
@@ -48,7 +49,6 @@ from tests.support.instagram_fake import (
     challenge_body,
     fast_client,
     feed_url,
-    instagram_mock,
     make_reel_mp4,
     media_item,
     publisher,
@@ -56,14 +56,6 @@ from tests.support.instagram_fake import (
 )
 from tests.support.media import make_jpeg, make_mp4, make_png
 from tests.support.video import MIDDLE, close_to, make_video_mp4, mean_color_of
-
-CAPTION = "Pameran Arsip Kendal 2026 dibuka hari ini.\n\nDatang ke Dinarpus! #Kendal #Arsip"
-
-
-@pytest.fixture
-def ig(monkeypatch: pytest.MonkeyPatch) -> Iterator[InstagramFake]:
-    with instagram_mock(monkeypatch) as fake:
-        yield fake
 
 
 def _content(*files: Path, caption: str = CAPTION) -> PreparedContent:

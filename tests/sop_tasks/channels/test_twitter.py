@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -35,8 +34,8 @@ from tests.support.x_fake import (
     CREDS,
     ME_URL,
     MEDIA,
-    SECRETS,  # noqa: F401 (test_twitter_reply_update imports it from here)
-    SPEC,
+    POST_ID,
+    RESET,
     TEXT,
     TIMELINE_URL,
     TWEETS_URL,
@@ -48,26 +47,11 @@ from tests.support.x_fake import (
     form_fields,
     json_body,
     media_file,
-    spec_checked_x,
 )
-from tests.support.x_spec import SpecViolation, XSpec, load_x_spec_or_skip
-
-POST_ID = "1800000000000000001"
+from tests.support.x_spec import SpecViolation, XSpec
 
 
-# ---- fixtures and helpers ------------------------------------------------------------------
-@pytest.fixture
-def x_spec() -> XSpec:
-    return load_x_spec_or_skip(SPEC)
-
-
-@pytest.fixture
-def x_api(x_spec: XSpec) -> Iterator[responses.RequestsMock]:
-    """Mocked X; afterwards every request sent is validated against the spec."""
-    with spec_checked_x(x_spec) as rsps:
-        yield rsps
-
-
+# ---- fixtures and helpers (x_spec / x_api come from conftest.py) -------------------------------
 @pytest.fixture
 def sleeps() -> list[float]:
     return []
@@ -300,9 +284,6 @@ def test_too_much_media_or_changed_file_fails_before_any_request(
 
 
 # ---- error translation -----------------------------------------------------------------------
-RESET = 1893456000  # 2030-01-01T00:00:00Z
-
-
 @pytest.mark.parametrize("where", ["create_tweet", "media_upload"])
 def test_429_is_rate_limited_until_x_rate_limit_reset(
     x_api: responses.RequestsMock, pub: XPublisher, tmp_path: Path, where: str
