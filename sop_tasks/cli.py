@@ -22,9 +22,10 @@ from sop_tasks.config import CHANNEL_NAMES, OfficeConfig, load_config
 from sop_tasks.errors import ConfigError, SopError
 from sop_tasks.render import plain_line
 from sop_tasks.sop import STEPS, VERIFY_STEPS
+from sop_tasks.update import ACTION_WORDS
 
-# Terminal escape sequences (CSI, OSC, other ESC sequences) and C1 controls, which
-# ``render.plain_line`` does not remove: "\x1b[2J" would leave "[2J", and "\x9b" is a CSI itself.
+# Terminal escape sequences (CSI, OSC, other ESC sequences) and C1 controls, for CSV cells (which
+# keep their line breaks); one-line output goes through ``render.plain_line``, which removes both.
 _ESCAPES = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)?|\x1b[@-_]?|[\x80-\x9f]")
 # Characters a terminal may act on even inside a JSON string (json.dumps leaves them raw).
 _JSON_UNSAFE = re.compile(r"[\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
@@ -34,7 +35,7 @@ _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 def safe_line(text: str | None, limit: int = 120) -> str:
     """Untrusted text as one terminal-safe line: escapes and control characters removed."""
-    return plain_line(_ESCAPES.sub("", text or ""), limit)
+    return plain_line(text or "", limit)
 
 
 def _json_line(obj: Any) -> str:
@@ -155,12 +156,9 @@ def cmd_records_list(args: argparse.Namespace, out: TextIO | None = None) -> int
                 f"{_fmt_seconds(info['seconds'])} / {_fmt_seconds(std)}{flag}{why}\n"
             )
         for ch, info in s["channels"].items():
-            how = f" ({ACTION_NAMES[info['action']]})" if info.get("action") in ACTION_NAMES else ""
+            how = f" ({ACTION_WORDS[info['action']]})" if info.get("action") in ACTION_WORDS else ""
             out.write(f"       {ch}: {info['status']}{how} {safe_line(info.get('url') or '', 200)}\n")
     return 0
-
-
-ACTION_NAMES = {"update": "diubah di tempat", "reply": "balasan koreksi", "repost": "dihapus, diunggah ulang"}
 
 
 def cmd_records_versions(args: argparse.Namespace, out: TextIO | None = None) -> int:

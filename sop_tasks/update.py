@@ -19,6 +19,13 @@ from sop_tasks.content import MediaFile, PreparedContent, fit_for_x, prepare
 from sop_tasks.errors import ContentError
 
 REASON_MIN = 5
+# What a channel write did, as staff read it (records, run notes, logs).
+ACTION_WORDS = {
+    "publish": "diunggah",
+    "update": "diperbarui di tempat",
+    "reply": "balasan koreksi diunggah",
+    "repost": "dihapus lalu diunggah ulang",
+}
 XMode = Literal["reply", "repost"]
 
 

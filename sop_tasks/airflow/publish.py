@@ -15,6 +15,7 @@ from sop_tasks.content import PreparedContent, prepare
 from sop_tasks.errors import ChannelError, ContentError
 from sop_tasks.records.ledger import Ledger
 from sop_tasks.sop import step
+from sop_tasks.update import ACTION_WORDS
 
 log = logging.getLogger(__name__)
 STEP1 = step(1)
@@ -101,13 +102,6 @@ def idempotency_key(submission_id: int, dag_id: str, run_id: str, channel: str) 
     digest = hashlib.sha256(f"{dag_id}/{run_id}/{channel}".encode()).hexdigest()[:12]
     return f"sop{submission_id}-{channel}-{digest}"
 
-
-ACTION_WORDS = {
-    "publish": "diunggah",
-    "update": "diperbarui di tempat",
-    "reply": "balasan koreksi diunggah",
-    "repost": "dihapus lalu diunggah ulang",
-}
 
 CONN_IDS = {"website": "sop_website", "instagram": "sop_instagram", "twitter": "sop_twitter"}
 

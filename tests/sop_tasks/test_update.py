@@ -226,6 +226,26 @@ def test_records_show_every_version_with_reason_diff_and_what_is_live(base, tmp_
     assert cli.main(["records", "list", "--db", url]) == 0
     out = capsys.readouterr().out
     assert f"pemutakhiran #{orig}, versi 2 — alasan: Jam berubah" in out
-    assert "website: published (diubah di tempat) http://s/?p=5" in out
+    assert "website: published (diperbarui di tempat) http://s/?p=5" in out
     assert cli.main(["records", "versi", "999", "--db", url]) == 1
     assert "Pengajuan 999 tidak ada" in capsys.readouterr().err
+
+
+def test_run_note_of_an_update_names_the_original_reason_and_what_each_channel_did():
+    from sop_tasks.notes import run_note
+
+    note = run_note(
+        {
+            "id": 9,
+            "status": "diperbarui",
+            "update": {"of": 4, "version": 2, "reason": "Jam **berubah**", "diff": "-a\n+b"},
+            "steps": {},
+            "channels": {
+                "website": {"status": "published", "action": "update", "url": "http://s/?p=5"},
+                "twitter": {"status": "published", "action": "reply", "url": "https://x.com/d/status/7"},
+            },
+        }
+    )
+    assert "Pemutakhiran pengajuan #4, versi 2" in note and "~~~text\nJam **berubah**\n~~~" in note
+    assert "- Website: diperbarui di tempat — http://s/?p=5" in note
+    assert "balasan koreksi diunggah — https://x.com/d/status/7" in note
