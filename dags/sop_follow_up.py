@@ -17,7 +17,8 @@ STEP8, STEP9 = step(8), step(9)
 APPROVAL = cfg.follow_up.replies_need_approval  # read at parse time: the task exists only when on
 APPROVAL_DOC = (
     f"   *Balas* lebih dulu disetujui {cfg.verifier(fua.REPLY_APPROVER_ROLE).title} "
-    "(SOP peringatan 1; *Tidak* = balasan tidak diunggah).\n"
+    "(SOP peringatan 1; *Tidak* = balasan tidak diunggah dan dikembalikan ke bidang yang sama:\n"
+    "   run revisi `tindak_lanjut__item<N>__<bidang>__revisi<k>` meminta jawaban baru).\n"
     if APPROVAL
     else ""
 )
@@ -90,7 +91,18 @@ def sop_follow_up() -> None:
     reply = unggah_balasan()
     if APPROVAL:
         approve = fua.ReplyApprovalOperator(cfg=cfg, retries=2)
-        approve >> reply
+        # "Tidak — kembalikan": the same bidang answers again in a revision run of this DAG (the
+        # returned reply and the reason in its question); its run id and conf come from the approval.
+        revision_xcom = f"ti.xcom_pull(task_ids='{fua.APPROVE_TASK}', key='{fua.REVISION_XCOM}')"
+        revise = TriggerDagRunOperator(
+            task_id=fua.REVISE_TASK,
+            task_display_name="8. Kembalikan ke bidang (revisi balasan)",
+            trigger_dag_id="sop_follow_up",
+            trigger_run_id="{{ " + revision_xcom + "['run_id'] }}",
+            conf="{{ " + revision_xcom + "['conf'] }}",  # rendered natively: a dict
+            skip_when_already_exists=True,
+        )
+        approve >> [reply, revise]
         siapkan() >> decide >> [approve, tanpa_balasan(), reroute]
     else:
         siapkan() >> decide >> [reply, tanpa_balasan(), reroute]

@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select
@@ -26,7 +26,7 @@ from sop_tasks.records.models import (
     ReplyResult,
     Submission,
 )
-from sop_tasks.render import inert_block, inert_inline
+from sop_tasks.render import inert_block, inert_inline, plain_line
 from sop_tasks.sop import step
 
 OPTION_REPLY = "Balas — unggah jawaban di tempat pesan masuk"
@@ -42,8 +42,23 @@ STEP7, STEP8, STEP9 = step(7), step(8), step(9)
 EVENT_PPID = "ppid"  # marked as a public-information request (deadline = ppid_days working days)
 EVENT_PPID_EXTENDED = "ppid_extended"  # extended once (deadline = the new one; text = the reason)
 EVENT_POSTED, EVENT_REMINDED, EVENT_ERROR = "posted", "reminded", "error"
+# follow_up.replies_need_approval: the official's approval of a reply (SOP warning 1 for replies).
+# A returned reply no longer stands: the bidang answers again in a revision run.
+EVENT_APPROVAL_REQUESTED = "reply_approval_requested"  # detail["reply_id"]: the reply to approve
+EVENT_APPROVED, EVENT_RETURNED = "reply_approved", "reply_returned"
+VERDICTS = (EVENT_APPROVED, EVENT_RETURNED)
+# Who approves a bidang's reply: the Kasubag Umum dan Kepegawaian is the first verifier of everything
+# the office publishes and the sub-division that handles its public communication; one official
+# (not the three-step chain of SOP steps 2–4) because step 9's standard time is five minutes.
+REPLY_APPROVER_ROLE = "kasubag"
 # Reminder kinds (FollowUpEvent.detail["kind"] of a "reminded" event).
+REMIND_BIDANG, REMIND_OFFICER = "bidang", "pengelola"
+REMIND_REVISION_BIDANG, REMIND_REVISION_OFFICER = "revisi_bidang", "revisi_pengelola"  # after a return
 REMIND_PPID, REMIND_PPID_EXTENDED = "ppid", "ppid_diperpanjang"
+REMIND_APPROVAL = "persetujuan_balasan"  # detail["request_id"]: the approval request reminded about
+# Approval reminders stop after this long (like the verification reminders): a request nobody
+# will answer any more (its run was failed or deleted by hand) is not mailed about forever.
+APPROVAL_REMINDERS_STOP_AFTER = timedelta(days=3)
 _DAYS = ("Senin", "Selasa", "Rabu", "Kamis", "Jumat", "Sabtu", "Minggu")
 
 
@@ -117,6 +132,67 @@ def ppid_clock_from(
 
 
 @dataclass(frozen=True)
+class ReturnedReply:
+    """A bidang's reply the approving official returned (``reply_returned``): it no longer stands."""
+
+    reply: FollowUpEvent
+    returned: FollowUpEvent
+
+
+def standing_decision(events: Iterable[FollowUpEvent], bidang: str) -> FollowUpEvent | None:
+    """The bidang's decision that stands, if any.
+
+    The first decision counts (a second one recorded by a race is kept in the log but ignored),
+    except a reply the official returned: after ``reply_returned`` the bidang has no decision and
+    its next one (from the revision run) counts.
+    """
+    return _decisions(events, bidang)[0]
+
+
+def returned_replies(events: Iterable[FollowUpEvent], bidang: str) -> list[ReturnedReply]:
+    """Every reply of the bidang that was returned, oldest first."""
+    return _decisions(events, bidang)[1]
+
+
+def _decisions(
+    events: Iterable[FollowUpEvent], bidang: str
+) -> tuple[FollowUpEvent | None, list[ReturnedReply]]:
+    standing: FollowUpEvent | None = None
+    returns: list[ReturnedReply] = []
+    for e in sorted((e for e in events if e.bidang == bidang), key=lambda e: e.id):
+        if e.event in DECISIONS.values() and standing is None:
+            standing = e
+        elif e.event == EVENT_RETURNED and standing is not None and standing.event == "reply":
+            returns.append(ReturnedReply(standing, e))
+            standing = None
+    return standing, returns
+
+
+def verdict_on(events: Iterable[FollowUpEvent], reply: FollowUpEvent) -> FollowUpEvent | None:
+    """The official's verdict (approved or returned) on this very reply, if given."""
+    return next(
+        (
+            e
+            for e in sorted(events, key=lambda e: e.id)
+            if e.bidang == reply.bidang and e.event in VERDICTS and e.id > reply.id
+        ),
+        None,
+    )
+
+
+def awaiting_approval(events: Iterable[FollowUpEvent], bidang: str) -> FollowUpEvent | None:
+    """The approval request of the bidang's standing reply that no verdict has answered yet."""
+    evs = sorted(events, key=lambda e: e.id)
+    reply = standing_decision(evs, bidang)
+    if reply is None or reply.event != "reply" or verdict_on(evs, reply) is not None:
+        return None
+    requests = [
+        e for e in evs if e.bidang == bidang and e.event == EVENT_APPROVAL_REQUESTED and e.id > reply.id
+    ]
+    return requests[-1] if requests else None
+
+
+@dataclass(frozen=True)
 class ItemView:
     item: IncomingItemRow
     forwarded_at: datetime | None
@@ -182,19 +258,33 @@ class FollowUps:
             return row.id
 
     def open(self, item_id: int, bidang: str, run_id: str) -> ItemView:
+        """Record that the bidang's follow-up started (once, and once more per revision run)."""
         view = self.view(item_id)
         if view.item.spam:
             raise FollowUpError(f"Informasi masuk #{item_id} ditandai spam; tidak ditindaklanjuti")
-        if not any(e.event == "opened" and e.bidang == bidang for e in self.events(item_id)):
-            self.add(item_id, bidang, "opened", run_id=run_id)
+        evs = self.events(item_id)
+        revision = self.awaiting_revision(item_id, bidang, evs)
+        since = revision.returned.id if revision else 0
+        if not any(e.event == "opened" and e.bidang == bidang and e.id > since for e in evs):
+            detail = {"revision_of": revision.reply.id} if revision else None
+            self.add(item_id, bidang, "opened", run_id=run_id, detail=detail)
         return view
 
     def decided(self, item_id: int, bidang: str) -> FollowUpEvent | None:
-        """The bidang's decision, if it already gave one (answering twice is refused)."""
-        for e in self.events(item_id):
-            if e.bidang == bidang and e.event in DECISIONS.values():
-                return e
-        return None
+        """The bidang's standing decision (answering twice is refused); a returned reply is not one."""
+        return standing_decision(self.events(item_id), bidang)
+
+    def returned(self, item_id: int, bidang: str) -> list[ReturnedReply]:
+        """The bidang's replies the official returned, oldest first."""
+        return returned_replies(self.events(item_id), bidang)
+
+    def awaiting_revision(
+        self, item_id: int, bidang: str, events: list[FollowUpEvent] | None = None
+    ) -> ReturnedReply | None:
+        """The last returned reply when the bidang has not decided again since (None otherwise)."""
+        evs = self.events(item_id) if events is None else events
+        standing, returns = _decisions(evs, bidang)
+        return returns[-1] if standing is None and returns else None
 
     def decide(
         self,
@@ -243,7 +333,8 @@ class FollowUps:
 
     # ---- reminders and the KIP clock ------------------------------------------------------
     def open_items(self) -> list[tuple[IncomingItemRow, str, list[FollowUpEvent]]]:
-        """(item, bidang, events) for every forwarded item a bidang has not decided yet."""
+        """(item, bidang, events) for every forwarded item a bidang has not decided yet — or whose
+        reply the official returned (the bidang owes a new answer)."""
         with self.ledger.session() as s:
             forwards = list(s.scalars(select(Forward).order_by(Forward.id)))
             items = {i.id: i for i in s.scalars(select(IncomingItemRow))}
@@ -253,9 +344,30 @@ class FollowUps:
         out = []
         for f in forwards:
             evs = events.get(f.item_id, [])
-            if any(e.bidang == f.bidang and e.event in DECISIONS.values() for e in evs):
+            if standing_decision(evs, f.bidang) is not None:
                 continue
             out.append((items[f.item_id], f.bidang, evs))
+        return out
+
+    def approval_requests(self) -> list[tuple[IncomingItemRow, str, FollowUpEvent, list[FollowUpEvent]]]:
+        """(item, bidang, request, events) of every reply still waiting for the official's verdict."""
+        with self.ledger.session() as s:
+            asked = select(FollowUpEvent.item_id).where(FollowUpEvent.event == EVENT_APPROVAL_REQUESTED)
+            evs = list(
+                s.scalars(
+                    select(FollowUpEvent).where(FollowUpEvent.item_id.in_(asked)).order_by(FollowUpEvent.id)
+                )
+            )
+            items = {i.id: i for i in s.scalars(select(IncomingItemRow).where(IncomingItemRow.id.in_(asked)))}
+        by_item: dict[int, list[FollowUpEvent]] = {}
+        for e in evs:
+            by_item.setdefault(e.item_id, []).append(e)
+        out = []
+        for item_id, item_evs in by_item.items():
+            for bidang in dict.fromkeys(e.bidang for e in item_evs if e.event == EVENT_APPROVAL_REQUESTED):
+                request = awaiting_approval(item_evs, bidang)
+                if request is not None:
+                    out.append((items[item_id], bidang, request, item_evs))
         return out
 
     def latest_bidang(self, item_id: int) -> str | None:
@@ -337,7 +449,11 @@ class FollowUps:
                 f"sampai {fmt_date(clock.deadline)}; UU 14/2008 hanya mengizinkan satu kali perpanjangan. "
                 "Jawab permohonan sebelum batas itu."
             )
-        closed = next((e for e in evs if e.event in ("reply", "no_reply", EVENT_POSTED)), None)
+        # answered: a posted reply, or a standing reply/no-reply (a returned reply is not an answer)
+        standing = [standing_decision(evs, b) for b in dict.fromkeys(e.bidang for e in evs)]
+        closed = next((e for e in evs if e.event == EVENT_POSTED), None) or next(
+            (d for d in standing if d is not None and d.event in ("reply", "no_reply")), None
+        )
         if closed is not None:
             what = {"reply": "dijawab", "no_reply": "dinyatakan tidak perlu dibalas"}.get(
                 closed.event, "balasannya diunggah"
@@ -386,6 +502,10 @@ class FollowUps:
         Who answered, when (WIB), what was posted or why not, elapsed times incoming → forwarded
         → answered → posted against the SOP's standard times, and the PPID clock (current
         deadline, extension, lapsed). ``cfg`` adds working days left before a PPID deadline.
+
+        A reply the official returned is not an answer: until the bidang answers again the row's
+        status is ``reply_returned`` (label: who returned it, when and why; ``reply_text`` the
+        returned reply), and every return stays listed in ``returned`` after the revision.
         """
         now = now or datetime.now(UTC)
         today = now.astimezone(cfg.tz if cfg else WIB).date()
@@ -419,8 +539,10 @@ class FollowUps:
         for f in forwards:
             item = items[f.item_id]
             all_evs = events.get(f.item_id, [])
-            evs = [e for e in all_evs if e.bidang == f.bidang]
-            decision = next((e for e in evs if e.event in DECISIONS.values()), None)
+            decision, returns = _decisions(all_evs, f.bidang)
+            awaiting = returns[-1] if decision is None and returns else None
+            verdict = verdict_on(all_evs, decision) if decision and decision.event == "reply" else None
+            asked = decision is not None and awaiting_approval(all_evs, f.bidang) is not None
             results = replies.get(f.item_id, []) if decision and decision.event == "reply" else []
             posted = next((r for r in results if r.status in ("published", "outbox")), None)
             failed = next((r for r in reversed(results) if r.status == "error"), None)
@@ -445,11 +567,29 @@ class FollowUps:
                     "bidang": f.bidang,
                     "forwarded_at": iso(f.forwarded_at),
                     "rerouted_from": rerouted_from,
-                    "status": decision.event if decision else "menunggu tindak lanjut",
-                    "status_label": _status_label(decision, posted, failed),
+                    "status": decision.event
+                    if decision
+                    else (EVENT_RETURNED if awaiting else "menunggu tindak lanjut"),
+                    "status_label": _status_label(decision, posted, failed, returns, verdict, asked),
                     "answered_by": decision.actor if decision else None,
                     "answered_at": iso(decision.at) if decision else None,
-                    "reply_text": decision.text if decision and decision.event == "reply" else None,
+                    "reply_text": decision.text
+                    if decision and decision.event == "reply"
+                    else (awaiting.reply.text if awaiting else None),
+                    "approved": {"by": verdict.actor, "at": iso(verdict.at)}
+                    if verdict and verdict.event == EVENT_APPROVED
+                    else None,
+                    "returned": [
+                        {
+                            "reply_text": r.reply.text,
+                            "replied_by": r.reply.actor,
+                            "replied_at": iso(r.reply.at),
+                            "by": r.returned.actor,
+                            "at": iso(r.returned.at),
+                            "reason": r.returned.text,
+                        }
+                        for r in returns
+                    ],
                     "reason": decision.text if decision and decision.event == "no_reply" else None,
                     "rerouted_to": decision.target_bidang if decision else None,
                     "posted": {"mode": posted.mode, "post_id": posted.post_id, "url": posted.url}
@@ -484,28 +624,72 @@ class FollowUps:
 
 
 def _status_label(
-    decision: FollowUpEvent | None, posted: ReplyResult | None, failed: ReplyResult | None
+    decision: FollowUpEvent | None,
+    posted: ReplyResult | None,
+    failed: ReplyResult | None,
+    returns: list[ReturnedReply] | None = None,
+    verdict: FollowUpEvent | None = None,
+    awaiting_approval: bool = False,
 ) -> str:
-    """What staff read as the follow-up's status."""
+    """What staff read as the follow-up's status (one plain line: the CLI prints it as is)."""
+    returns = returns or []
     if decision is None:
-        return "menunggu tindak lanjut"
+        if not returns:
+            return "menunggu tindak lanjut"
+        last = returns[-1].returned
+        return plain_line(
+            f"balasan dikembalikan oleh {last.actor or '?'} ({to_wib(last.at):%d-%m-%Y %H:%M} WIB), "
+            f"alasan: {last.text or '-'} — menunggu jawaban baru bidang",
+            200,
+        )
     if decision.event == "no_reply":
         return "tidak perlu dibalas"
     if decision.event == "reroute":
         return f"diteruskan ke {decision.target_bidang or '-'}"
+    revised = f" (revisi ke-{len(returns)})" if returns else ""
     if posted is not None:
-        return "dibalas (outbox, koneksi belum diatur)" if posted.mode == "outbox" else "dibalas"
-    return "dijawab, gagal diunggah" if failed else "dijawab, menunggu diunggah"
+        done = "dibalas (outbox, koneksi belum diatur)" if posted.mode == "outbox" else "dibalas"
+        return done + revised
+    if failed:
+        return "dijawab, gagal diunggah" + revised
+    if verdict is not None and verdict.event == EVENT_APPROVED:
+        return f"dijawab, disetujui {verdict.actor or '?'}, menunggu diunggah{revised}"
+    if awaiting_approval:
+        return "dijawab, menunggu persetujuan balasan" + revised
+    return "dijawab, menunggu diunggah" + revised
 
 
-def body(view: ItemView, bidang_name: str) -> str:
-    """Markdown of the follow-up request; the citizen's words are inert."""
+def body(view: ItemView, bidang_name: str, revision: ReturnedReply | None = None) -> str:
+    """Markdown of the follow-up request; the citizen's words are inert.
+
+    ``revision``: the bidang's reply the official returned — shown first (inert, with who returned
+    it, when and why) so the new answer can fix it.
+    """
     i = view.item
     when = to_wib(i.created_at)
     lines = [
         f"**SOP langkah {STEP8.number} — tindak lanjut oleh {bidang_name}.** Informasi masuk #{i.id} "
         f"lewat {CHANNEL_NAMES.get(i.channel, i.channel)} ({i.kind}), {when:%d-%m-%Y %H:%M} WIB.",
         "",
+    ]
+    if revision is not None:
+        ret, reply = revision.returned, revision.reply
+        lines += [
+            f"**Revisi: balasan sebelumnya dikembalikan** oleh {inert_inline(ret.actor or '?')} pada "
+            f"{to_wib(ret.at):%d-%m-%Y %H:%M} WIB dan tidak diunggah. Tulis jawaban baru (atau pilih "
+            "tindak lanjut lain); jawaban baru disetujui lagi sebelum diunggah.",
+            "",
+            "**Alasan dikembalikan**",
+            "",
+            inert_block(ret.text or "-"),
+            "",
+            f"**Balasan yang dikembalikan** — ditulis oleh {inert_inline(reply.actor or '?')}, "
+            f"{to_wib(reply.at):%d-%m-%Y %H:%M} WIB",
+            "",
+            inert_block(reply.text or ""),
+            "",
+        ]
+    lines += [
         f"**Dari:** {inert_inline(i.author or '-')}",
         "",
         "**Pesan**",
@@ -536,6 +720,8 @@ def due_follow_up_reminders(
     """(item, bidang, kind, recipients) of reminders due now; each kind once per item and bidang.
 
     kinds: "bidang" after ``remind_after_working_days``; "pengelola" one working day later;
+    "revisi_bidang" and "revisi_pengelola" likewise, counted from when the official returned the
+    bidang's reply (the bidang owes a new answer; each return starts them afresh);
     "ppid" when a public-information deadline is within ``ppid_remind_before_working_days``, and
     "ppid_diperpanjang" likewise before the extended deadline (so an extension that comes after
     the first PPID reminder still gets its own). Answered or handled requests are not reminded.
@@ -544,14 +730,23 @@ def due_follow_up_reminders(
     today = now.astimezone(cfg.tz).date()
     out = []
     for item, bidang, evs in fu.open_items():
-        sent = {(e.detail or {}).get("kind") for e in evs if e.event == "reminded" and e.bidang == bidang}
-        seen = (to_wib(item.seen_at) or item.seen_at).date()
-        waited = cal.working_days_between(seen, today)
+        revision = fu.awaiting_revision(item.id, bidang, evs)
+        after = revision.returned.id if revision else 0
+        sent = {
+            (e.detail or {}).get("kind")
+            for e in evs
+            if e.event == EVENT_REMINDED and e.bidang == bidang and e.id > after
+        }
+        since = revision.returned.at if revision else item.seen_at
+        waited = cal.working_days_between((to_wib(since) or since).date(), today)
         b = cfg.bidang_by_code(bidang)
-        if waited >= cfg.follow_up.remind_after_working_days and "bidang" not in sent:
-            out.append((item, bidang, "bidang", list(b.emails)))
-        if waited >= cfg.follow_up.remind_after_working_days + 1 and "pengelola" not in sent:
-            out.append((item, bidang, "pengelola", list(cfg.officers.emails)))
+        to_bidang, to_officer = (
+            (REMIND_REVISION_BIDANG, REMIND_REVISION_OFFICER) if revision else (REMIND_BIDANG, REMIND_OFFICER)
+        )
+        if waited >= cfg.follow_up.remind_after_working_days and to_bidang not in sent:
+            out.append((item, bidang, to_bidang, list(b.emails)))
+        if waited >= cfg.follow_up.remind_after_working_days + 1 and to_officer not in sent:
+            out.append((item, bidang, to_officer, list(cfg.officers.emails)))
     for clock in fu.ppid_clocks().values():
         if clock.answered_at is not None:  # answered, or handled otherwise
             continue
@@ -606,11 +801,80 @@ def remind_text(
             f"Permohonan informasi publik #{item.id} ({bidang}) harus dijawab {by} (UU 14/2008). "
             f"{rule} Jawab di Airflow → Browse → Required Actions.",
         )
-    who = "bidang" if kind == "bidang" else "pengelola TI"
+    who = "bidang" if kind in (REMIND_BIDANG, REMIND_REVISION_BIDANG) else "pengelola TI"
+    if kind in (REMIND_REVISION_BIDANG, REMIND_REVISION_OFFICER):
+        return (
+            f"[SOP] Balasan informasi masuk #{item.id} dikembalikan, belum dijawab ulang",
+            f"Pengingat untuk {who}: balasan {bidang} untuk informasi masuk #{item.id} "
+            f"({CHANNEL_NAMES.get(item.channel, item.channel)}) dikembalikan pejabat dan belum dijawab "
+            "ulang. Buka Airflow → Browse → Required Actions (tindak lanjut revisi) dan tulis jawaban "
+            "baru sesuai alasan pengembaliannya.",
+        )
     return (
         f"[SOP] Informasi masuk #{item.id} belum ditindaklanjuti",
         f"Pengingat untuk {who}: informasi masuk #{item.id} "
         f"({CHANNEL_NAMES.get(item.channel, item.channel)}) "
         f"untuk {bidang} belum ditindaklanjuti sejak {to_wib(item.seen_at):%d-%m-%Y %H:%M} WIB. "
         "Buka Airflow → Browse → Required Actions.",
+    )
+
+
+@dataclass(frozen=True)
+class ApprovalReminder:
+    """A reply waiting for the official's approval past step 9's standard time."""
+
+    item: IncomingItemRow
+    bidang: str
+    request: FollowUpEvent  # the ``reply_approval_requested`` event
+    waiting_minutes: int
+    recipients: tuple[str, ...]
+
+
+def due_approval_reminders(fu: FollowUps, cfg: OfficeConfig, now: datetime) -> list[ApprovalReminder]:
+    """Reminders due now for replies still waiting for the official's approval.
+
+    A reply is to be posted within step 9's standard time (5 minutes from the answer), and the
+    approval is part of that time: once it has passed, the approver users' e-mails are reminded,
+    then again every ``reminder_every_minutes`` (never twice within that interval), as the
+    verifiers of steps 2–4 are; never after ``APPROVAL_REMINDERS_STOP_AFTER``. Nothing is ever
+    approved by waiting. Counted from the approval request (``reply_approval_requested``), so a
+    run with approval switched off is never reminded about.
+    """
+    standard = timedelta(minutes=STEP9.standard_minutes or 0)
+    every = timedelta(minutes=cfg.reminder_every_minutes)
+    recipients = tuple(cfg.verifier(REPLY_APPROVER_ROLE).emails)
+    out = []
+    for item, bidang, request, evs in fu.approval_requests():
+        waited = now - request.at.replace(tzinfo=UTC)
+        if waited < standard or waited > APPROVAL_REMINDERS_STOP_AFTER:
+            continue
+        sent = [
+            datetime.fromisoformat(str(d["at"]))
+            for e in evs
+            if e.event == EVENT_REMINDED
+            and (d := e.detail or {}).get("kind") == REMIND_APPROVAL
+            and d.get("request_id") == request.id
+            and d.get("at")
+        ]
+        if sent and now - max(sent) < every:
+            continue
+        out.append(ApprovalReminder(item, bidang, request, int(waited.total_seconds() // 60), recipients))
+    return out
+
+
+def approval_remind_text(r: ApprovalReminder, cfg: OfficeConfig) -> tuple[str, str]:
+    """Subject and text of an approval reminder (plain text, Indonesian)."""
+    approver = cfg.verifier(REPLY_APPROVER_ROLE)
+    try:
+        name = cfg.bidang_by_code(r.bidang).name
+    except KeyError:
+        name = r.bidang
+    since = to_wib(r.request.at)
+    return (
+        f"[SOP] Pengingat persetujuan balasan informasi masuk #{r.item.id}",
+        f"Balasan {name} untuk informasi masuk #{r.item.id} "
+        f"({CHANNEL_NAMES.get(r.item.channel, r.item.channel)}) menunggu persetujuan {approver.title} "
+        f"sejak {since:%d-%m-%Y %H:%M} WIB ({r.waiting_minutes} menit; waktu baku langkah "
+        f"{STEP9.number}, dari jawaban sampai diunggah: {STEP9.standard_minutes} menit). Balasan tidak "
+        "diunggah sebelum disetujui. Buka Airflow → Browse → Required Actions.",
     )

@@ -34,22 +34,27 @@ REPLY_TASK = fu.STEP9.task_id
 NO_REPLY_TASK = "sop08_tanpa_balasan"
 REROUTE_TASK = "sop08_teruskan_bidang_lain"
 APPROVE_TASK = "sop08_setujui_balasan"
-DECISION_XCOM, REROUTE_XCOM = "decision", "reroute"
+REVISE_TASK = "sop08_kembalikan_ke_bidang"
+DECISION_XCOM, REROUTE_XCOM, REVISION_XCOM = "decision", "reroute", "revision"
 
-# follow_up.replies_need_approval (SOP warning 1 applied to replies): who approves a bidang's reply.
-# The Kasubag Umum dan Kepegawaian is the first verifier of everything the office publishes and
-# the sub-division that handles its public communication; one official (not the three-step chain
-# of SOP steps 2–4) because step 9's standard time is five minutes; never the bidang that wrote it.
-REPLY_APPROVER_ROLE = "kasubag"
+# follow_up.replies_need_approval (SOP warning 1 applied to replies): who approves a bidang's reply
+# (see sop_tasks.followup.REPLY_APPROVER_ROLE) — never the one who wrote it. "Tidak" sends the item
+# back to the same bidang: a revision run of this DAG asks it for a new answer.
+REPLY_APPROVER_ROLE = fu.REPLY_APPROVER_ROLE
 OPTION_APPROVE = "Ya — setujui balasan"
 OPTION_RETURN = "Tidak — kembalikan"
 APPROVAL_OPTIONS = [OPTION_APPROVE, OPTION_RETURN]
-EVENT_APPROVED, EVENT_RETURNED = "reply_approved", "reply_returned"
+EVENT_APPROVED, EVENT_RETURNED = fu.EVENT_APPROVED, fu.EVENT_RETURNED
 _PPID_WORDS = re.compile(r"\b(ppid|permohonan informasi|informasi publik|keterbukaan informasi)\b", re.I)
 
 
 def follow_up_run_id(item_id: int, bidang: str) -> str:
     return f"tindak_lanjut__item{item_id}__{bidang}"
+
+
+def revision_run_id(item_id: int, bidang: str, revision: int) -> str:
+    """The run that asks the bidang again after its reply was returned for the ``revision``-th time."""
+    return f"{follow_up_run_id(item_id, bidang)}__revisi{revision}"
 
 
 def prepare(params: dict[str, Any], *, run_id: str, ledger: Ledger, cfg: OfficeConfig) -> dict[str, Any]:
@@ -94,17 +99,20 @@ def decided_in_run(store: fu.FollowUps, item_id: int, bidang: str, run_id: str) 
 
 def reroute_targets(cfg: OfficeConfig, store: fu.FollowUps, item_id: int, bidang: str) -> list[str]:
     """Where an item may be forwarded: never back to itself, never to a bidang that already decided
-    (its follow-up would refuse to start, and the item would be forwarded to nobody)."""
+    (its follow-up would refuse to start, and the item would be forwarded to nobody) — nor to one
+    whose reply was returned (it is answering again in its own revision run)."""
     done = {e.bidang for e in store.events(item_id) if e.event in fu.DECISIONS.values()}
     return [b.code for b in cfg.bidang if b.code != bidang and b.code not in done]
 
 
-def reply_verdict(store: fu.FollowUps, item_id: int, bidang: str) -> FollowUpEvent | None:
-    """The official's latest verdict on the bidang's reply (approved or returned), if any."""
-    verdicts = [
-        e for e in store.events(item_id) if e.bidang == bidang and e.event in (EVENT_APPROVED, EVENT_RETURNED)
+def verdict_in_run(store: fu.FollowUps, item_id: int, bidang: str, run_id: str) -> FollowUpEvent | None:
+    """The verdict this very run recorded (a retried approval must not ask again)."""
+    mine = [
+        e
+        for e in store.events(item_id)
+        if e.bidang == bidang and e.event in fu.VERDICTS and e.run_id == run_id
     ]
-    return verdicts[-1] if verdicts else None
+    return mine[-1] if mine else None
 
 
 def _unusable(item_id: int, bidang: str, problem: str) -> AirflowFailException:
@@ -198,8 +206,10 @@ class FollowUpOperator(HITLBranchOperator):
         self.params[fu.PARAM_TARGET] = self._target_param(self._cfg, targets)
         self.options = list(fu.OPTIONS) if targets else [o for o in fu.OPTIONS if o != fu.OPTION_REROUTE]
         self.assigned_users = [{"id": u, "name": u} for u in bidang.users]
-        self.subject = plain_line(f"Tindak lanjut #{view.item.id} ({bidang.name}): {view.item.text}")
-        self.body = fu.body(view, bidang.name)
+        revision = store.awaiting_revision(item_id, code)
+        what = "Revisi tindak lanjut" if revision else "Tindak lanjut"
+        self.subject = plain_line(f"{what} #{view.item.id} ({bidang.name}): {view.item.text}")
+        self.body = fu.body(view, bidang.name, revision)
         return super().execute(context)
 
     def _problem(
@@ -321,9 +331,12 @@ class ReplyApprovalOperator(HITLOperator, SkipMixin):
     bidang's reply before step 9 posts it.
 
     Assigned to the users of the ``REPLY_APPROVER_ROLE`` verifier (Plt/Plh: add a name there), never
-    to the one who wrote the reply. No default, no timeout. "Tidak" is an outcome, not a failure:
-    recorded in record 3 (``reply_returned``, who and why), the bidang and officer are told, and
-    step 9 is skipped — nothing is posted.
+    to the one who wrote the reply. No default, no timeout. The request is recorded
+    (``reply_approval_requested``) so ``sop_pengingat`` can remind the approver. "Tidak" is an
+    outcome, not a failure: recorded in record 3 (``reply_returned``, who and why), the bidang and
+    officer are told, step 9 is skipped — nothing is posted — and ``REVISE_TASK`` starts a revision
+    run that asks the same bidang for a new answer (the returned reply and the reason shown). "Ya"
+    skips the revision and step 9 posts the reply.
     """
 
     inherits_from_skipmixin = True
@@ -369,15 +382,21 @@ class ReplyApprovalOperator(HITLOperator, SkipMixin):
     def execute(self, context: Any) -> Any:
         info = context["ti"].xcom_pull(task_ids=PREPARE_TASK)
         item_id, code = int(info["item_id"]), str(info["bidang"])
+        run_id = context["dag_run"].run_id
         store = fu.FollowUps(get_ledger())
-        reply = self._reply(store, item_id, code)
-        verdict = reply_verdict(store, item_id, code)
-        if verdict is not None and verdict.run_id == context["dag_run"].run_id:
+        verdict = verdict_in_run(store, item_id, code, run_id)
+        if verdict is not None:
             self.log.info(
                 "Persetujuan balasan #%s sudah tercatat (%s); tidak ditanyakan lagi", item_id, verdict.event
             )
-            return self._conclude(
-                context, verdict.event == EVENT_APPROVED, verdict.actor or "?", verdict.text
+            return self._conclude(context, store, verdict)
+        reply = self._reply(store, item_id, code)
+        if not any(
+            e.event == fu.EVENT_APPROVAL_REQUESTED and e.bidang == code and e.id > reply.id
+            for e in store.events(item_id)
+        ):
+            store.add(
+                item_id, code, fu.EVENT_APPROVAL_REQUESTED, run_id=run_id, detail={"reply_id": reply.id}
             )
         bidang = self._cfg.bidang_by_code(code)
         # four eyes: whoever wrote the reply does not approve it (unless nobody else could)
@@ -407,7 +426,7 @@ class ReplyApprovalOperator(HITLOperator, SkipMixin):
         if not approved and not reason:
             reason = "(alasan tidak diisi)"
         store = fu.FollowUps(get_ledger())
-        store.add(
+        verdict_id = store.add(
             item_id,
             code,
             EVENT_APPROVED if approved else EVENT_RETURNED,
@@ -415,6 +434,7 @@ class ReplyApprovalOperator(HITLOperator, SkipMixin):
             text=reason,
             run_id=context["dag_run"].run_id,
         )
+        verdict = next(e for e in store.events(item_id) if e.id == verdict_id)
         if approved:
             log.info("Balasan #%s (%s) disetujui oleh %s", item_id, code, who)
         else:
@@ -424,16 +444,34 @@ class ReplyApprovalOperator(HITLOperator, SkipMixin):
                 list(bidang.emails) + list(self._cfg.officers.emails),
                 f"[SOP] Balasan informasi masuk #{item_id} dikembalikan",
                 f"Balasan {bidang.name} untuk informasi masuk #{item_id} tidak disetujui oleh "
-                f"{self.approver_title} ({who}) dan tidak diunggah. Alasan: {reason}",
+                f"{self.approver_title} ({who}) dan tidak diunggah. Alasan: {reason}\n"
+                "Informasi masuk ini dikembalikan ke bidang: tulis jawaban baru di Airflow → Browse → "
+                "Required Actions (tindak lanjut revisi).",
             )
-        return self._conclude(context, approved, who, reason)
+        return self._conclude(context, store, verdict)
 
-    def _conclude(self, context: Any, approved: bool, who: str, reason: str | None) -> dict[str, Any]:
+    def _conclude(self, context: Any, store: fu.FollowUps, verdict: FollowUpEvent) -> dict[str, Any]:
+        """Branch on the recorded verdict; safe to repeat (a retry repeats it).
+
+        Ya: step 9 goes on, the revision is skipped. Tidak: step 9 is skipped and the revision run
+        (its id counts the bidang's returns up to this one) is handed to ``REVISE_TASK``.
+        """
+        approved = verdict.event == EVENT_APPROVED
+        item_id, code = verdict.item_id, verdict.bidang
         if not approved:
-            downstream = [t for t in context["task"].get_flat_relatives(upstream=False) if not t.is_teardown]
-            if downstream:
-                self.skip(ti=context["ti"], tasks=downstream)
-        return {"decision": "Ya" if approved else "Tidak", "by": who, "reason": reason}
+            returns = [r for r in store.returned(item_id, code) if r.returned.id <= verdict.id]
+            context["ti"].xcom_push(
+                key=REVISION_XCOM,
+                value={
+                    "run_id": revision_run_id(item_id, code, max(1, len(returns))),
+                    "conf": {"item_id": item_id, "bidang": code},
+                },
+            )
+        skip_id = REVISE_TASK if approved else REPLY_TASK
+        skipped = [t for t in context["task"].get_flat_relatives(upstream=False) if t.task_id == skip_id]
+        if skipped:
+            self.skip(ti=context["ti"], tasks=skipped)  # raises DownstreamTasksSkipped: the task succeeds
+        return {"decision": "Ya" if approved else "Tidak", "by": verdict.actor or "?", "reason": verdict.text}
 
 
 def replier_for(channel: str, cfg: OfficeConfig) -> Replier:
@@ -455,10 +493,18 @@ def post_reply(item_id: int, bidang: str, *, ledger: Ledger, cfg: OfficeConfig) 
     store = fu.FollowUps(ledger)
     view = store.view(item_id)
     decision = store.decided(item_id, bidang)
+    returned = store.awaiting_revision(item_id, bidang) if decision is None else None
+    if returned is not None:
+        approver = cfg.verifier(REPLY_APPROVER_ROLE).title
+        raise AirflowFailException(
+            f"Balasan {bidang} untuk informasi masuk #{item_id} dikembalikan oleh {approver} "
+            f"({returned.returned.actor or '?'}): tidak diunggah; bidang menulis jawaban baru di "
+            "tindak lanjut revisi (SOP peringatan 1: hanya yang disetujui pejabat yang boleh diunggah)"
+        )
     if decision is None or decision.event != "reply" or not decision.text:
         raise AirflowFailException(f"Tidak ada jawaban {bidang} untuk informasi masuk #{item_id}")
     if cfg.follow_up.replies_need_approval:
-        verdict = reply_verdict(store, item_id, bidang)
+        verdict = fu.verdict_on(store.events(item_id), decision)  # on this very reply
         if verdict is None or verdict.event != EVENT_APPROVED:
             approver = cfg.verifier(REPLY_APPROVER_ROLE).title
             state = "dikembalikan" if verdict is not None else "belum disetujui"
@@ -503,13 +549,41 @@ def post_reply(item_id: int, bidang: str, *, ledger: Ledger, cfg: OfficeConfig) 
 
 
 def reminders(ledger: Ledger, cfg: OfficeConfig, notify: Any, now: datetime | None = None) -> int:
-    """Follow-up reminders (bidang, then officer) and KIP deadline reminders; each sent once."""
+    """Follow-up reminders (bidang, then officer; again after a returned reply) and KIP deadline
+    reminders naming the current deadline; each sent once."""
     now = now or datetime.now(UTC)
     store = fu.FollowUps(ledger)
     sent = 0
     for item, bidang, kind, recipients in fu.due_follow_up_reminders(store, cfg, now):
-        subject, text = fu.remind_text(item, bidang, kind, now)
+        clock = store.ppid_clock(item.id) if kind in (fu.REMIND_PPID, fu.REMIND_PPID_EXTENDED) else None
+        subject, text = fu.remind_text(item, bidang, kind, now, deadline=clock.deadline if clock else None)
         notify(recipients, subject, text)
-        store.add(item.id, bidang, "reminded", detail={"kind": kind, "recipients": recipients})
+        store.add(item.id, bidang, fu.EVENT_REMINDED, detail={"kind": kind, "recipients": recipients})
+        sent += 1
+    return sent
+
+
+def approval_reminders(ledger: Ledger, cfg: OfficeConfig, notify: Any, now: datetime | None = None) -> int:
+    """Remind the approver of replies waiting past step 9's standard time (see
+    ``fu.due_approval_reminders``); each reminder recorded so none repeats within the interval."""
+    now = now or datetime.now(UTC)
+    store = fu.FollowUps(ledger)
+    sent = 0
+    for r in fu.due_approval_reminders(store, cfg, now):
+        subject, text = fu.approval_remind_text(r, cfg)
+        notify(list(r.recipients), subject, text)
+        store.add(
+            r.item.id,
+            r.bidang,
+            fu.EVENT_REMINDED,
+            run_id=r.request.run_id,
+            detail={
+                "kind": fu.REMIND_APPROVAL,
+                "request_id": r.request.id,
+                "recipients": list(r.recipients),
+                "waiting_minutes": r.waiting_minutes,
+                "at": now.isoformat(),
+            },
+        )
         sent += 1
     return sent

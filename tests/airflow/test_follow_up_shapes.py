@@ -11,8 +11,10 @@ from typing import Any
 
 import pytest
 import yaml
-from airflow.sdk.exceptions import AirflowFailException
+from airflow.providers.standard.operators.hitl import HITLOperator
+from airflow.sdk.exceptions import AirflowFailException, DownstreamTasksSkipped
 
+from sop_tasks import followup as fu
 from sop_tasks.airflow import followup as fua
 from sop_tasks.airflow.hitl_guard import missing_required
 from sop_tasks.config import OfficeConfig
@@ -62,8 +64,11 @@ def test_with_approval_a_reply_goes_to_the_kasubag_first(tmp_path, monkeypatch, 
     dag = _parse(tmp_path, monkeypatch, approval=True)
     assert fua.APPROVE_TASK in dag.task_dict
     assert _downstream(dag, fua.DECIDE_TASK) == {fua.APPROVE_TASK, fua.NO_REPLY_TASK, fua.REROUTE_TASK}
-    assert _downstream(dag, fua.APPROVE_TASK) == {fua.REPLY_TASK}
+    assert _downstream(dag, fua.APPROVE_TASK) == {fua.REPLY_TASK, fua.REVISE_TASK}
     assert set(dag.task_dict[fua.REPLY_TASK].upstream_task_ids) == {fua.APPROVE_TASK}
+    revise = dag.task_dict[fua.REVISE_TASK]  # "Tidak": the same bidang is asked again, in a new run
+    assert revise.trigger_dag_id == "sop_follow_up" and revise.skip_when_already_exists
+    assert fua.REVISION_XCOM in revise.trigger_run_id and fua.APPROVE_TASK in str(revise.conf)
     decide = dag.task_dict[fua.DECIDE_TASK]
     assert decide.options_mapping[OPTION_REPLY] == fua.APPROVE_TASK
     approve = dag.task_dict[fua.APPROVE_TASK]
@@ -74,6 +79,7 @@ def test_with_approval_a_reply_goes_to_the_kasubag_first(tmp_path, monkeypatch, 
     assert approve.defaults is None and approve.response_timeout is None  # never approved by waiting
     assert set(approve.params) == {"alasan"}
     assert "Kasubag Umum dan Kepegawaian" in dag.doc_md
+    assert "__revisi<k>" in dag.doc_md
 
 
 def test_the_guard_requires_a_reason_for_returning_a_reply():
@@ -278,3 +284,169 @@ def test_a_retry_carries_the_recorded_reroute_out_without_asking_again(ledger, o
     }
     forwards = [f for f in Inbox(ledger).forwards() if f.bidang == "perpustakaan"]
     assert len(forwards) == 1 and forwards[0].via == "teruskan:kearsipan"
+
+
+# ---- a returned reply goes back to the same bidang (revision run) -----------------------------
+class _FakeTI:
+    map_index = -1
+
+    def __init__(self, info: dict[str, Any]) -> None:
+        self.info, self.pushed = info, {}
+
+    def xcom_pull(self, task_ids: str, key: str | None = None) -> Any:
+        return self.info
+
+    def xcom_push(self, key: str, value: Any) -> None:
+        self.pushed[key] = value
+
+
+class _FakeRun:
+    def __init__(self, run_id: str) -> None:
+        self.run_id = run_id
+
+
+def _reply(store: FollowUps, item_id: int, text: str, run_id: str, bidang: str = "perpustakaan") -> None:
+    store.decide(
+        item_id,
+        bidang,
+        decision="reply",
+        actor=f"bidang_{bidang}",
+        text=text,
+        target_bidang=None,
+        ppid=False,
+        deadline=None,
+        run_id=run_id,
+    )
+
+
+def _answer(option: str, reason: str | None, who: str = "kasubag") -> dict[str, Any]:
+    return {
+        "chosen_options": [option],
+        "params_input": {"alasan": reason},
+        "responded_by_user": {"id": who, "name": who},
+        "responded_at": datetime.now(UTC),
+    }
+
+
+@pytest.fixture
+def approval_dag(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, ledger: Ledger) -> Any:
+    dag = _parse(tmp_path, monkeypatch, approval=True)
+    monkeypatch.setattr(fua, "get_ledger", lambda: ledger)
+    monkeypatch.setattr(fua, "notify", lambda to, subject, text: None)  # no SMTP connection lookup
+    return dag
+
+
+def test_a_return_records_who_and_why_skips_step_9_and_starts_a_revision_run(ledger, approval_dag):
+    item_id = _item(ledger, "perpustakaan")
+    store = FollowUps(ledger)
+    _reply(store, item_id, "Kirim ke email pribadi saya", "run-a")
+    op = approval_dag.task_dict[fua.APPROVE_TASK]
+    ti = _FakeTI({"item_id": item_id, "bidang": "perpustakaan"})
+    context = {"ti": ti, "dag_run": _FakeRun("run-a"), "task": op}
+    with pytest.raises(DownstreamTasksSkipped) as skipped:
+        op.execute_complete(context, _answer(fua.OPTION_RETURN, "Pakai alamat resmi dinas"))
+    assert skipped.value.tasks == [fua.REPLY_TASK]  # the revision trigger runs, step 9 does not
+    assert ti.pushed[fua.REVISION_XCOM] == {
+        "run_id": f"tindak_lanjut__item{item_id}__perpustakaan__revisi1",
+        "conf": {"item_id": item_id, "bidang": "perpustakaan"},
+    }
+    returned = [e for e in store.events(item_id) if e.event == fua.EVENT_RETURNED]
+    assert [(e.actor, e.text, e.run_id) for e in returned] == [
+        ("kasubag", "Pakai alamat resmi dinas", "run-a")
+    ]
+    assert store.decided(item_id, "perpustakaan") is None  # the returned reply no longer stands
+    # a retry of the approval task carries the recorded return out again: same revision run id
+    ti2 = _FakeTI({"item_id": item_id, "bidang": "perpustakaan"})
+    with pytest.raises(DownstreamTasksSkipped):
+        op.execute({"ti": ti2, "dag_run": _FakeRun("run-a"), "task": op})
+    assert ti2.pushed[fua.REVISION_XCOM] == ti.pushed[fua.REVISION_XCOM]
+    assert len([e for e in store.events(item_id) if e.event == fua.EVENT_RETURNED]) == 1
+
+
+def test_the_revision_run_starts_asks_again_with_the_returned_reply_shown_inert(
+    ledger, office_cfg, approval_dag, monkeypatch
+):
+    item_id = _item(ledger, "perpustakaan")
+    store = FollowUps(ledger)
+    evil = "Klik [di sini](https://evil.test) <b>sekarang</b>"
+    _reply(store, item_id, evil, "run-a")
+    with pytest.raises(AirflowFailException, match="sudah ditindaklanjuti"):  # a standing reply
+        fua.prepare({"item_id": item_id}, run_id="run-x", ledger=ledger, cfg=office_cfg)
+    store.add(item_id, "perpustakaan", fua.EVENT_RETURNED, actor="kasubag", text="Jangan <i>tautan</i>")
+    revision_run = fua.revision_run_id(item_id, "perpustakaan", 1)
+    info = fua.prepare(
+        {"item_id": item_id, "bidang": "perpustakaan"}, run_id=revision_run, ledger=ledger, cfg=office_cfg
+    )
+    assert info == {"item_id": item_id, "bidang": "perpustakaan", "channel": "website"}
+    returned_reply = next(e for e in store.events(item_id) if e.event == "reply")
+    opened = [e for e in store.events(item_id) if e.event == "opened"]
+    assert opened[-1].run_id == revision_run and opened[-1].detail == {"revision_of": returned_reply.id}
+
+    asked: list[Any] = []
+    monkeypatch.setattr(HITLOperator, "execute", lambda self, context: asked.append(self))
+    op = approval_dag.task_dict[fua.DECIDE_TASK]
+    op.execute({"ti": _FakeTI(info), "dag_run": _FakeRun(revision_run)})
+    assert asked == [op]  # asked again (nothing carried over from the returned reply)
+    assert op.subject.startswith(f"Revisi tindak lanjut #{item_id}")
+    assert "dikembalikan" in op.body and "`kasubag`" in op.body
+    assert "~~~text\nJangan <i>tautan</i>\n~~~" in op.body  # the reason, inert
+    assert f"~~~text\n{evil}\n~~~" in op.body  # the returned reply, inert
+    assert op.body.count("https://evil.test") == 1
+    assert [u["id"] for u in op.assigned_users] == ["bidang_perpustakaan"]
+
+
+def test_only_the_revised_reply_once_approved_is_posted(
+    ledger, office_cfg, approval_dag, monkeypatch, tmp_path
+):
+    from sop_tasks.channels import OutboxPublisher
+
+    item_id = _item(ledger, "perpustakaan")
+    store = FollowUps(ledger)
+    cfg = _with_approval(office_cfg)
+    _reply(store, item_id, "Jawaban pertama", "run-a")
+    store.add(
+        item_id, "perpustakaan", fua.EVENT_RETURNED, actor="kasubag", text="Kurang sopan", run_id="run-a"
+    )
+    _reply(store, item_id, "Jawaban kedua, sudah diperbaiki", "run-b")
+    assert store.decided(item_id, "perpustakaan").text == "Jawaban kedua, sudah diperbaiki"
+    with pytest.raises(AirflowFailException, match="belum disetujui"):  # the old return is not a verdict
+        fua.post_reply(item_id, "perpustakaan", ledger=ledger, cfg=cfg)
+
+    # the approval of the revision: requested once (for the reminders), four eyes, the new reply
+    asked: list[Any] = []
+    monkeypatch.setattr(HITLOperator, "execute", lambda self, context: asked.append(self))
+    op = approval_dag.task_dict[fua.APPROVE_TASK]
+    info = {"item_id": item_id, "bidang": "perpustakaan"}
+    for _ in range(2):
+        op.execute({"ti": _FakeTI(info), "dag_run": _FakeRun("run-b"), "task": op})
+    assert len(asked) == 2 and "Jawaban kedua" in op.body and "Jawaban pertama" not in op.body
+    requests = [e for e in store.events(item_id) if e.event == fu.EVENT_APPROVAL_REQUESTED]
+    assert len(requests) == 1 and requests[0].run_id == "run-b"
+    with pytest.raises(DownstreamTasksSkipped) as skipped:
+        op.execute_complete(
+            {"ti": _FakeTI(info), "dag_run": _FakeRun("run-b"), "task": op}, _answer(fua.OPTION_APPROVE, None)
+        )
+    assert skipped.value.tasks == [fua.REVISE_TASK]  # approved: no revision, step 9 goes on
+
+    outbox = OutboxPublisher("website", tmp_path / "outbox")
+    monkeypatch.setattr(fua, "replier_for", lambda channel, cfg: outbox)
+    result = fua.post_reply(item_id, "perpustakaan", ledger=ledger, cfg=cfg)
+    assert result["mode"] == "outbox"
+    assert "Jawaban kedua" in "".join(p.read_text() for p in (tmp_path / "outbox").rglob("*") if p.is_file())
+    assert fua.post_reply(item_id, "perpustakaan", ledger=ledger, cfg=cfg) == result  # exactly once
+    row = next(r for r in store.summaries() if r["item_id"] == item_id)
+    assert row["status_label"] == "dibalas (outbox, koneksi belum diatur) (revisi ke-1)"
+    assert row["returned"][0]["by"] == "kasubag" and row["returned"][0]["reason"] == "Kurang sopan"
+    assert row["approved"]["by"] == "kasubag" and row["reply_text"] == "Jawaban kedua, sudah diperbaiki"
+
+
+def test_sop_pengingat_reminds_reply_approvals_too(monkeypatch):
+    from airflow.dag_processing.dagbag import DagBag
+
+    bag = DagBag(str(REPO / "dags" / "sop_reminders.py"))
+    assert not bag.import_errors, bag.import_errors
+    dag = bag.dags["sop_pengingat"]
+    assert {"kirim_pengingat", "pengingat_tindak_lanjut", "pengingat_persetujuan_balasan"} <= set(
+        dag.task_dict
+    )
+    assert "5 menit" in dag.doc_md

@@ -2,7 +2,8 @@
 
 Every path of SOP step 8 is answered through the real REST app (with the plugin's guard) by the
 users the office config names: Balas, Tidak perlu dibalas, Teruskan (and the new bidang's own
-follow-up), and — with ``follow_up.replies_need_approval`` — the official's approval of a reply.
+follow-up), and — with ``follow_up.replies_need_approval`` — the official's approval of a reply,
+and a returned reply's revision run (the same bidang answers again; the revised reply is posted).
 
 ``dag.test()`` waits for a human answer without any limit of its own, so every run here goes
 through ``_follow_up``: a watchdog fails whatever is still waiting after the deadline, and the
@@ -159,6 +160,7 @@ def swept(dagbag, wordpress):
         "terima": f"Terima kasih infonya min, sangat bermanfaat {uuid.uuid4().hex[:4]}",
         "kartu": f"Min mau tanya syarat bikin kartu anggota perpustakaan gimana ya {uuid.uuid4().hex[:4]}",
         "magang": f"Apakah ada lowongan magang di dinas? {uuid.uuid4().hex[:4]}",
+        "serah": f"Bagaimana cara menyerahkan arsip keluarga yang lama ke dinas? {uuid.uuid4().hex[:4]}",
         "judol": "slot gacor maxwin hari ini depo 10rb wd cepat klik link",
     }
     for who, text in texts.items():
@@ -184,6 +186,7 @@ def test_sweep_recorded_routed_forwarded_and_follow_ups_started(swept):
         "terima": "sekretariat",
         "kartu": "perpustakaan",
         "magang": "sekretariat",
+        "serah": "kearsipan",
         "judol": None,
     }
     assert items[texts["judol"]].spam
@@ -195,7 +198,7 @@ def test_sweep_recorded_routed_forwarded_and_follow_ups_started(swept):
     assert sweep.status == "ok" and sweep.counts["website"]["new"] >= 6
     with create_session() as s:
         runs = set(s.scalars(select(DagRun.run_id).where(DagRun.dag_id == "sop_follow_up")))
-    for key in ("perpus", "arsip", "terima", "kartu", "magang"):
+    for key in ("perpus", "arsip", "terima", "kartu", "magang", "serah"):
         assert fua.follow_up_run_id(items[texts[key]].id, routed[key]) in runs
 
 
@@ -253,24 +256,35 @@ def test_no_reply_needs_a_reason_posts_nothing_and_is_recorded(dagbag, rest_api,
     assert reason not in requests.get(swept["post"].url, timeout=10).text
 
 
-def test_an_answer_that_cannot_be_used_fails_at_once_instead_of_asking_again(dagbag, rest_api, swept):
-    """Teruskan to a bidang name instead of its code passes the guard (it is not empty) but cannot
-    be carried out. Before, the task failed, was retried and put the same question again — the
-    answer was lost and dag.test() waited forever. Now it fails once, recording nothing."""
-    item = swept["items"][swept["texts"]["arsip"]]
-    dr, _ = _follow_up(
+def test_an_answer_that_cannot_be_used_is_refused_and_the_question_stays_open(dagbag, rest_api, swept):
+    """Teruskan to a bidang name instead of its code: the API guard refuses it (422) like the form
+    would, so the answer is never lost — the same question stays open (not failed, not asked again
+    by a retry) and the right answer is still taken. (An unusable answer that gets past the guard
+    fails the task once, recording nothing: tests/airflow/test_follow_up_shapes.py.)"""
+    item = swept["items"][swept["texts"]["serah"]]
+    reason = "Penyerahan arsip keluarga dijawab lewat surat resmi"
+    dr, answerer = _follow_up(
         dagbag.dags["sop_follow_up"],
         rest_api,
-        [(DECIDE, Answer("bidang_kearsipan", OPTION_REROUTE, reason="Bidang Perpustakaan"))],
+        [
+            (
+                DECIDE,
+                Answer("bidang_kearsipan", OPTION_REROUTE, reason="Bidang Perpustakaan", expect_status=422),
+            ),
+            (DECIDE, Answer("bidang_kearsipan", OPTION_NO_REPLY, reason=reason)),
+        ],
         run_conf={"item_id": item.id},
         deadline_s=90,
     )
-    assert dr.state == "failed"
-    assert _states(dr)[DECIDE] == "failed"
+    assert "bukan pilihan yang tersedia" in answerer.log[0][3]
+    assert dr.state == "success"
+    assert _states(dr)[DECIDE] == "success"
     hitl = _hitl(rest_api, dr, DECIDE)
     assert hitl["task_instance"]["try_number"] == 1  # asked once, not again by a retry
     assert hitl["params"]["bidang_tujuan"]["schema"]["enum"] == [None, "perpustakaan", "sekretariat"]
-    assert FollowUps(get_ledger()).decided(item.id, "kearsipan") is None  # nothing recorded
+    assert hitl["chosen_options"] == [OPTION_NO_REPLY]
+    decided = FollowUps(get_ledger()).decided(item.id, "kearsipan")
+    assert decided is not None and decided.event == "no_reply" and decided.text == reason
 
 
 def test_reroute_starts_the_other_bidangs_follow_up_which_posts_the_reply(dagbag, rest_api, swept, wordpress):
@@ -399,7 +413,20 @@ def test_approved_reply_is_posted(rest_api, swept, wordpress, test_home, office_
     assert _replies_under(wordpress, item) == 1
 
 
-def test_returned_reply_is_not_posted(rest_api, swept, wordpress, test_home):
+def _queued_run(run_id: str) -> tuple[dict[str, Any], Any]:
+    """conf and logical date of a run a TriggerDagRunOperator queued for the scheduler."""
+    from airflow.models.dagrun import DagRun
+    from airflow.utils.session import create_session
+    from sqlalchemy import select
+
+    with create_session() as s:
+        run = s.scalars(select(DagRun).where(DagRun.dag_id == "sop_follow_up", DagRun.run_id == run_id)).one()
+        assert str(getattr(run.run_type, "value", run.run_type)) == "operator_triggered"
+        assert str(getattr(run.state, "value", run.state)) == "queued"  # for the scheduler to start
+        return dict(run.conf), run.logical_date
+
+
+def test_returned_reply_is_not_posted_and_the_revised_one_is(rest_api, swept, wordpress, test_home):
     item = swept["items"][swept["texts"]["magang"]]
     answer = f"Ada, silakan kirim lamaran ke email pribadi saya. {uuid.uuid4().hex[:4]}"
     reason = "Jangan arahkan ke email pribadi; sebutkan pengumuman resmi di situs dinas"
@@ -425,3 +452,45 @@ def test_returned_reply_is_not_posted(rest_api, swept, wordpress, test_home):
     assert FollowUps(get_ledger()).reply_results(item.id) == []
     assert _replies_under(wordpress, item) == 0
     assert "email pribadi" not in requests.get(swept["post"].url, timeout=10).text
+    assert states[fua.REVISE_TASK] == "success"
+    row = next(r for r in FollowUps(get_ledger()).summaries() if r["item_id"] == item.id)
+    assert row["status"] == "reply_returned" and "dikembalikan oleh kasubag" in row["status_label"]
+
+    # Sent back to the same bidang: a revision run of sop_follow_up, queued like the reroute's.
+    # dag.test() runs it under its logical date and conf; Sekretariat sees what was returned and
+    # why, answers again, the Kasubag approves, and the revised reply is posted — once.
+    conf, logical_date = _queued_run(fua.revision_run_id(item.id, "sekretariat", 1))
+    assert conf == {"item_id": item.id, "bidang": "sekretariat"}
+    revised = f"Informasi magang diumumkan resmi di situs dinas. {uuid.uuid4().hex[:4]}"
+    with _approval_dag(test_home) as dag:
+        dr2, _ = _follow_up(
+            dag,
+            rest_api,
+            [
+                (DECIDE, Answer("bidang_perpustakaan", OPTION_REPLY, reason=revised, expect_status=403)),
+                (DECIDE, Answer("sekretariat", OPTION_REPLY, reason=revised)),
+                (APPROVE, Answer("kasubag", fua.OPTION_APPROVE)),
+            ],
+            run_conf=conf,
+            logical_date=logical_date,
+        )
+    assert dr2.state == "success"
+    states2 = _states(dr2)
+    assert states2[APPROVE] == "success" and states2[fua.REPLY_TASK] == "success"
+    assert states2[fua.REVISE_TASK] == "skipped"
+    question = _hitl(rest_api, dr2, DECIDE)
+    assert question["subject"].startswith(f"Revisi tindak lanjut #{item.id}")
+    assert f"~~~text\n{answer}\n~~~" in question["body"]  # the returned reply, inert
+    assert f"~~~text\n{reason}\n~~~" in question["body"]  # and why it was returned
+    approval = _hitl(rest_api, dr2, APPROVE)
+    assert f"~~~text\n{revised}\n~~~" in approval["body"] and answer not in approval["body"]
+    fu = FollowUps(get_ledger())
+    posted = [r for r in fu.reply_results(item.id) if r.status == "published"]
+    assert len(posted) == 1 and posted[0].url
+    assert _replies_under(wordpress, item) == 1
+    page = requests.get(swept["post"].url, timeout=10).text
+    assert "diumumkan resmi di situs dinas" in page and "email pribadi" not in page
+    row = next(r for r in fu.summaries() if r["item_id"] == item.id)
+    assert row["status"] == "reply" and row["reply_text"] == revised and row["posted"]["url"] == posted[0].url
+    assert [(r["by"], r["reason"]) for r in row["returned"]] == [("kasubag", reason)]
+    assert row["approved"]["by"] == "kasubag" and "revisi ke-1" in row["status_label"]

@@ -6,7 +6,10 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from sop_tasks.followup import (
+    EVENT_APPROVAL_REQUESTED,
+    EVENT_APPROVED,
     EVENT_PPID_EXTENDED,
+    EVENT_RETURNED,
     FollowUpError,
     FollowUps,
     fmt_date,
@@ -340,3 +343,116 @@ def test_answered_after_the_deadline_stays_marked_lapsed(ledger, office_cfg):
 def test_fmt_date_is_indonesian():
     assert fmt_date(date(2027, 1, 18)) == "Senin, 18-01-2027"
     assert fmt_date(date(2027, 1, 15)) == "Jumat, 15-01-2027"
+
+
+# ---- a reply the official returned (follow_up.replies_need_approval) ---------------------------
+def _decide(fu, item_id, text, run_id, decision="reply", bidang="perpustakaan"):
+    fu.decide(
+        item_id,
+        bidang,
+        decision=decision,
+        actor=f"bidang_{bidang}",
+        text=text,
+        target_bidang=None,
+        ppid=False,
+        deadline=None,
+        run_id=run_id,
+    )
+
+
+def test_a_returned_reply_no_longer_stands_and_the_revised_answer_counts(ledger):
+    row = record_item(ledger, 20, wib(2026, 12, 21, 10, 0), text="jam buka?")
+    fu = FollowUps(ledger)
+    _decide(fu, row.id, "Jawaban pertama", "run-a")
+    with pytest.raises(FollowUpError, match="jawaban kedua tidak dicatat"):  # while it stands
+        _decide(fu, row.id, "lagi", "run-a")
+    assert fu.awaiting_revision(row.id, "perpustakaan") is None
+    fu.add(row.id, "perpustakaan", EVENT_RETURNED, actor="kasubag", text="Kurang lengkap", run_id="run-a")
+    assert fu.decided(row.id, "perpustakaan") is None
+    back = fu.awaiting_revision(row.id, "perpustakaan")
+    assert (
+        back is not None and back.reply.text == "Jawaban pertama" and back.returned.text == "Kurang lengkap"
+    )
+    assert [i.id for i, *_ in fu.open_items()] == [row.id]  # the bidang owes an answer again
+    _decide(fu, row.id, "Jawaban kedua", "run-b")
+    assert fu.decided(row.id, "perpustakaan").text == "Jawaban kedua"
+    assert fu.awaiting_revision(row.id, "perpustakaan") is None and fu.open_items() == []
+    assert [r.reply.text for r in fu.returned(row.id, "perpustakaan")] == ["Jawaban pertama"]
+    # a racing second answer is still refused: the first one after the return counts
+    with pytest.raises(FollowUpError):
+        _decide(fu, row.id, "Jawaban ketiga", "run-c")
+    fu.add(row.id, "perpustakaan", "reply", actor="x", text="Jawaban ketiga", run_id="run-c")  # a race
+    assert fu.decided(row.id, "perpustakaan").text == "Jawaban kedua"
+
+
+def test_summaries_show_a_returned_reply_as_returned_not_as_waiting_to_be_posted(ledger, office_cfg):
+    row = record_item(ledger, 21, wib(2026, 12, 21, 10, 0), text="lowongan magang?")
+    fu = FollowUps(ledger)
+    _decide(fu, row.id, "Kirim ke email pribadi saya", "run-a")
+    fu.add(row.id, "perpustakaan", EVENT_APPROVAL_REQUESTED, run_id="run-a")
+    r = next(r for r in fu.summaries(office_cfg) if r["item_id"] == row.id)
+    assert r["status_label"] == "dijawab, menunggu persetujuan balasan"
+    fu.add(
+        row.id,
+        "perpustakaan",
+        EVENT_RETURNED,
+        actor="kasubag",
+        text="Jangan email pribadi;\nsebut pengumuman resmi",
+        run_id="run-a",
+    )
+    r = next(r for r in fu.summaries(office_cfg) if r["item_id"] == row.id)
+    assert r["status"] == "reply_returned" and r["answered_by"] is None and r["posted"] is None
+    label = r["status_label"]
+    assert label.startswith("balasan dikembalikan oleh kasubag (") and "\n" not in label
+    assert (
+        "alasan: Jangan email pribadi; sebut pengumuman resmi" in label and "menunggu jawaban baru" in label
+    )
+    assert "menunggu diunggah" not in label
+    assert r["reply_text"] == "Kirim ke email pribadi saya"  # the returned reply, shown as such
+    assert r["returned"] == [
+        {
+            "reply_text": "Kirim ke email pribadi saya",
+            "replied_by": "bidang_perpustakaan",
+            "replied_at": r["returned"][0]["replied_at"],
+            "by": "kasubag",
+            "at": r["returned"][0]["at"],
+            "reason": "Jangan email pribadi;\nsebut pengumuman resmi",
+        }
+    ]
+    assert r["returned"][0]["at"].endswith("+07:00")
+    # the revised reply, approved: the return stays in the record
+    _decide(fu, row.id, "Lihat pengumuman resmi di situs dinas", "run-b")
+    fu.add(row.id, "perpustakaan", EVENT_APPROVED, actor="kasubag", run_id="run-b")
+    r = next(r for r in fu.summaries(office_cfg) if r["item_id"] == row.id)
+    assert r["status"] == "reply" and r["answered_by"] == "bidang_perpustakaan"
+    assert r["status_label"] == "dijawab, disetujui kasubag, menunggu diunggah (revisi ke-1)"
+    assert r["reply_text"] == "Lihat pengumuman resmi di situs dinas" and len(r["returned"]) == 1
+    assert r["approved"]["by"] == "kasubag"
+
+
+def test_sop_records_tindak_lanjut_prints_who_returned_the_reply_and_why(ledger, office_cfg):
+    from argparse import Namespace
+    from io import StringIO
+
+    from sop_tasks.cli import cmd_records_follow_ups
+
+    row = record_item(ledger, 22, wib(2026, 12, 21, 10, 0), text="lowongan magang?")
+    fu = FollowUps(ledger)
+    _decide(fu, row.id, "Kirim ke email pribadi saya", "run-a")
+    fu.add(row.id, "perpustakaan", EVENT_RETURNED, actor="kasubag", text="Sebut pengumuman resmi")
+    out = StringIO()
+    assert cmd_records_follow_ups(Namespace(db=str(ledger.engine.url), json=False), out) == 0
+    text = out.getvalue()
+    assert "balasan dikembalikan oleh kasubag" in text and "alasan: Sebut pengumuman resmi" in text
+    assert "jawaban: Kirim ke email pribadi saya" in text and "menunggu diunggah" not in text
+
+
+def test_a_returned_reply_is_not_an_answer_to_a_ppid_request(ledger, office_cfg):
+    row = ppid_item(ledger, office_cfg, 23, wib(2026, 12, 21, 10, 0))
+    fu = FollowUps(ledger)
+    _decide(fu, row.id, "Terlampir", "run-a")
+    fu.add(row.id, "perpustakaan", EVENT_RETURNED, actor="kasubag", text="Lampiran salah")
+    clock = fu.extend_ppid(
+        row.id, reason="Dokumen dicari ulang", actor="a", cfg=office_cfg, now=wib(2027, 1, 4, 9, 0)
+    )
+    assert clock.extended and clock.answered_at is None
