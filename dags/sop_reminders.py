@@ -1,4 +1,5 @@
-"""Pengingat verifikasi: verifikator yang melewati waktu baku SOP (langkah 2–4) diingatkan."""
+"""Pengingat SOP: verifikator (langkah 2–4) dan penyetuju balasan yang melewati waktu baku,
+bidang yang belum menindaklanjuti (langkah 8) dan batas waktu permohonan informasi publik."""
 
 from __future__ import annotations
 
@@ -12,8 +13,10 @@ from sop_tasks.airflow.dag_support import dag_config, default_args
 from sop_tasks.airflow.ledger import get_ledger
 from sop_tasks.airflow.notify import notify
 from sop_tasks.reminders import send_reminders
+from sop_tasks.sop import step
 
 cfg = dag_config()
+STEP9 = step(9)
 
 
 @dag(
@@ -26,7 +29,10 @@ cfg = dag_config()
     tags=["sop", "pengingat"],
     default_args=default_args(cfg),
     doc_md="Tidak ada yang disetujui karena menunggu: pengingat dikirim tiap "
-    f"{cfg.reminder_every_minutes} menit setelah waktu baku terlewati, dan verifikasi tetap menunggu.",
+    f"{cfg.reminder_every_minutes} menit setelah waktu baku terlewati, dan verifikasi tetap menunggu.\n\n"
+    f"Balasan yang menunggu persetujuan {cfg.verifier(fua.REPLY_APPROVER_ROLE).title} diingatkan "
+    f"setelah waktu baku langkah {STEP9.number} ({STEP9.standard_minutes} menit dari jawaban sampai "
+    f"diunggah), lalu tiap {cfg.reminder_every_minutes} menit.",
 )
 def sop_pengingat() -> None:
     @task(task_id="kirim_pengingat", task_display_name="Kirim pengingat verifikasi")
@@ -37,8 +43,13 @@ def sop_pengingat() -> None:
     def remind_follow_ups(**_: Any) -> int:
         return fua.reminders(get_ledger(), cfg, notify)
 
+    @task(task_id="pengingat_persetujuan_balasan", task_display_name="Pengingat persetujuan balasan")
+    def remind_reply_approvals(**_: Any) -> int:
+        return fua.approval_reminders(get_ledger(), cfg, notify)
+
     remind()
     remind_follow_ups()
+    remind_reply_approvals()
 
 
 sop_pengingat()

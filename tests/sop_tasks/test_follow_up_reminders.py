@@ -1,8 +1,17 @@
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from sop_tasks.airflow.followup import reminders
-from sop_tasks.followup import FollowUps, due_follow_up_reminders, ppid_deadline, remind_text
+from sop_tasks.airflow.followup import approval_reminders, reminders
+from sop_tasks.followup import (
+    EVENT_APPROVAL_REQUESTED,
+    EVENT_APPROVED,
+    EVENT_RETURNED,
+    FollowUps,
+    due_approval_reminders,
+    due_follow_up_reminders,
+    ppid_deadline,
+    remind_text,
+)
 from sop_tasks.incoming import IncomingItem
 from sop_tasks.records.inbox import Inbox
 from sop_tasks.records.ledger import Ledger
@@ -179,3 +188,140 @@ def test_remind_text_names_the_current_deadline(tmp_path, office_cfg):
     assert "sudah lewat" in subject and "Kamis, 07-01-2027" in text
     subject, text = remind_text(row, "perpustakaan", "ppid", datetime(2027, 1, 5, 9, 0, tzinfo=WIB))
     assert "informasi publik" in subject and "sebelum batas waktu" in text  # caller without a deadline
+
+
+def test_ppid_reminder_mail_names_the_deadline_date(tmp_path, office_cfg):
+    ledger = Ledger(f"sqlite:///{tmp_path / 'l.db'}")
+    fu = FollowUps(ledger)
+    row = _ppid(ledger, office_cfg, 8, datetime(2026, 12, 21, 10, 0, tzinfo=WIB))  # deadline Thu 7 Jan
+    sent = []
+    reminders(
+        ledger, office_cfg, lambda to, s, t: sent.append((s, t)), datetime(2027, 1, 5, 9, 0, tzinfo=WIB)
+    )
+    [(_, text)] = [(s, t) for s, t in sent if "informasi publik" in s]
+    assert "paling lambat Kamis, 07-01-2027" in text and "sebelum batas waktu" not in text
+    fu.extend_ppid(row.id, reason="r", actor="a", cfg=office_cfg, now=datetime(2027, 1, 5, 10, 0, tzinfo=WIB))
+    sent.clear()
+    reminders(
+        ledger, office_cfg, lambda to, s, t: sent.append((s, t)), datetime(2027, 1, 14, 9, 0, tzinfo=WIB)
+    )
+    [(_, text)] = [(s, t) for s, t in sent if "informasi publik" in s]
+    assert "paling lambat Senin, 18-01-2027" in text  # the extended deadline
+
+
+def _reply_and_return(fu, row, reason="Kurang lengkap"):
+    fu.decide(
+        row.id,
+        "perpustakaan",
+        decision="reply",
+        actor="bidang_perpustakaan",
+        text="Jam 8",
+        target_bidang=None,
+        ppid=False,
+        deadline=None,
+        run_id="r",
+    )
+    fu.add(row.id, "perpustakaan", EVENT_RETURNED, actor="kasubag", text=reason, run_id="r")
+
+
+def test_a_returned_reply_reminds_the_bidang_again_counted_from_the_return(tmp_path, office_cfg):
+    ledger = Ledger(f"sqlite:///{tmp_path / 'l.db'}")
+    row = _item(Inbox(ledger), 9)
+    fu = FollowUps(ledger)
+    sent = []
+
+    def notify(to, subject, text):
+        sent.append((list(to), subject, text))
+
+    now = datetime.now(UTC)
+    assert reminders(ledger, office_cfg, notify, now + timedelta(days=7)) == 2  # bidang, then officer
+    _reply_and_return(fu, row)
+    assert [i.id for i, *_ in fu.open_items()] == [row.id]
+    sent.clear()
+    assert reminders(ledger, office_cfg, notify, now) == 0  # just returned: not yet
+    later = now + timedelta(days=7)
+    kinds = [kind for _, _, kind, _ in due_follow_up_reminders(fu, office_cfg, later)]
+    assert kinds == ["revisi_bidang", "revisi_pengelola"]  # the earlier reminders do not count
+    assert reminders(ledger, office_cfg, notify, later) == 2
+    assert all("dikembalikan" in s and f"#{row.id}" in s for _, s, _ in sent)
+    assert "untuk bidang" in sent[0][2] and "pengelola TI" in sent[1][2] and "jawaban baru" in sent[0][2]
+    assert reminders(ledger, office_cfg, notify, later) == 0  # once per return
+    _reply_and_return(fu, row, "Masih kurang")  # a second return starts them afresh
+    assert reminders(ledger, office_cfg, notify, later + timedelta(days=7)) == 2
+
+
+def _awaiting_approval(ledger, n):
+    row = _item(Inbox(ledger), n)
+    fu = FollowUps(ledger)
+    fu.decide(
+        row.id,
+        "perpustakaan",
+        decision="reply",
+        actor="bidang_perpustakaan",
+        text="Jam 8",
+        target_bidang=None,
+        ppid=False,
+        deadline=None,
+        run_id="r",
+    )
+    fu.add(row.id, "perpustakaan", EVENT_APPROVAL_REQUESTED, run_id="r")
+    request = next(e for e in fu.events(row.id) if e.event == EVENT_APPROVAL_REQUESTED)
+    return row, request.at.replace(tzinfo=UTC)
+
+
+def test_a_reply_waiting_for_approval_reminds_the_kasubag_after_step_9s_standard_time(tmp_path, office_cfg):
+    ledger = Ledger(f"sqlite:///{tmp_path / 'l.db'}")
+    row, t0 = _awaiting_approval(ledger, 10)
+    sent = []
+
+    def notify(to, subject, text):
+        sent.append((list(to), subject, text))
+
+    def remind(minutes):
+        return approval_reminders(ledger, office_cfg, notify, t0 + timedelta(minutes=minutes))
+
+    assert remind(4) == 0  # step 9's standard time (5 minutes) has not passed
+    assert remind(6) == 1
+    to, subject, text = sent[0]
+    assert to == ["kasubag@dinarpus.test"] == office_cfg.verifier("kasubag").emails
+    assert subject == f"[SOP] Pengingat persetujuan balasan informasi masuk #{row.id}"
+    assert "Kasubag Umum dan Kepegawaian" in text and "(6 menit; waktu baku langkah 9" in text
+    assert "5 menit" in text and "tidak diunggah sebelum disetujui" in text
+    assert remind(6) == 0 and remind(20) == 0  # never twice within reminder_every_minutes (15)
+    assert remind(21) == 1  # 15 minutes after the first one
+    assert remind(35) == 0 and remind(36) == 1
+    fu = FollowUps(ledger)
+    reminded = [e for e in fu.events(row.id) if e.event == "reminded"]
+    assert [(e.detail or {})["kind"] for e in reminded] == ["persetujuan_balasan"] * 3
+    assert due_follow_up_reminders(fu, office_cfg, t0 + timedelta(minutes=36)) == []  # not the bidang's turn
+    fu.add(row.id, "perpustakaan", EVENT_APPROVED, actor="kasubag", run_id="r")
+    assert remind(60) == 0  # answered: no more
+
+
+def test_approval_reminders_stop_for_a_returned_reply_and_after_three_days(tmp_path, office_cfg):
+    ledger = Ledger(f"sqlite:///{tmp_path / 'l.db'}")
+    fu = FollowUps(ledger)
+    returned, t0 = _awaiting_approval(ledger, 11)
+    fu.add(returned.id, "perpustakaan", EVENT_RETURNED, actor="kasubag", text="x", run_id="r")
+    forgotten, _ = _awaiting_approval(ledger, 12)
+    assert due_approval_reminders(fu, office_cfg, t0 + timedelta(minutes=10)) != []
+    assert [r.item.id for r in due_approval_reminders(fu, office_cfg, t0 + timedelta(minutes=10))] == [
+        forgotten.id
+    ]
+    assert due_approval_reminders(fu, office_cfg, t0 + timedelta(days=3, minutes=1)) == []
+    # a reply written without approval switched on was never requested: nothing to remind
+    plain = _item(Inbox(ledger), 13)
+    fu.decide(
+        plain.id,
+        "perpustakaan",
+        decision="reply",
+        actor="bidang_perpustakaan",
+        text="Jam 8",
+        target_bidang=None,
+        ppid=False,
+        deadline=None,
+        run_id="r",
+    )
+    assert {r.item.id for r in due_approval_reminders(fu, office_cfg, t0 + timedelta(minutes=10))} == {
+        forgotten.id
+    }
