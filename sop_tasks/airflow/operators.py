@@ -76,6 +76,13 @@ class VerifyOperator(HITLOperator, SkipMixin):
         sid = submission_id_from(context, self.source_task_id)
         content = load_content(ledger, sid)
         events = ledger.events(sid)
+        decided = [
+            e for e in events if e.step == self.sop_step.number and e.event in ("approved", "returned")
+        ]
+        if decided:  # a retried or cleared task: the official already answered; never ask twice
+            return self._outcome(
+                context, decided[-1].event == "approved", decided[-1].actor, decided[-1].reason
+            )
         earlier = []
         for ev in events:
             if ev.event == "approved" and ev.step < self.sop_step.number:
@@ -137,8 +144,7 @@ class VerifyOperator(HITLOperator, SkipMixin):
                 ended_at=at,
                 reason=reason,
             )
-            self.log.info("Disetujui oleh %s pada langkah %s", who, self.sop_step.number)
-            return {"decision": "Ya", "by": who}
+            return self._outcome(context, True, who, reason)
         if not reason:
             reason = "(alasan tidak diisi)"
         ledger.add_event(
@@ -150,6 +156,13 @@ class VerifyOperator(HITLOperator, SkipMixin):
             ended_at=at,
             reason=reason,
         )
+        return self._outcome(context, False, who, reason)
+
+    def _outcome(self, context: Any, yes: bool, who: str | None, reason: str | None) -> dict[str, Any]:
+        """Carry out a recorded decision: "Ya" goes on; "Tidak" skips everything downstream."""
+        if yes:
+            self.log.info("Disetujui oleh %s pada langkah %s", who, self.sop_step.number)
+            return {"decision": "Ya", "by": who}
         self.log.info("Dikembalikan oleh %s pada langkah %s: %s", who, self.sop_step.number, reason)
         downstream = [t for t in context["task"].get_flat_relatives(upstream=False) if not t.is_teardown]
         if downstream:
@@ -211,6 +224,7 @@ class PublishChannelOperator(BaseOperator):
     operator_extra_links = (PostLink(),)
     sop_step: Step = STEP5
     source_task_id: str = STEP1.task_id
+    not_chosen = "tidak dipilih di formulir"
 
     def __init__(self, *, channel: str, cfg: OfficeConfig | None = None, **kwargs: Any) -> None:
         name = CHANNEL_NAMES[channel]
@@ -230,7 +244,7 @@ class PublishChannelOperator(BaseOperator):
     def execute(self, context: Any) -> dict[str, Any]:
         chosen = context["ti"].xcom_pull(task_ids=self.source_task_id)["channels"]
         if self.channel not in chosen:
-            raise AirflowSkipException(f"{CHANNEL_NAMES[self.channel]} tidak dipilih atau tidak berubah")
+            raise AirflowSkipException(f"{CHANNEL_NAMES[self.channel]} {self.not_chosen}")
         cfg = self._cfg or load_config()
         try:
             return self.run_channel(submission_id_from(context, self.source_task_id), cfg)
@@ -246,6 +260,7 @@ class UpdateChannelOperator(PublishChannelOperator):
 
     sop_step = STEP10
     source_task_id = UPDATE_PREPARE_TASK
+    not_chosen = "tidak dipilih atau isinya tidak berubah"
 
     def run_channel(self, submission_id: int, cfg: OfficeConfig) -> dict[str, Any]:
         return update_channel(self.channel, submission_id, ledger=get_ledger(), cfg=cfg)
