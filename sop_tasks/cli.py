@@ -171,20 +171,25 @@ def cmd_records_versions(args: argparse.Namespace, out: TextIO | None = None) ->
     if sub is None:
         raise SopError(f"Pengajuan {args.submission_id} tidak ada di catatan; lihat `sop records list`")
     if sub.kind == "update":
-        version = ledger.content_version(sub.id)
-        assert version is not None
-        sub = ledger.submission(version.submission_id)
-        assert sub is not None
+        original = ledger.update_of(sub.id)
+        sub = ledger.submission(original) if original is not None else None
+        if sub is None:
+            raise SopError(f"Pemutakhiran {args.submission_id} tidak menyebut pengajuan asli di catatan")
     by_id = {s["id"]: s for s in ledger.summaries()}
-    live_version = ledger.live_version(sub.id)[0]
+    shown: dict[int, list[str]] = {}
+    for channel, (number, _) in ledger.live_contents(sub.id).items():
+        shown.setdefault(number, []).append(CHANNEL_NAMES.get(channel, channel))
+
+    def live(number: int) -> str:
+        return f"  ← tayang di: {', '.join(shown[number])}" if number in shown else ""
+
     out.write(f"Versi pengajuan #{sub.id} — {safe_line(sub.title)}\n")
-    out.write(f"  versi 1: unggahan asli #{sub.id} [{by_id[sub.id]['status']}]\n")
+    out.write(f"  versi 1: unggahan asli #{sub.id} [{by_id[sub.id]['status']}]{live(1)}\n")
     for v in ledger.content_versions(sub.id):
         s = by_id[v.update_submission_id]
-        live = "  ← tayang sekarang" if v.version == live_version else ""
         out.write(
             f"  versi {v.version}: pemutakhiran #{v.update_submission_id} [{s['status']}] "
-            f"({(s['created_at'] or '')[:16]} WIB){live}\n"
+            f"({(s['created_at'] or '')[:16]} WIB){live(v.version)}\n"
             f"    alasan: {safe_line(v.reason, 300)}\n"
         )
         for line in v.diff.splitlines():

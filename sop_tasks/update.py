@@ -130,11 +130,18 @@ def plan(
     base: PreparedContent,
     base_version: int,
     next_version: int,
-    published: Sequence[str],
+    live: Mapping[str, PreparedContent],
     cfg: OfficeConfig,
     staging: Path,
+    stranded: Sequence[str] = (),
 ) -> UpdatePlan:
-    """Check an update form against the live version; raise ContentError with every problem."""
+    """Check an update form; raise ContentError with every problem.
+
+    ``base`` is the newest version live anywhere (empty fields keep its values, the diff is
+    against it); ``live`` is what each channel the upload went to shows now, so a channel left
+    out of an earlier update is still compared with its own older version. ``stranded`` are
+    channels uploaded only to the outbox that now have a connection: there is no post to change.
+    """
     problems: list[str] = []
     reason = _text(form, "reason")
     if len(reason) < REASON_MIN:
@@ -142,16 +149,28 @@ def plan(
             "Alasan pemutakhiran (reason) wajib diisi: tuliskan data apa yang berubah "
             f"(minimal {REASON_MIN} karakter)"
         )
-    names = ", ".join(CHANNEL_NAMES[c] for c in published)
-    chosen = _list(form, "channels") or list(published)
-    outside = [c for c in chosen if c not in published]
+    published = [c for c in CHANNELS if c in live and c not in stranded]
+    names = ", ".join(CHANNEL_NAMES[c] for c in published) or "-"
+    asked = _list(form, "channels")
+    for c in (c for c in asked if c in stranded):
+        problems.append(
+            f"{CHANNEL_NAMES[c]}: pengajuan {original_id} dulu hanya ditulis ke outbox (koneksi belum "
+            "diatur), jadi tidak ada kiriman yang dapat diperbarui; unggah sebagai konten baru lewat "
+            "sop_publish"
+        )
+    outside = [c for c in asked if c not in live]
     if outside:
         problems.append(
             f"Kanal {', '.join(CHANNEL_NAMES.get(c, c) for c in outside)} tidak ada dalam unggahan "
             f"pengajuan {original_id} (diunggah ke: {names}); pilih dari kanal itu, atau unggah "
             "sebagai konten baru lewat sop_publish"
         )
-    chosen = [c for c in CHANNELS if c in chosen and c in published]
+    chosen = [c for c in CHANNELS if c in (asked or published) and c in published]
+    if not asked and not published:
+        problems.append(
+            f"Pengajuan {original_id} tidak punya kiriman di platform yang dapat diperbarui (hanya outbox); "
+            "unggah sebagai konten baru lewat sop_publish"
+        )
     keep: list[MediaFile] | None = None
     if not _list(form, "media"):
         keep = list(base.media)
@@ -162,21 +181,20 @@ def plan(
                 "isi ulang kolom 'media'"
             )
     try:
-        new = prepare(merged_form(base, form, chosen or list(published)), cfg, staging, media=keep)
+        new = prepare(merged_form(base, form, chosen or published or list(live)), cfg, staging, media=keep)
     except ContentError as exc:
         problems.extend(exc.problems)
         raise ContentError(problems) from None
     x_mode: XMode = cfg.follow_up.x_update
-    changed = [c for c in chosen if changes(c, base, new, x_mode)]
+    changed = [c for c in chosen if changes(c, live[c], new, x_mode)]
     unchanged = tuple(c for c in chosen if c not in changed)
     if chosen and not changed:
         problems.append(
             f"Tidak ada yang berubah pada kanal {', '.join(CHANNEL_NAMES[c] for c in chosen)} dibanding "
-            f"versi {base_version} yang tayang; isi kolom yang ingin diubah"
+            f"yang tayang sekarang (versi {base_version}); isi kolom yang ingin diubah"
         )
     if problems:
         raise ContentError(problems)
-    media_changed = _media_key(base) != _media_key(new)
     content = PreparedContent(
         title=new.title,
         body=new.body,
@@ -185,10 +203,16 @@ def plan(
         text_twitter=new.text_twitter,
         media=new.media,
     )
+    notes = [note(c, x_mode, _media_key(live[c]) != _media_key(new)) for c in changed]
+    notes += [
+        f"{CHANNEL_NAMES[c]}: hanya ada di outbox (tanpa kiriman di platform); tidak disentuh."
+        for c in stranded
+        if c not in asked
+    ]
     return UpdatePlan(
         content=content,
         diff=diff(base, new, old_version=base_version, new_version=next_version),
         reason=reason,
         unchanged=unchanged,
-        notes=tuple(note(c, x_mode, media_changed) for c in changed),
+        notes=tuple(notes),
     )

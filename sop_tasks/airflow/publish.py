@@ -106,19 +106,25 @@ def idempotency_key(submission_id: int, dag_id: str, run_id: str, channel: str) 
 CONN_IDS = {"website": "sop_website", "instagram": "sop_instagram", "twitter": "sop_twitter"}
 
 
-def publisher_for(channel: str, cfg: OfficeConfig) -> Publisher:
-    """The channel's live publisher when its connection exists; otherwise outbox mode."""
+def connected(channel: str) -> bool:
+    """Whether the channel's connection exists (so it publishes live, not to the outbox)."""
     from airflow.sdk import BaseHook
     from airflow.sdk.exceptions import AirflowNotFoundException
 
+    try:
+        BaseHook.get_connection(CONN_IDS[channel])
+    except AirflowNotFoundException:
+        return False
+    return True
+
+
+def publisher_for(channel: str, cfg: OfficeConfig) -> Publisher:
+    """The channel's live publisher when its connection exists; otherwise outbox mode."""
     from sop_tasks.airflow import hooks
 
-    conn_id = CONN_IDS[channel]
-    try:
-        BaseHook.get_connection(conn_id)
-    except AirflowNotFoundException:
+    if not connected(channel):
         return OutboxPublisher(channel, cfg.path("outbox"))
-    return hooks.hook_for(channel, conn_id, cfg).get_conn()
+    return hooks.hook_for(channel, CONN_IDS[channel], cfg).get_conn()
 
 
 def publish_channel(

@@ -7,13 +7,13 @@ from datetime import UTC, datetime
 from typing import Any, cast
 
 from sop_tasks import update
-from sop_tasks.airflow.publish import run_exactly_once, safe_name
+from sop_tasks.airflow.publish import connected, run_exactly_once, safe_name
 from sop_tasks.channels import Publisher, PublishResult
 from sop_tasks.channels.base import Updater
 from sop_tasks.config import CHANNEL_NAMES, OfficeConfig
 from sop_tasks.content import PreparedContent
 from sop_tasks.errors import ContentError, RejectedContentError
-from sop_tasks.records.ledger import Ledger, summarize
+from sop_tasks.records.ledger import Ledger, VersionTaken, summarize
 from sop_tasks.sop import step
 
 log = logging.getLogger(__name__)
@@ -38,10 +38,12 @@ def _original(ledger: Ledger, raw: Any) -> tuple[int, str]:
             ]
         )
     if sub.kind == "update":  # an update's number means the submission it updated
-        version = ledger.content_version(sid)
-        if version is None:
-            raise ContentError([f"Pemutakhiran {sid} tidak lengkap di catatan; pakai nomor pengajuan asli"])
-        return _original(ledger, version.submission_id)
+        original = ledger.update_of(sid)
+        if original is None:
+            raise ContentError(
+                [f"Pemutakhiran {sid} tidak menyebut pengajuan asli; pakai nomor pengajuan asli"]
+            )
+        return _original(ledger, original)
     if not ledger.live_posts(sid):
         status = summarize(sub, ledger.events(sid), ledger.channel_results(sid))["status"]
         raise ContentError(
@@ -74,16 +76,47 @@ def prepare(
     try:
         original_id, title = _original(ledger, form.get("submission_id"))
         base_version, base_json = ledger.live_version(original_id)
+        live = ledger.live_contents(original_id)
+        posts = ledger.live_posts(original_id)
+        stranded = [c for c, p in posts.items() if p.mode != "live" and connected(c)]
+        next_version = ledger.next_version(original_id)
         p = update.plan(
             form,
             original_id=original_id,
             base=PreparedContent.from_json(base_json),
             base_version=base_version,
-            next_version=1 + max((v.version for v in ledger.content_versions(original_id)), default=1),
-            published=list(ledger.live_posts(original_id)),
+            next_version=next_version,
+            live={c: PreparedContent.from_json(content) for c, (_, content) in live.items()},
+            stranded=stranded,
             cfg=cfg,
             staging=cfg.path("staging") / safe_name(run_id),
         )
+        uid = ledger.open_submission(
+            dag_id=dag_id,
+            run_id=run_id,
+            kind="update",
+            title=p.content.title,
+            content=p.content.to_json(),
+            content_hash=p.content.content_hash(),
+            revision_of=str(original_id),
+            submitted_by=submitted_by,
+        )
+        try:
+            version = ledger.add_content_version(
+                original_id,
+                uid,
+                version=next_version,
+                content=p.content.to_json(),
+                diff=p.diff,
+                reason=p.reason,
+            )
+        except VersionTaken:
+            raise ContentError(
+                [
+                    f"Pemutakhiran lain untuk pengajuan {original_id} disiapkan pada saat yang sama; "
+                    "jalankan pemutakhiran ini lagi agar dibandingkan dengan versi terbaru"
+                ]
+            ) from None
     except ContentError as exc:
         uid = ledger.open_submission(
             dag_id=dag_id,
@@ -104,19 +137,6 @@ def prepare(
             ended_at=datetime.now(UTC),
         )
         raise
-    uid = ledger.open_submission(
-        dag_id=dag_id,
-        run_id=run_id,
-        kind="update",
-        title=p.content.title,
-        content=p.content.to_json(),
-        content_hash=p.content.content_hash(),
-        revision_of=str(original_id),
-        submitted_by=submitted_by,
-    )
-    version = ledger.add_content_version(
-        original_id, uid, content=p.content.to_json(), diff=p.diff, reason=p.reason
-    )
     ledger.add_event(
         uid,
         STEP10.number,
@@ -124,7 +144,12 @@ def prepare(
         actor=submitted_by,
         started_at=started,
         ended_at=datetime.now(UTC),
-        detail={"update_of": original_id, "unchanged": list(p.unchanged), "notes": list(p.notes)},
+        detail={
+            "update_of": original_id,
+            "unchanged": list(p.unchanged),
+            "notes": list(p.notes),
+            "based_on": {c: live[c][0] for c in p.content.channels},
+        },
     )
     log.info(
         "Pemutakhiran %s (versi %s dari pengajuan %s) valid untuk kanal %s",
@@ -148,6 +173,16 @@ def update_channel(channel: str, update_id: int, *, ledger: Ledger, cfg: OfficeC
     if post is None:
         raise RejectedContentError(
             channel, f"{name}: pengajuan {version.submission_id} tidak pernah diunggah ke kanal ini"
+        )
+    prepared = next((e.detail or {} for e in ledger.events(update_id) if e.event == "valid"), {})
+    based_on = (prepared.get("based_on") or {}).get(channel)
+    now_live = ledger.live_contents(version.submission_id).get(channel, (1, {}))[0]
+    if based_on is not None and now_live != based_on and ledger.final_result(update_id, channel) is None:
+        raise RejectedContentError(
+            channel,
+            f"{name}: pengajuan {version.submission_id} sudah dimutakhirkan lagi (kini versi {now_live}) "
+            f"sejak pemutakhiran ini disiapkan dari versi {based_on}; tidak diubah agar perubahan itu "
+            "tidak tertimpa. Ajukan pemutakhiran baru dari versi terbaru",
         )
     x_mode = cfg.follow_up.x_update
     action = x_mode if channel == "twitter" else "update"

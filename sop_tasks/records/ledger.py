@@ -61,6 +61,13 @@ class StepSummary:
         return bool(self.seconds and self.standard_seconds and self.seconds > self.standard_seconds)
 
 
+class VersionTaken(Exception):
+    """Two updates of one submission were prepared at the same moment; the second must rerun."""
+
+    def __init__(self, submission_id: int, version: int) -> None:
+        super().__init__(f"version {version} of submission {submission_id} was taken")
+
+
 @dataclass(frozen=True)
 class LivePost:
     channel: str
@@ -178,24 +185,28 @@ class Ledger:
             )
             s.commit()
 
+    def next_version(self, submission_id: int) -> int:
+        """The number the next proposed version of a published submission gets (the upload is 1)."""
+        return 1 + max((v.version for v in self.content_versions(submission_id)), default=1)
+
     def add_content_version(
         self,
         submission_id: int,
         update_submission_id: int,
         *,
+        version: int,
         content: dict[str, Any],
         diff: str,
         reason: str,
     ) -> ContentVersion:
-        """Record the proposed version an update run carries (once per update run; retry-safe)."""
+        """Record the proposed version an update run carries (once per update run; retry-safe).
+
+        Raises :class:`VersionTaken` when another update took ``version`` in the meantime.
+        """
         existing = self.content_version(update_submission_id)
         if existing is not None:
             return existing
         with self.session() as s:
-            version = 1 + max(
-                (v.version for v in self.content_versions(submission_id)),
-                default=1,  # the original upload is version 1
-            )
             row = ContentVersion(
                 submission_id=submission_id,
                 update_submission_id=update_submission_id,
@@ -211,7 +222,8 @@ class Ledger:
             except IntegrityError:
                 s.rollback()
                 found = self.content_version(update_submission_id)
-                assert found is not None
+                if found is None:
+                    raise VersionTaken(submission_id, version) from None
                 return found
             return row
 
@@ -257,6 +269,15 @@ class Ledger:
                 select(ContentVersion).where(ContentVersion.update_submission_id == update_submission_id)
             )
 
+    def update_of(self, update_id: int) -> int | None:
+        """The submission an update (even a refused one, which has no version) was meant for."""
+        version = self.content_version(update_id)
+        if version is not None:
+            return version.submission_id
+        sub = self.submission(update_id)
+        raw = sub.revision_of if sub is not None and sub.kind == "update" else None
+        return int(raw) if raw and raw.isdigit() else None
+
     def content_versions(self, submission_id: int) -> list[ContentVersion]:
         """Every proposed version of a published submission, oldest first (applied or not)."""
         with self.session() as s:
@@ -285,14 +306,31 @@ class Ledger:
         return posts
 
     def live_version(self, submission_id: int) -> tuple[int, dict[str, Any]]:
-        """(version number, content) of what is live: the newest update applied on any channel."""
+        """(version number, content) of the newest version applied on any channel."""
+        live = self.live_contents(submission_id)
+        if live:
+            return max(live.values(), key=lambda vc: vc[0])
+        sub = self.submission(submission_id)
+        assert sub is not None
+        return 1, sub.content  # never uploaded
+
+    def live_contents(self, submission_id: int) -> dict[str, tuple[int, dict[str, Any]]]:
+        """Per channel the upload went to: (version number, content) of what that channel shows.
+
+        An update limited to some channels leaves the others on their earlier version.
+        """
         sub = self.submission(submission_id)
         if sub is None:
             raise LookupError(f"Pengajuan {submission_id} tidak ada di catatan")
-        live: tuple[int, dict[str, Any]] = (1, sub.content)
+        live = {
+            r.channel: (1, sub.content)
+            for r in self.channel_results(submission_id)
+            if r.status in FINAL_CHANNEL
+        }
         for v in self.content_versions(submission_id):
-            if any(r.status in FINAL_CHANNEL for r in self.channel_results(v.update_submission_id)):
-                live = (v.version, v.content)
+            for r in self.channel_results(v.update_submission_id):
+                if r.status in FINAL_CHANNEL:
+                    live[r.channel] = (v.version, v.content)
         return live
 
     def pending_verifications(self, older_than: datetime) -> list[tuple[Submission, StepEvent]]:

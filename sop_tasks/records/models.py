@@ -177,7 +177,10 @@ class ContentVersion(Base):
     """SOP step 10: every version of a published submission, with its diff and reason."""
 
     __tablename__ = "content_versions"
-    __table_args__ = (UniqueConstraint("update_submission_id", name="uq_version_update_submission"),)
+    __table_args__ = (
+        UniqueConstraint("update_submission_id", name="uq_version_update_submission"),
+        UniqueConstraint("submission_id", "version", name="uq_version_number"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     submission_id: Mapped[int] = mapped_column(ForeignKey("submissions.id"))

@@ -264,12 +264,36 @@ def test_instagram_caption_edited_on_the_same_post(ledger, office_cfg, media_dir
     assert ledger.channel_results(out["submission_id"])[-1].action == "update"
 
 
-def test_a_live_update_of_an_outbox_only_upload_is_refused(
+def test_an_outbox_only_upload_with_a_connection_now_is_refused_before_any_approval(
     ledger, office_cfg, media_dir, wordpress, monkeypatch
 ):
     sid, _ = _submit(ledger, office_cfg, media_dir, ["website"])
     publish_channel("website", sid, ledger=ledger, cfg=office_cfg)  # no connection yet: outbox
     monkeypatch.setenv("AIRFLOW_CONN_SOP_WEBSITE", wordpress.conn_json())
-    out = _prepare(ledger, office_cfg, {"submission_id": sid, "body": "baru"})
-    with pytest.raises(RejectedContentError, match="hanya ditulis ke outbox"):
-        update_channel("website", out["submission_id"], ledger=ledger, cfg=office_cfg)
+    msg, rec = _refusal(ledger, office_cfg, {"submission_id": sid, "body": "baru"})
+    assert "tidak punya kiriman di platform" in msg and rec[:2] == ["update", "tidak valid"]
+    msg, _ = _refusal(ledger, office_cfg, {"submission_id": sid, "body": "baru", "channels": ["website"]})
+    assert "Website: pengajuan" in msg and "hanya ditulis ke outbox" in msg
+
+
+def test_an_update_overtaken_by_another_is_not_applied_and_a_refused_number_still_leads_back(
+    ledger, office_cfg, media_dir
+):
+    sid, _ = _submit(ledger, office_cfg, media_dir, ["website"])
+    publish_channel("website", sid, ledger=ledger, cfg=office_cfg)
+    first = _prepare(ledger, office_cfg, {"submission_id": sid, "title": "Judul A"})
+    second = _prepare(ledger, office_cfg, {"submission_id": sid, "body": "Isi B"})  # both from v1
+    update_channel("website", second["submission_id"], ledger=ledger, cfg=office_cfg)
+    with pytest.raises(RejectedContentError, match=r"sudah dimutakhirkan lagi \(kini versi 3\)") as exc:
+        update_channel("website", first["submission_id"], ledger=ledger, cfg=office_cfg)
+    assert "tidak tertimpa" in str(exc.value)
+    assert ledger.live_version(sid)[1]["body"] == "Isi B"  # B stays; A did not put the old body back
+    assert ledger.channel_results(first["submission_id"]) == []  # nothing was sent for A
+
+    with pytest.raises(ContentError):
+        _prepare(ledger, office_cfg, {"submission_id": sid, "reason": ""})
+    refused = ledger.summaries()[-1]["id"]
+    third = _prepare(ledger, office_cfg, {"submission_id": refused, "title": "Judul C"})
+    assert third["update_of"] == sid
+    v = ledger.content_version(third["submission_id"])
+    assert v.version == 4 and "--- versi 3" in v.diff and "-Judul A" not in v.diff

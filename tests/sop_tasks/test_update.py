@@ -11,7 +11,7 @@ import pytest
 from sop_tasks import update
 from sop_tasks.content import PreparedContent, fit_for_x, prepare
 from sop_tasks.errors import ContentError
-from sop_tasks.records.ledger import Ledger
+from sop_tasks.records.ledger import Ledger, VersionTaken
 from tests.support.media import make_jpeg, make_png
 
 
@@ -37,10 +37,14 @@ def _plan(base: PreparedContent, form: dict, office_cfg, tmp_path: Path, **kw) -
         "base": base,
         "base_version": 1,
         "next_version": 2,
-        "published": ["website", "instagram", "twitter"],
+        "live": {c: base for c in ("website", "instagram", "twitter")},
         "cfg": office_cfg,
         "staging": tmp_path / "baru",
     }
+    if "published" in kw:
+        args["live"] = {c: args["base"] for c in kw.pop("published")}
+    if "base" in kw:
+        args["live"] = {c: kw["base"] for c in args["live"]}
     args.update(kw)
     return update.plan({"reason": "Jam layanan berubah mulai Desember", **form}, **args)
 
@@ -146,9 +150,11 @@ def test_versions_numbered_retry_safe_and_live_posts_follow_reposts(base, tmp_pa
     assert ledger.live_version(orig) == (1, base.to_json())
     v2_content = dataclasses.replace(base, body="versi dua", channels=("website", "twitter"))
     u2 = _submission(ledger, v2_content, "update")
-    v = ledger.add_content_version(orig, u2, content=v2_content.to_json(), diff="d", reason="r")
+    assert ledger.next_version(orig) == 2
+    v = ledger.add_content_version(orig, u2, version=2, content=v2_content.to_json(), diff="d", reason="r")
     assert v.version == 2
-    assert ledger.add_content_version(orig, u2, content={}, diff="", reason="").id == v.id  # a retry
+    again = ledger.add_content_version(orig, u2, version=2, content={}, diff="", reason="")  # a retry
+    assert again.id == v.id
     assert ledger.live_version(orig)[0] == 1  # proposed, not applied yet
 
     ledger.add_channel_result(
@@ -175,7 +181,9 @@ def test_versions_numbered_retry_safe_and_live_posts_follow_reposts(base, tmp_pa
     live = ledger.live_posts(orig)
     assert (live["website"].post_id, live["twitter"].post_id) == ("11", "901")
     u3 = _submission(ledger, base, "update")
-    assert ledger.add_content_version(orig, u3, content={}, diff="", reason="").version == 3
+    with pytest.raises(VersionTaken):  # prepared at the same moment as u2: must rerun
+        ledger.add_content_version(orig, u3, version=2, content={}, diff="", reason="")
+    assert ledger.next_version(orig) == 3
     summary = ledger.summary_for_run("sop_update", ledger.submission(u2).run_id)
     assert summary["status"] == "diperbarui"
     assert summary["update"] == {"of": orig, "version": 2, "reason": "r", "diff": "d"}
@@ -200,9 +208,11 @@ def test_records_show_every_version_with_reason_diff_and_what_is_live(base, tmp_
     new = dataclasses.replace(base, body="Sabtu buka\x1b[2J", channels=("website",))
     diff = update.diff(base, new, old_version=1, new_version=2)
     u2 = _submission(ledger, new, "update")
-    ledger.add_content_version(orig, u2, content=new.to_json(), diff=diff, reason="Jam berubah\x1b]0;x\x07")
+    ledger.add_content_version(
+        orig, u2, version=2, content=new.to_json(), diff=diff, reason="Jam berubah\x1b]0;x\x07"
+    )
     u3 = _submission(ledger, new, "update")  # returned by a verifier: never live
-    ledger.add_content_version(orig, u3, content=new.to_json(), diff="", reason="Coba lagi")
+    ledger.add_content_version(orig, u3, version=3, content=new.to_json(), diff="", reason="Coba lagi")
     ledger.add_event(u3, 3, "returned", actor="kabid", reason="belum pasti")
     ledger.add_channel_result(
         u2,
@@ -218,10 +228,13 @@ def test_records_show_every_version_with_reason_diff_and_what_is_live(base, tmp_
     assert cli.main(["records", "versi", str(u3), "--db", url]) == 0  # an update's number works too
     out = capsys.readouterr().out
     assert f"Versi pengajuan #{orig}" in out and "versi 1: unggahan asli" in out
-    assert f"versi 2: pemutakhiran #{u2} [diperbarui]" in out and "← tayang sekarang" in out
-    assert f"versi 3: pemutakhiran #{u3} [dikembalikan]" in out
+    line2 = next(ln for ln in out.splitlines() if "versi 2:" in ln)
+    assert line2.startswith(f"  versi 2: pemutakhiran #{u2} [diperbarui] (") and line2.endswith(
+        "← tayang di: Website"
+    )
+    assert f"versi 3: pemutakhiran #{u3} [dikembalikan] (" in out
     assert "alasan: Jam berubah" in out and "+Sabtu buka" in out and "\x1b" not in out
-    assert out.count("← tayang sekarang") == 1
+    assert out.count("← tayang di") == 1
 
     assert cli.main(["records", "list", "--db", url]) == 0
     out = capsys.readouterr().out
@@ -249,3 +262,33 @@ def test_run_note_of_an_update_names_the_original_reason_and_what_each_channel_d
     assert "Pemutakhiran pengajuan #4, versi 2" in note and "~~~text\nJam **berubah**\n~~~" in note
     assert "- Website: diperbarui di tempat — http://s/?p=5" in note
     assert "balasan koreksi diunggah — https://x.com/d/status/7" in note
+
+
+def test_a_channel_left_out_of_an_update_is_compared_with_what_it_still_shows(base, office_cfg, tmp_path):
+    # Version 2 changed the title on the website only; Instagram still shows version 1's caption.
+    joined = f"Jam layanan baru\n\n{base.body}"
+    v2 = dataclasses.replace(
+        base, title="Jam layanan baru", caption_instagram=joined, text_twitter=fit_for_x(joined)
+    )
+    p = _plan(
+        v2,
+        {"channels": ["instagram"]},
+        office_cfg,
+        tmp_path,
+        base_version=2,
+        next_version=3,
+        live={"website": v2, "instagram": base, "twitter": base},
+    )
+    assert p.content.channels == ("instagram",)  # its derived caption now follows the new title
+    assert p.content.caption_instagram.startswith("Jam layanan baru")
+
+
+def test_outbox_only_channels_with_a_connection_now_are_named_or_left_alone(base, office_cfg, tmp_path):
+    with pytest.raises(ContentError) as exc:
+        _plan(base, {"channels": ["twitter"], "body": "baru"}, office_cfg, tmp_path, stranded=["twitter"])
+    assert "X (Twitter): pengajuan 7 dulu hanya ditulis ke outbox" in str(exc.value)
+    p = _plan(base, {"body": "Buka Senin–Sabtu."}, office_cfg, tmp_path, stranded=["twitter"])
+    assert "twitter" not in p.content.channels
+    assert any(n.startswith("X (Twitter): hanya ada di outbox") for n in p.notes)
+    with pytest.raises(ContentError, match="tidak punya kiriman di platform"):
+        _plan(base, {"body": "baru"}, office_cfg, tmp_path, stranded=["website", "instagram", "twitter"])
