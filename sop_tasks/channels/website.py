@@ -243,7 +243,7 @@ class WordPressPublisher:
             raise RejectedContentError(
                 CHANNEL, f"Tulisan asli (id {post_id}) sudah dihapus dari situs; unggah sebagai konten baru"
             ) from None
-        data = self._post_data(content, key, slug_for(content.title, key))
+        data = self._post_data(content, key, str(current.get("slug") or slug_for(content.title, key)))
         post = self.request("POST", f"wp/v2/posts/{current['id']}", json=data)
         log.info("Website: tulisan %s diperbarui: %s", post.get("id"), post.get("link"))
         return self._result(content, post)
@@ -352,7 +352,9 @@ class WordPressPublisher:
         )
 
     def _media(self, m: MediaFile, slug: str, index: int, title: str) -> dict[str, Any]:
-        media_slug = f"{slug}-m{index}"
+        # The file's hash is in the name, so an update that keeps a file reuses its attachment
+        # and one that replaces it uploads the new file (never the old one under a reused name).
+        media_slug = f"{slug}-m{index}-{m.sha256[:10]}"
         existing = self.request("GET", "wp/v2/media", params={"slug": media_slug, "context": "edit"})
         if existing:
             return dict(existing[0])

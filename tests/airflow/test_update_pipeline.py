@@ -147,14 +147,23 @@ def test_website_post_changed_in_place_on_real_wordpress(
     sid, _ = _submit(ledger, office_cfg, media_dir, ["website"])
     live = publish_channel("website", sid, ledger=ledger, cfg=office_cfg)
 
+    api = f"{wordpress.url}/?rest_route=/wp/v2/posts/{live['post_id']}"
+    auth = (wordpress.admin_user, wordpress.app_password)
+    before = requests.get(api, params={"context": "edit"}, auth=auth, timeout=10).json()
+
+    def attachments() -> list[str]:
+        return wordpress.sql(
+            f"SELECT ID FROM wp_posts WHERE post_type='attachment' AND post_name LIKE '{before['slug']}-m%'"
+        ).split()
+
+    assert len(attachments()) == 1
     new_title = f"Jam layanan baru {uuid.uuid4().hex[:6]}"
     out = _prepare(ledger, office_cfg, {"submission_id": sid, "title": new_title, "body": "Sabtu buka."})
     result = update_channel("website", out["submission_id"], ledger=ledger, cfg=office_cfg)
 
     assert result["post_id"] == live["post_id"] and result["status"] == "published"
-    api = f"{wordpress.url}/?rest_route=/wp/v2/posts/{live['post_id']}"
-    auth = (wordpress.admin_user, wordpress.app_password)
     post = requests.get(api, params={"context": "edit"}, auth=auth, timeout=10).json()
+    assert len(attachments()) == 1 and post["featured_media"] == before["featured_media"]  # image kept
     assert post["title"]["raw"] == new_title and "Sabtu buka." in post["content"]["raw"]
     assert post["status"] == "publish" and post["link"] == live["url"]
     same_title = wordpress.sql(f"SELECT ID FROM wp_posts WHERE post_type='post' AND post_title='{new_title}'")
