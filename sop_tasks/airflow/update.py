@@ -188,8 +188,8 @@ def update_channel(channel: str, update_id: int, *, ledger: Ledger, cfg: OfficeC
     action = x_mode if channel == "twitter" else "update"
 
     def attempt(publisher: Publisher, key: str, retrying: bool) -> PublishResult:
-        # Every live update looks before it writes (see each publisher's update), so a retry
-        # after an ambiguous failure changes or posts nothing twice.
+        # A retry after an ambiguous failure changes or posts nothing twice: WordPress and
+        # Instagram edits are idempotent; X looks for the earlier attempt's post when retrying.
         if publisher.mode == "live" and (post.mode != "live" or not post.post_id):
             raise RejectedContentError(
                 channel,
@@ -198,7 +198,7 @@ def update_channel(channel: str, update_id: int, *, ledger: Ledger, cfg: OfficeC
                 "lewat sop_publish",
             )
         if channel == "twitter" and publisher.mode == "live":
-            return cast(Any, publisher).update(post.post_id, content, key, mode=x_mode)
+            return cast(Any, publisher).update(post.post_id, content, key, mode=x_mode, look_first=retrying)
         return cast(Updater, publisher).update(post.post_id or "", content, key)
 
     return run_exactly_once(

@@ -233,6 +233,7 @@ class XPublisher:
         key: str,
         *,
         mode: Literal["reply", "repost"] = "reply",
+        look_first: bool = True,
     ) -> PublishResult:
         """Publish the updated ``content`` of post ``post_id`` (X has no edit through the API).
 
@@ -240,21 +241,22 @@ class XPublisher:
           result is the correction post, the original stays;
         - ``mode="repost"``: the original is deleted and ``content`` posted anew, media included.
 
-        Either way an earlier attempt's result is looked for first (one read), so retrying after
-        an ambiguous failure never posts twice.
+        With ``look_first`` (an earlier attempt may have reached X) that attempt's result is
+        looked for first (one read), so retrying after an ambiguous failure never posts twice;
+        a first attempt skips the read, which X bills.
         """
         digest = payload_hash(build_payload(CHANNEL, content))
         if mode == "reply":
             _require_text(content.text_twitter, "'text_twitter'")  # before any request
             _, username = self._whoami()
-            found = self._find_reply_to(post_id, content.text_twitter, key)
+            found = self._find_reply_to(post_id, content.text_twitter, key) if look_first else None
             if found is None:
                 found = self._post_reply(post_id, content.text_twitter, key, field="'text_twitter'")
             return self._result(found, username, digest)
         if mode == "repost":
             self._check_media(content.media)  # before any request, and before the original goes
             _, username = self._whoami()
-            existing = self._find_post(content.text_twitter, key, newer_than=post_id)
+            existing = self._find_post(content.text_twitter, key, newer_than=post_id) if look_first else None
             if existing is not None:
                 return self._result(existing, username, digest)
             return self._post(content, key, replacing=post_id)

@@ -10,6 +10,7 @@ import json
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 import requests
@@ -19,7 +20,7 @@ from sop_tasks.airflow import publish
 from sop_tasks.airflow.publish import identify, publish_channel
 from sop_tasks.airflow.update import prepare, update_channel
 from sop_tasks.channels.instagram import MemorySessionStore
-from sop_tasks.errors import ContentError, RejectedContentError
+from sop_tasks.errors import ContentError, RejectedContentError, TransientChannelError
 from sop_tasks.records.ledger import Ledger
 from tests.support import instagram_fake as igf
 from tests.support.instagram_fake import InstagramFake, instagram_mock
@@ -30,13 +31,14 @@ from tests.support.x_fake import (
     POST_ID,
     SPEC,
     TIMELINE_URL,
+    TWEETS_URL,
     USERNAME,
     add_me,
     add_post,
     calls,
     conn_json,
     json_body,
-    posts_read,
+    post,
     replies_read,
     spec_checked_x,
     timeline,
@@ -203,10 +205,11 @@ def test_x_correction_reply_to_the_live_post(ledger, office_cfg, media_dir, x_ap
     sid = _x_live(ledger, office_cfg, media_dir)
     out = _prepare(ledger, office_cfg, {"submission_id": sid, "text_twitter": CORRECTED})
     add_me(x_api)
-    x_api.get(TIMELINE_URL, match=[replies_read(POST_ID)], json=timeline())
     add_post(x_api, NEW_ID, CORRECTED)
 
     result = update_channel("twitter", out["submission_id"], ledger=ledger, cfg=office_cfg)
+
+    assert ("GET", urlsplit(TIMELINE_URL).path) not in calls(x_api)  # a first attempt reads nothing
 
     assert json_body(x_api.calls[-1].request) == {
         "text": CORRECTED,
@@ -220,6 +223,34 @@ def test_x_correction_reply_to_the_live_post(ledger, office_cfg, media_dir, x_ap
     assert len(x_api.calls) == n  # settled: nothing sent again
 
 
+def test_x_correction_retried_after_a_lost_answer_is_found_not_posted_again(
+    ledger, office_cfg, media_dir, x_api
+):
+    sid = _x_live(ledger, office_cfg, media_dir)
+    out = _prepare(ledger, office_cfg, {"submission_id": sid, "text_twitter": CORRECTED})
+    add_me(x_api)
+    x_api.post(TWEETS_URL, body=requests.exceptions.ReadTimeout("Read timed out. (read timeout=30)"))
+    with pytest.raises(TransientChannelError):
+        update_channel("twitter", out["submission_id"], ledger=ledger, cfg=office_cfg)
+
+    on_x = CORRECTED.replace("&", "&amp;").replace(
+        "https://dinarpus.kendalkab.go.id/pameran", "https://t.co/a"
+    )
+    x_api.get(
+        TIMELINE_URL, match=[replies_read(POST_ID)], json=timeline(post(NEW_ID, on_x, replied_to=POST_ID))
+    )
+    result = update_channel("twitter", out["submission_id"], ledger=ledger, cfg=office_cfg)  # Airflow's retry
+
+    assert result["post_id"] == NEW_ID
+    assert [m for m, _ in calls(x_api)].count("POST") == 1  # the correction was sent once
+    assert [r.status for r in ledger.channel_results(out["submission_id"])] == [
+        "intent",
+        "error",
+        "intent",
+        "published",
+    ]
+
+
 def test_x_repost_replaces_the_live_post(ledger, office_cfg, media_dir, x_api):
     cfg = office_cfg.model_copy(
         update={"follow_up": office_cfg.follow_up.model_copy(update={"x_update": "repost"})}
@@ -227,7 +258,6 @@ def test_x_repost_replaces_the_live_post(ledger, office_cfg, media_dir, x_api):
     sid = _x_live(ledger, cfg, media_dir)
     out = _prepare(ledger, cfg, {"submission_id": sid, "text_twitter": CORRECTED})
     add_me(x_api)
-    x_api.get(TIMELINE_URL, match=[posts_read(POST_ID)], json=timeline())
     x_api.post("https://api.x.com/2/media/upload", json={"data": {"id": "19000000000000001"}})
     x_api.delete(f"https://api.twitter.com/2/tweets/{POST_ID}", json={"data": {"deleted": True}})
     add_post(x_api, NEW_ID, CORRECTED)
