@@ -739,12 +739,15 @@ def due_follow_up_reminders(
         }
         since = revision.returned.at if revision else item.seen_at
         waited = cal.working_days_between((to_wib(since) or since).date(), today)
-        b = cfg.bidang_by_code(bidang)
+        try:
+            bidang_emails = list(cfg.bidang_by_code(bidang).emails)
+        except KeyError:  # a bidang since removed from the config: its step goes to the officers
+            bidang_emails = list(cfg.officers.emails)
         to_bidang, to_officer = (
             (REMIND_REVISION_BIDANG, REMIND_REVISION_OFFICER) if revision else (REMIND_BIDANG, REMIND_OFFICER)
         )
         if waited >= cfg.follow_up.remind_after_working_days and to_bidang not in sent:
-            out.append((item, bidang, to_bidang, list(b.emails)))
+            out.append((item, bidang, to_bidang, bidang_emails))
         if waited >= cfg.follow_up.remind_after_working_days + 1 and to_officer not in sent:
             out.append((item, bidang, to_officer, list(cfg.officers.emails)))
     for clock in fu.ppid_clocks().values():

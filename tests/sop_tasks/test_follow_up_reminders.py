@@ -325,3 +325,13 @@ def test_approval_reminders_stop_for_a_returned_reply_and_after_three_days(tmp_p
     assert {r.item.id for r in due_approval_reminders(fu, office_cfg, t0 + timedelta(minutes=10))} == {
         forgotten.id
     }
+
+
+def test_an_item_of_a_bidang_removed_from_the_config_still_reminds_the_officers(tmp_path, office_cfg):
+    ledger = Ledger(f"sqlite:///{tmp_path / 'l.db'}")
+    inbox = Inbox(ledger)
+    row = _item(inbox, 1)
+    cfg = office_cfg.model_copy(update={"bidang": [b for b in office_cfg.bidang if b.code != "perpustakaan"]})
+    due = due_follow_up_reminders(FollowUps(ledger), cfg, datetime.now(UTC) + timedelta(days=7))
+    assert [(i.id, kind) for i, _, kind, _ in due] == [(row.id, "bidang"), (row.id, "pengelola")]
+    assert all(to == list(cfg.officers.emails) for *_, to in due)
