@@ -291,11 +291,22 @@ class XPublisher:
         if replacing is not None:  # media are up: a local or upload problem never costs the original
             self._delete(replacing, key)
         log.info("X: mengirim postingan (kunci %s, %d media)", key, len(media_ids))
-        with self._edge("mengirim postingan", ambiguous=True):
-            response = self._client.create_tweet(
-                text=content.text_twitter or None, media_ids=media_ids or None, user_auth=True
-            )
-            post_id = str(response["data"]["id"])
+        try:
+            with self._edge("mengirim postingan", ambiguous=True):
+                response = self._client.create_tweet(
+                    text=content.text_twitter or None, media_ids=media_ids or None, user_auth=True
+                )
+                post_id = str(response["data"]["id"])
+        except (RejectedContentError, CredentialsError) as exc:
+            if replacing is None:
+                raise
+            # The original is already gone: say so, so nobody thinks the old post still stands.
+            detail = str(exc).removeprefix(f"[{CHANNEL}] ")
+            raise type(exc)(
+                CHANNEL,
+                f"{detail} — PERHATIAN: postingan lama {replacing} sudah dihapus dan versi baru belum "
+                "terbit; perbaiki lalu bersihkan (clear) tugas ini untuk mengunggahnya",
+            ) from None
         log.info("X: postingan %s terbit (kunci %s)", post_id, key)
         return self._result(post_id, username, digest)
 

@@ -414,3 +414,24 @@ def test_update_repost_delete_refused_stops_before_posting(
     with pytest.raises(RateLimitedError):
         pub.update(POST_ID, corrected(), "k", mode="repost")
     assert not any(method == "POST" for method, _ in calls(x_api))
+
+
+def test_update_repost_refused_after_the_delete_says_the_original_is_gone(
+    x_api: responses.RequestsMock, pub: XPublisher
+) -> None:
+    add_me(x_api)
+    x_api.delete(DELETE_URL, json={"data": {"deleted": True}})
+    x_api.post(
+        TWEETS_URL,
+        status=403,
+        json={
+            "title": "Forbidden",
+            "detail": "You are not allowed to create a Tweet with duplicate content.",
+        },
+    )
+    with pytest.raises(RejectedContentError) as exc:
+        pub.update(POST_ID, corrected(), "k", mode="repost", look_first=False)
+    msg = str(exc.value)
+    assert msg.startswith("[twitter] ") and msg.count("[twitter]") == 1
+    assert f"postingan lama {POST_ID} sudah dihapus" in msg and "clear" in msg
+    assert ("GET", urlsplit(TIMELINE_URL).path) not in calls(x_api)  # a first attempt reads nothing
