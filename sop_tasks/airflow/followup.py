@@ -515,6 +515,16 @@ def post_reply(item_id: int, bidang: str, *, ledger: Ledger, cfg: OfficeConfig) 
     item = view.item
     key = fu.reply_key(item)
     done = next((r for r in store.reply_results(item_id) if r.status in ("published", "outbox")), None)
+    posted_by = [e.bidang for e in store.events(item_id) if e.event == "posted"]
+    if done is not None and posted_by and bidang not in posted_by:
+        # One answer per message: a second bidang's reply (a run started by hand) is not posted.
+        message = (
+            f"Informasi masuk #{item_id} sudah dibalas oleh {posted_by[0]} ({done.url}); jawaban "
+            f"{bidang} tidak diunggah agar warga tidak menerima dua balasan. Bila perlu melengkapi, "
+            f"hubungi {posted_by[0]} atau pengelola TI"
+        )
+        store.add(item_id, bidang, "error", text=message)
+        raise AirflowFailException(message)
     if done is not None:
         log.info("Balasan #%s sudah diunggah sebelumnya: %s", item_id, done.url)
         return {"item_id": item_id, "mode": done.mode, "post_id": done.post_id, "url": done.url}

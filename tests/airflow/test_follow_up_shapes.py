@@ -450,3 +450,24 @@ def test_sop_pengingat_reminds_reply_approvals_too(monkeypatch):
         dag.task_dict
     )
     assert "5 menit" in dag.doc_md
+
+
+def test_a_second_bidangs_answer_to_an_answered_message_is_not_posted_but_recorded(
+    ledger, office_cfg, monkeypatch, tmp_path
+):
+    from sop_tasks.channels import OutboxPublisher
+
+    item_id = _item(ledger, "perpustakaan")
+    store = FollowUps(ledger)
+    outbox = OutboxPublisher("website", tmp_path / "outbox")
+    monkeypatch.setattr(fua, "replier_for", lambda channel, cfg: outbox)
+    _reply(store, item_id, "Buka jam 8, Kak", "run-a")
+    first = fua.post_reply(item_id, "perpustakaan", ledger=ledger, cfg=office_cfg)
+    _reply(store, item_id, "Jawaban kedua dari arsip", "run-b", bidang="kearsipan")  # a run started by hand
+    with pytest.raises(AirflowFailException, match="sudah dibalas oleh perpustakaan") as exc:
+        fua.post_reply(item_id, "kearsipan", ledger=ledger, cfg=office_cfg)
+    assert first["url"] in str(exc.value)
+    assert len(list((tmp_path / "outbox").glob("*/payload.json"))) == 1  # one answer for the citizen
+    errors = [e for e in store.events(item_id) if e.event == "error" and e.bidang == "kearsipan"]
+    assert errors and "tidak diunggah" in errors[0].text
+    assert fua.post_reply(item_id, "perpustakaan", ledger=ledger, cfg=office_cfg) == first  # still settled
