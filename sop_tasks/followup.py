@@ -449,14 +449,17 @@ class FollowUps:
                 f"sampai {fmt_date(clock.deadline)}; UU 14/2008 hanya mengizinkan satu kali perpanjangan. "
                 "Jawab permohonan sebelum batas itu."
             )
-        # answered: a posted reply, or a standing reply/no-reply (a returned reply is not an answer)
+        # answered (as the PPID clock counts it): a posted reply, or a standing "no reply needed".
+        # A reply still waiting for approval or for its upload has not reached the requester.
         standing = [standing_decision(evs, b) for b in dict.fromkeys(e.bidang for e in evs)]
         closed = next((e for e in evs if e.event == EVENT_POSTED), None) or next(
-            (d for d in standing if d is not None and d.event in ("reply", "no_reply")), None
+            (d for d in standing if d is not None and d.event == "no_reply"), None
         )
         if closed is not None:
-            what = {"reply": "dijawab", "no_reply": "dinyatakan tidak perlu dibalas"}.get(
-                closed.event, "balasannya diunggah"
+            what = (
+                "dinyatakan tidak perlu dibalas"
+                if closed.event == "no_reply"
+                else "dijawab (balasannya diunggah)"
             )
             raise FollowUpError(
                 f"Permohonan informasi publik #{item_id} sudah {what} ({closed.bidang}"

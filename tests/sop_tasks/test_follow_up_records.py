@@ -171,7 +171,7 @@ def test_a_racing_second_extension_row_never_moves_the_deadline(ledger, office_c
 
 @pytest.mark.parametrize(
     ("event", "wording"),
-    [("reply", "sudah dijawab"), ("no_reply", "tidak perlu dibalas"), ("posted", "balasannya diunggah")],
+    [("no_reply", "tidak perlu dibalas"), ("posted", "balasannya diunggah")],
 )
 def test_answered_request_is_refused(ledger, office_cfg, event, wording):
     row = ppid_item(ledger, office_cfg, 10, wib(2026, 12, 21, 10, 0))
@@ -181,6 +181,19 @@ def test_answered_request_is_refused(ledger, office_cfg, event, wording):
         fu.extend_ppid(row.id, reason="r", actor="a", cfg=office_cfg, now=wib(2027, 1, 4, 9, 0))
     assert "perpanjangan tidak diperlukan" in str(exc.value)
     assert fu.ppid_clock(row.id).deadline == date(2027, 1, 7)
+
+
+def test_a_reply_not_yet_delivered_does_not_block_the_extension(ledger, office_cfg):
+    # Written but waiting for the official's approval (or for its upload): the requester has nothing yet,
+    # and the reminders still count it as unanswered — the two must agree.
+    row = ppid_item(ledger, office_cfg, 12, wib(2026, 12, 21, 10, 0))
+    fu = FollowUps(ledger)
+    fu.add(row.id, "perpustakaan", "reply", actor="bidang_perpustakaan", text="Terlampir")
+    assert fu.ppid_clock(row.id).answered_at is None
+    clock = fu.extend_ppid(
+        row.id, reason="data masih dihimpun", actor="a", cfg=office_cfg, now=wib(2027, 1, 4, 9, 0)
+    )
+    assert clock.extended and clock.deadline > date(2027, 1, 7)
 
 
 def test_a_reroute_is_not_an_answer_and_the_new_bidang_owns_the_clock(ledger, office_cfg):

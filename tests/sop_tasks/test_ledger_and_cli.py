@@ -342,7 +342,7 @@ def test_ppid_extend_command(ledger, office_cfg, capsys):
     [
         ("unknown", "tidak ada di catatan"),
         ("not_ppid", "bukan permohonan informasi publik"),
-        ("answered", "sudah dijawab"),
+        ("answered", "sudah dijawab (balasannya diunggah)"),
         ("lapsed", "sudah lewat"),
     ],
 )
@@ -363,6 +363,7 @@ def test_ppid_extend_refusals_exit_non_zero(ledger, office_cfg, capsys, case, ex
             deadline=None,
             run_id="r",
         )
+        FollowUps(ledger).add(row.id, "perpustakaan", "posted", detail={"url": "https://s/?c=9"})
     item_id = 999 if case == "unknown" else row.id
     code = main(
         ["ppid", "extend", str(item_id), "--alasan", "x", "--oleh", "a", "--db", str(ledger.engine.url)]
