@@ -5,13 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 from airflow.sdk import chain, dag, task
-from airflow.sdk.exceptions import AirflowFailException
 
 from sop_tasks.airflow import publish
-from sop_tasks.airflow.dag_support import dag_config, default_args, publish_form
-from sop_tasks.airflow.ledger import get_ledger
+from sop_tasks.airflow.dag_support import dag_config, default_args, first_step, publish_form
 from sop_tasks.airflow.operators import PublishChannelOperator, VerifyOperator, WaitForPublishTime
-from sop_tasks.errors import ContentError
 from sop_tasks.sop import SOP_NUMBER, VERIFY_STEPS, step
 
 cfg = dag_config()
@@ -40,19 +37,7 @@ STEP1 = step(1)
 def sop_publish() -> None:
     @task(task_id=STEP1.task_id, task_display_name=STEP1.display_name, retries=1)
     def identify(**context: Any) -> dict[str, Any]:
-        dag_run = context["dag_run"]
-        try:
-            return publish.identify(
-                dict(context["params"]),
-                dag_id=dag_run.dag_id,
-                run_id=dag_run.run_id,
-                submitted_by=getattr(dag_run, "triggering_user_name", None),
-                run_started=dag_run.start_date,
-                ledger=get_ledger(),
-                cfg=cfg,
-            )
-        except ContentError as exc:
-            raise AirflowFailException(str(exc)) from None
+        return first_step(publish.identify, context, cfg)
 
     verifications = [VerifyOperator(sop_step=s, cfg=cfg, retries=2) for s in VERIFY_STEPS]
     wait = WaitForPublishTime()

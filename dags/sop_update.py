@@ -5,13 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 from airflow.sdk import chain, dag, task
-from airflow.sdk.exceptions import AirflowFailException
 
 from sop_tasks.airflow import update
-from sop_tasks.airflow.dag_support import dag_config, default_args, update_form
-from sop_tasks.airflow.ledger import get_ledger
+from sop_tasks.airflow.dag_support import dag_config, default_args, first_step, update_form
 from sop_tasks.airflow.operators import UpdateChannelOperator, VerifyOperator
-from sop_tasks.errors import ContentError
 from sop_tasks.sop import VERIFY_STEPS
 
 cfg = dag_config()
@@ -42,19 +39,7 @@ Waktu baku {STEP10.standard_minutes} menit.
 def sop_update() -> None:
     @task(task_id=update.PREPARE_TASK, task_display_name="10. Siapkan pemutakhiran", retries=1)
     def siapkan(**context: Any) -> dict[str, Any]:
-        dag_run = context["dag_run"]
-        try:
-            return update.prepare(
-                dict(context["params"]),
-                dag_id=dag_run.dag_id,
-                run_id=dag_run.run_id,
-                submitted_by=getattr(dag_run, "triggering_user_name", None),
-                run_started=dag_run.start_date,
-                ledger=get_ledger(),
-                cfg=cfg,
-            )
-        except ContentError as exc:
-            raise AirflowFailException(str(exc)) from None
+        return first_step(update.prepare, context, cfg)
 
     verifications = [
         VerifyOperator(sop_step=s, cfg=cfg, source_task_id=update.PREPARE_TASK, retries=2)

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
 from airflow.sdk import Param
 
 from sop_tasks.config import CHANNEL_NAMES, CHANNELS, OfficeConfig, load_config
-from sop_tasks.errors import ConfigError
+from sop_tasks.errors import ConfigError, ContentError
 
 
 class SopConfigImportError(Exception):
@@ -23,6 +24,30 @@ def dag_config() -> OfficeConfig:
         raise SopConfigImportError(
             f"{exc}\nPerbaiki berkas di atas (jalankan `sop check-config`), DAG dimuat ulang otomatis."
         ) from None
+
+
+def first_step(step: Callable[..., dict[str, Any]], context: Any, cfg: OfficeConfig) -> dict[str, Any]:
+    """Run a DAG's first task body (SOP step 1 or 10) on the run's form and identity.
+
+    Refused content fails the task at once with every problem (no retry: the form is wrong).
+    """
+    from airflow.sdk.exceptions import AirflowFailException
+
+    from sop_tasks.airflow.ledger import get_ledger
+
+    dag_run = context["dag_run"]
+    try:
+        return step(
+            dict(context["params"]),
+            dag_id=dag_run.dag_id,
+            run_id=dag_run.run_id,
+            submitted_by=getattr(dag_run, "triggering_user_name", None),
+            run_started=dag_run.start_date,
+            ledger=get_ledger(),
+            cfg=cfg,
+        )
+    except ContentError as exc:
+        raise AirflowFailException(str(exc)) from None
 
 
 def default_args(cfg: OfficeConfig) -> dict[str, Any]:

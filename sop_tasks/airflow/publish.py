@@ -39,6 +39,41 @@ def load_content(ledger: Ledger, submission_id: int) -> PreparedContent:
     return PreparedContent.from_json(sub.content)
 
 
+def record_refusal(
+    ledger: Ledger,
+    exc: ContentError,
+    form: dict[str, Any],
+    *,
+    dag_id: str,
+    run_id: str,
+    kind: str,
+    step_no: int,
+    title: str,
+    revision_of: str | None,
+    submitted_by: str | None,
+    started: datetime,
+) -> None:
+    """A refused form is a submission too (status "tidak valid"), with the form and every problem."""
+    sid = ledger.open_submission(
+        dag_id=dag_id,
+        run_id=run_id,
+        kind=kind,
+        title=title,
+        content={"form": dict(form), "channels": []},
+        revision_of=revision_of,
+        submitted_by=submitted_by,
+    )
+    ledger.add_event(
+        sid,
+        step_no,
+        "invalid",
+        actor=submitted_by,
+        reason="\n".join(exc.problems),
+        started_at=started,
+        ended_at=datetime.now(UTC),
+    )
+
+
 def identify(
     form: dict[str, Any],
     *,
@@ -56,23 +91,18 @@ def identify(
     try:
         content = prepare(form, cfg, staging)
     except ContentError as exc:
-        sid = ledger.open_submission(
+        record_refusal(
+            ledger,
+            exc,
+            form,
             dag_id=dag_id,
             run_id=run_id,
             kind="publish",
+            step_no=STEP1.number,
             title=str(form.get("title") or "(tanpa judul)"),
-            content={"form": {k: v for k, v in form.items()}, "channels": []},
             revision_of=str(form.get("revision_of") or "") or None,
             submitted_by=submitted_by,
-        )
-        ledger.add_event(
-            sid,
-            STEP1.number,
-            "invalid",
-            actor=submitted_by,
-            reason="\n".join(exc.problems),
-            started_at=started,
-            ended_at=datetime.now(UTC),
+            started=started,
         )
         raise
     sid = ledger.open_submission(

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from typing import Any, cast
 
 from sop_tasks import update
-from sop_tasks.airflow.publish import connected, run_exactly_once, safe_name
+from sop_tasks.airflow.publish import connected, record_refusal, run_exactly_once, safe_name
 from sop_tasks.channels import Publisher, PublishResult
 from sop_tasks.channels.base import Updater
 from sop_tasks.config import CHANNEL_NAMES, OfficeConfig
@@ -118,23 +118,18 @@ def prepare(
                 ]
             ) from None
     except ContentError as exc:
-        uid = ledger.open_submission(
+        record_refusal(
+            ledger,
+            exc,
+            form,
             dag_id=dag_id,
             run_id=run_id,
             kind="update",
+            step_no=STEP10.number,
             title=title,
-            content={"form": dict(form), "channels": []},
             revision_of=None if original_id is None else str(original_id),
             submitted_by=submitted_by,
-        )
-        ledger.add_event(
-            uid,
-            STEP10.number,
-            "invalid",
-            actor=submitted_by,
-            reason="\n".join(exc.problems),
-            started_at=started,
-            ended_at=datetime.now(UTC),
+            started=started,
         )
         raise
     ledger.add_event(

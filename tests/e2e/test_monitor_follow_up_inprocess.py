@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import threading
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -32,7 +31,7 @@ from sop_tasks.channels.website import WordPressCredentials, WordPressPublisher
 from sop_tasks.content import PreparedContent
 from sop_tasks.followup import OPTION_NO_REPLY, OPTION_REPLY, OPTION_REROUTE, FollowUps
 from sop_tasks.records.inbox import Inbox
-from tests.support.airflow_api import Answer, Answerer
+from tests.support.airflow_api import Answer, Answerer, run_answered
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(300)]
 
@@ -50,34 +49,6 @@ def form(a: Answer) -> dict[str, Any]:
     return {**fields, field: a.reason}
 
 
-def _unstick(dag_id: str) -> list[str]:
-    """Fail every task a dag.test() run of ``dag_id`` is still waiting on, so dag.test() returns."""
-    from airflow.models.dagrun import DagRun
-    from airflow.models.taskinstance import TaskInstance
-    from airflow.utils.session import create_session
-    from airflow.utils.state import DagRunState, TaskInstanceState
-    from airflow.utils.types import DagRunTriggeredByType
-    from sqlalchemy import select
-
-    waiting = [TaskInstanceState.AWAITING_INPUT, TaskInstanceState.UP_FOR_RETRY, TaskInstanceState.DEFERRED]
-    with create_session() as s:
-        runs = s.scalars(
-            select(DagRun.run_id).where(
-                DagRun.dag_id == dag_id,
-                DagRun.state == DagRunState.RUNNING,
-                DagRun.triggered_by == DagRunTriggeredByType.TEST,
-            )
-        ).all()
-        tis = s.scalars(
-            select(TaskInstance).where(
-                TaskInstance.dag_id == dag_id, TaskInstance.run_id.in_(runs), TaskInstance.state.in_(waiting)
-            )
-        ).all()
-        for ti in tis:
-            ti.state = TaskInstanceState.FAILED
-        return [f"{ti.run_id}/{ti.task_id}" for ti in tis]
-
-
 def _follow_up(
     dag: Any,
     rest_api: Any,
@@ -91,25 +62,9 @@ def _follow_up(
     script: dict[str, list[Answer]] = {}
     for task_id, a in answers:
         script.setdefault(task_id, []).append(a)
-    answerer = Answerer(rest_api, dag.dag_id, script, deadline_s=deadline_s)
-    answerer.params_for = form
-    stuck: list[str] = []
-    watchdog = threading.Timer(deadline_s, lambda: stuck.extend(_unstick(dag.dag_id)))
-    thread = answerer.start()
-    watchdog.start()
-    try:
-        kwargs: dict[str, Any] = {"run_conf": run_conf}
-        if logical_date is not None:
-            kwargs["logical_date"] = logical_date
-        dr = dag.test(**kwargs)
-    finally:
-        watchdog.cancel()
-        answerer.stop()
-        thread.join(5)
-    assert not stuck, f"dag.test() waited for answers nobody gave: {stuck}; answered: {answerer.log}"
-    assert not answerer.errors, answerer.errors
-    assert not any(script.values()), f"answers never asked for: {script}; answered: {answerer.log}"
-    return dr, answerer
+    return run_answered(
+        dag, rest_api, script, run_conf, deadline_s, params_for=form, logical_date=logical_date
+    )
 
 
 def _states(dr: Any) -> dict[str, str]:

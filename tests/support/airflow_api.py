@@ -146,24 +146,36 @@ def unstick(dag_id: str) -> list[str]:
 
 
 def run_answered(
-    dag: Any, api: ApiClient, script: dict[str, list[Answer]], conf: dict[str, Any], deadline_s: float = 150
+    dag: Any,
+    api: ApiClient,
+    script: dict[str, list[Answer]],
+    conf: dict[str, Any],
+    deadline_s: float = 150,
+    *,
+    params_for: Any = None,
+    logical_date: Any = None,
 ) -> tuple[Any, Answerer]:
     """``dag.test(run_conf=conf)`` answered by ``script``; a watchdog fails it instead of hanging.
 
-    ``script`` is copied: the same script can drive several runs.
+    ``script`` is copied (the same script can drive several runs), and every answer in it must
+    have been asked for.
     """
     script = {task: list(answers) for task, answers in script.items()}
-    answerer = Answerer(api, dag.dag_id, script, deadline_s=deadline_s)
+    answerer = Answerer(api, dag.dag_id, script, deadline_s=deadline_s, params_for=params_for)
     stuck: list[str] = []
     watchdog = threading.Timer(deadline_s, lambda: stuck.extend(unstick(dag.dag_id)))
     thread = answerer.start()
     watchdog.start()
     try:
-        dr = dag.test(run_conf=conf)
+        kwargs: dict[str, Any] = {"run_conf": conf}
+        if logical_date is not None:
+            kwargs["logical_date"] = logical_date
+        dr = dag.test(**kwargs)
     finally:
         watchdog.cancel()
         answerer.stop()
         thread.join(5)
     assert not stuck, f"dag.test() waited for answers nobody gave: {stuck}; answered: {answerer.log}"
     assert not answerer.errors, answerer.errors
+    assert not any(script.values()), f"answers never asked for: {script}; answered: {answerer.log}"
     return dr, answerer
