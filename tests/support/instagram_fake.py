@@ -22,7 +22,9 @@ A "login attempt" is one POST of the password (``send_login_request``).
 
 The ``ig`` fixture (offered to ``tests/sop_tasks/channels`` by its ``conftest.py``) is
 :func:`instagram_mock`; the office's published photo (:data:`MEDIA_PK`, :data:`CODE`, its
-:data:`CAPTION`) is answered by :func:`media_info` and edited at :data:`EDIT_URL`.
+:data:`CAPTION`) is answered by :func:`media_info` and edited at :data:`EDIT_URL`. Comments and
+DMs (SOP steps 6 and 9): :func:`comment`, :func:`comments_page`, :func:`no_direct_messages`, the
+URLs :func:`comments_url` / :func:`comment_url`; :func:`live_connection` drives the real hooks.
 """
 
 from __future__ import annotations
@@ -468,3 +470,77 @@ def make_reel_mp4(path: Path, size: tuple[int, int] = (720, 1280), seconds: int 
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(ftyp + _box(b"moov", moov) + _box(b"mdat", bytes(4096)))
     return path
+
+
+# ---------------------------------------------------------------------- comments and DMs (steps 6, 9)
+
+INBOX_URL = f"{API}/direct_v2/inbox/"
+PENDING_INBOX_URL = f"{API}/direct_v2/pending_inbox/"
+
+
+def comments_url(media_id: str = MEDIA_ID) -> str:
+    """``GET``: a post's comments (the inbox sweep, ``find_reply``)."""
+    return f"{API}/media/{media_id}/comments/"
+
+
+def comment_url(media_id: str = MEDIA_ID) -> str:
+    """``POST``: a new comment on a post (a reply names ``replied_to_comment_id`` in its form)."""
+    return f"{API}/media/{media_id}/comment/"
+
+
+def comment(
+    pk: str, text: str, user: dict[str, Any], created: int, *, replied_to: str | None = None
+) -> dict[str, Any]:
+    """A v1 comment as Instagram sends it (comment lists and a new comment's answer)."""
+    item: dict[str, Any] = {
+        "pk": pk,
+        "user_id": user["pk"],
+        "type": 2 if replied_to else 0,
+        "text": text,
+        "created_at": created,
+        "created_at_utc": created,
+        "content_type": "comment",
+        "status": "Active",
+        "bit_flags": 0,
+        "user": {**user, "pk_id": str(user["pk"]), "is_private": False, "is_verified": False},
+    }
+    if replied_to:
+        item |= {"parent_comment_id": replied_to, "replied_to_comment_id": replied_to}
+    else:
+        item |= {"child_comment_count": 0, "preview_child_comments": []}
+    return item
+
+
+def comments_page(*comments: dict[str, Any]) -> dict[str, Any]:
+    """One page of ``GET media/{id}/comments/`` (newest first), nothing older."""
+    return {
+        "comments": list(comments),
+        "comment_count": len(comments),
+        "has_more_comments": False,
+        "has_more_headload_comments": False,
+        "status": "ok",
+    }
+
+
+def no_direct_messages(ig: InstagramFake) -> None:
+    """An empty DM inbox and no message requests (what the sweep reads after the comments)."""
+    for url in (INBOX_URL, PENDING_INBOX_URL):
+        ig.rsps.add(
+            responses.GET,
+            url,
+            json={"inbox": {"threads": [], "has_older": False}, "seq_id": 1, "status": "ok"},
+        )
+
+
+def live_connection(monkeypatch: pytest.MonkeyPatch) -> None:
+    """``sop_instagram`` defined as an admin would (``AIRFLOW_CONN_SOP_INSTAGRAM``), a stored
+    session in the Variable ``sop_instagram_session`` (``AIRFLOW_VAR_…``), and the hook's client on
+    the ``requests`` transport (seen by ``responses``) with no pauses — so the real hooks, inside a
+    task, reach Instagram only through the mock. Undone by ``monkeypatch``."""
+    disable_instagrapi_sleeps(monkeypatch)
+    monkeypatch.setattr(InstagramPublisher, "_default_client", lambda self: fast_client())
+    monkeypatch.setenv(
+        "AIRFLOW_CONN_SOP_INSTAGRAM",
+        json.dumps({"conn_type": "instagram_sop", "login": USERNAME, "password": PASSWORD}),
+    )
+    monkeypatch.setenv("AIRFLOW_VAR_SOP_INSTAGRAM_SESSION", json.dumps(session_settings()))

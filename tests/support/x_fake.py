@@ -14,6 +14,8 @@ stateful fake account.
   as ``t.co``, a media link appended). Faults can be queued per operation (see :data:`FAULTS`),
   so exactly-once tests can lose a response *after* X made the post, answer 5xx before it did,
   or "kill" the process in the middle of a request (:mod:`tests.support.faults`).
+- Mentions, as ``XCollector`` reads them (SOP step 6): :data:`MENTIONS_URL`, :func:`mention`,
+  :func:`mentions_page` (checked against the spec's response schema), :func:`snowflake` ids.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ import json
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime
 from email import policy
 from email.parser import BytesParser
 from pathlib import Path
@@ -312,3 +315,51 @@ class XAccount:
             return 200, {"data": data, "meta": meta}
 
         return self._run("lookup", do)
+
+
+# ---- mentions (SOP step 6: what XCollector reads) ------------------------------------------------
+
+MENTIONS_URL = f"{TW}/users/{USER_ID}/mentions"
+_TWITTER_EPOCH_MS = 1288834974657
+
+
+def snowflake(at: datetime | None = None, sequence: int = 0) -> str:
+    """A post id as X makes it: the creation time (ms since X's epoch) in the high bits."""
+    ms = int((at or datetime.now(UTC)).timestamp() * 1000) - _TWITTER_EPOCH_MS
+    return str((ms << 22) | (sequence & 0xFFF))
+
+
+def mention(
+    tweet_id: str,
+    text: str,
+    author: dict[str, str],
+    created_at: str,
+    *,
+    replied_to: str | None = None,
+) -> dict[str, Any]:
+    """A post by ``author`` naming the account, as the mentions read returns it (``TWEET_FIELDS``)."""
+    t: dict[str, Any] = {
+        "id": tweet_id,
+        "text": text,
+        "author_id": author["id"],
+        "created_at": created_at,
+        "conversation_id": replied_to or tweet_id,
+        "edit_history_tweet_ids": [tweet_id],
+    }
+    if replied_to:
+        t["referenced_tweets"] = [{"type": "replied_to", "id": replied_to}]
+        t["in_reply_to_user_id"] = USER_ID
+    return t
+
+
+def mentions_page(spec: XSpec, tweets: list[dict[str, Any]], users: list[dict[str, str]]) -> dict[str, Any]:
+    """A mentions answer (one page) as X sends it; checked against the spec's response schema."""
+    meta: dict[str, Any] = {"result_count": len(tweets)}
+    body: dict[str, Any] = {"meta": meta}
+    if tweets:
+        ids = sorted((t["id"] for t in tweets), key=int)
+        meta |= {"newest_id": ids[-1], "oldest_id": ids[0]}
+        body |= {"data": tweets, "includes": {"users": users}}
+    problems = spec._errors(body, "/components/schemas/Get2UsersIdMentionsResponse")
+    assert not problems, problems
+    return body
