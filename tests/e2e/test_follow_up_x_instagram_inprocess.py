@@ -33,11 +33,11 @@ import responses
 
 from sop_tasks.airflow import followup as fua
 from sop_tasks.airflow.ledger import get_ledger
-from sop_tasks.followup import OPTION_NO_REPLY, OPTION_REPLY, OPTION_REROUTE, FollowUps
+from sop_tasks.followup import OPTION_REPLY, FollowUps
 from sop_tasks.records.inbox import Inbox
 from tests.support import instagram_fake as igf
 from tests.support import x_fake
-from tests.support.airflow_api import Answer, run_answered
+from tests.support.airflow_api import Answer, follow_up_form, run_answered
 from tests.support.x_spec import load_x_spec_or_skip
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(300)]
@@ -60,14 +60,6 @@ def follow_up_dag(airflow_db: None) -> Any:
     bag = DagBag(str(REPO / "dags" / "sop_follow_up.py"))
     assert not bag.import_errors, bag.import_errors
     return bag.dags["sop_follow_up"]
-
-
-def form(a: Answer) -> dict[str, Any]:
-    """The full form an answer sends (the guard refuses a partial one); ``Answer.reason`` carries
-    the value of the field the chosen option needs."""
-    fields = {"reply": None, "alasan": None, "bidang_tujuan": None, "ppid": False}
-    field = {OPTION_REPLY: "reply", OPTION_NO_REPLY: "alasan", OPTION_REROUTE: "bidang_tujuan"}[a.option]
-    return {**fields, field: a.reason}
 
 
 def _only(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -127,7 +119,7 @@ def _answered(dag: Any, rest_api: Any, conf: dict[str, Any], logical_date: datet
         },
         conf,
         90,
-        params_for=form,
+        params_for=follow_up_form,
         logical_date=logical_date,
     )
     assert [(user, status) for _, user, status, _ in answerer.log] == [

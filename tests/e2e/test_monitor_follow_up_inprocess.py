@@ -31,22 +31,12 @@ from sop_tasks.channels.website import WordPressCredentials, WordPressPublisher
 from sop_tasks.content import PreparedContent
 from sop_tasks.followup import OPTION_NO_REPLY, OPTION_REPLY, OPTION_REROUTE, FollowUps
 from sop_tasks.records.inbox import Inbox
-from tests.support.airflow_api import Answer, Answerer, run_answered
+from tests.support.airflow_api import Answer, Answerer, follow_up_form, run_answered
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(300)]
 
 REPO = Path(__file__).resolve().parents[2]
 DECIDE, APPROVE = fua.DECIDE_TASK, fua.APPROVE_TASK
-
-
-def form(a: Answer) -> dict[str, Any]:
-    """The full form an answer sends (the guard refuses a partial one). ``Answer.reason`` carries
-    the value of the field the chosen option needs: the reply, the reason or the target bidang."""
-    if a.option in fua.APPROVAL_OPTIONS:
-        return {"alasan": a.reason}
-    fields = {"reply": None, "alasan": None, "bidang_tujuan": None, "ppid": False}
-    field = {OPTION_REPLY: "reply", OPTION_NO_REPLY: "alasan", OPTION_REROUTE: "bidang_tujuan"}[a.option]
-    return {**fields, field: a.reason}
 
 
 def _follow_up(
@@ -63,7 +53,7 @@ def _follow_up(
     for task_id, a in answers:
         script.setdefault(task_id, []).append(a)
     return run_answered(
-        dag, rest_api, script, run_conf, deadline_s, params_for=form, logical_date=logical_date
+        dag, rest_api, script, run_conf, deadline_s, params_for=follow_up_form, logical_date=logical_date
     )
 
 

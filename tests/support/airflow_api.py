@@ -6,6 +6,7 @@ api-server, so the same answering code drives ``dag.test()`` and the standalone 
 
 from __future__ import annotations
 
+import copy
 import json
 import threading
 import time
@@ -161,6 +162,10 @@ def run_answered(
     have been asked for.
     """
     script = {task: list(answers) for task, answers in script.items()}
+    # In-process, Airflow writes a run's conf into the DAG's own Param objects (a worker parses
+    # the DAG afresh per task, so production never sees it); restore them so the next run of
+    # this DAG object starts from the real defaults.
+    defaults = {key: copy.deepcopy(dag.params.get_param(key).value) for key in dag.params}
     answerer = Answerer(api, dag.dag_id, script, deadline_s=deadline_s, params_for=params_for)
     stuck: list[str] = []
     watchdog = threading.Timer(deadline_s, lambda: stuck.extend(unstick(dag.dag_id)))
@@ -175,7 +180,25 @@ def run_answered(
         watchdog.cancel()
         answerer.stop()
         thread.join(5)
+        for key, value in defaults.items():
+            dag.params.get_param(key).value = value
     assert not stuck, f"dag.test() waited for answers nobody gave: {stuck}; answered: {answerer.log}"
     assert not answerer.errors, answerer.errors
     assert not any(script.values()), f"answers never asked for: {script}; answered: {answerer.log}"
     return dr, answerer
+
+
+def follow_up_form(a: Answer) -> dict[str, Any]:
+    """The full form a follow-up answer sends (the guard refuses a partial one).
+
+    ``Answer.reason`` carries the value of the field the chosen option needs: the reply, the
+    reason or the target bidang; an answer to a reply approval sends only ``alasan``.
+    """
+    from sop_tasks.airflow import followup as fua
+    from sop_tasks.followup import OPTION_NO_REPLY, OPTION_REPLY, OPTION_REROUTE
+
+    if a.option in fua.APPROVAL_OPTIONS:
+        return {"alasan": a.reason}
+    fields: dict[str, Any] = {"reply": None, "alasan": None, "bidang_tujuan": None, "ppid": False}
+    field = {OPTION_REPLY: "reply", OPTION_NO_REPLY: "alasan", OPTION_REROUTE: "bidang_tujuan"}[a.option]
+    return {**fields, field: a.reason}
