@@ -175,7 +175,12 @@ def cmd_records_versions(args: argparse.Namespace, out: TextIO | None = None) ->
         sub = ledger.submission(original) if original is not None else None
         if sub is None:
             raise SopError(f"Pemutakhiran {args.submission_id} tidak menyebut pengajuan asli di catatan")
-    by_id = {s["id"]: s for s in ledger.summaries()}
+    versions = ledger.content_versions(sub.id)
+    by_id = {
+        i: summary
+        for i in (sub.id, *(v.update_submission_id for v in versions))
+        if (summary := ledger.summary_of(i)) is not None
+    }
     shown: dict[int, list[str]] = {}
     for channel, (number, _) in ledger.live_contents(sub.id).items():
         shown.setdefault(number, []).append(CHANNEL_NAMES.get(channel, channel))
@@ -185,7 +190,7 @@ def cmd_records_versions(args: argparse.Namespace, out: TextIO | None = None) ->
 
     out.write(f"Versi pengajuan #{sub.id} — {safe_line(sub.title)}\n")
     out.write(f"  versi 1: unggahan asli #{sub.id} [{by_id[sub.id]['status']}]{live(1)}\n")
-    for v in ledger.content_versions(sub.id):
+    for v in versions:
         s = by_id[v.update_submission_id]
         out.write(
             f"  versi {v.version}: pemutakhiran #{v.update_submission_id} [{s['status']}] "

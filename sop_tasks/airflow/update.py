@@ -13,7 +13,7 @@ from sop_tasks.channels.base import Updater
 from sop_tasks.config import CHANNEL_NAMES, OfficeConfig
 from sop_tasks.content import PreparedContent
 from sop_tasks.errors import ContentError, RejectedContentError
-from sop_tasks.records.ledger import Ledger, VersionTaken, summarize
+from sop_tasks.records.ledger import Ledger, VersionTaken
 from sop_tasks.sop import step
 
 log = logging.getLogger(__name__)
@@ -45,7 +45,7 @@ def _original(ledger: Ledger, raw: Any) -> tuple[int, str]:
             )
         return _original(ledger, original)
     if not ledger.live_posts(sid):
-        status = summarize(sub, ledger.events(sid), ledger.channel_results(sid))["status"]
+        status = (ledger.summary_of(sid) or {}).get("status", "?")
         raise ContentError(
             [
                 f"Pengajuan {sid} ({sub.title}) belum diunggah (status: {status}); hanya konten yang "

@@ -357,11 +357,18 @@ class Ledger:
 
     def summary_for_run(self, dag_id: str, run_id: str) -> dict[str, Any] | None:
         sid = self.submission_id(dag_id, run_id)
-        if sid is None:
+        return None if sid is None else self.summary_of(sid)
+
+    def summary_of(self, submission_id: int) -> dict[str, Any] | None:
+        sub = self.submission(submission_id)
+        if sub is None:
             return None
-        sub = self.submission(sid)
-        assert sub is not None
-        return summarize(sub, self.events(sid), self.channel_results(sid), self.content_version(sid))
+        return summarize(
+            sub,
+            self.events(submission_id),
+            self.channel_results(submission_id),
+            self.content_version(submission_id),
+        )
 
     def summaries(self) -> list[dict[str, Any]]:
         """One dict per submission: what ``sop records list --json`` prints."""
