@@ -36,6 +36,14 @@ def first_step(step: Callable[..., dict[str, Any]], context: Any, cfg: OfficeCon
     from sop_tasks.airflow.ledger import get_ledger
 
     dag_run = context["dag_run"]
+    ledger = get_ledger()
+    sid = ledger.submission_id(dag_run.dag_id, dag_run.run_id)
+    if sid is not None and any(e.event == "invalid" for e in ledger.events(sid)):
+        # A cleared task of a refused run: its form cannot change, and the refusal is recorded.
+        raise AirflowFailException(
+            f"Formulir run ini sudah ditolak (pengajuan {sid}, lihat catatan run atau "
+            "`sop records list`). Isian run tidak dapat diubah: perbaiki lalu picu (Trigger) run baru."
+        )
     try:
         return step(
             dict(context["params"]),
@@ -43,7 +51,7 @@ def first_step(step: Callable[..., dict[str, Any]], context: Any, cfg: OfficeCon
             run_id=dag_run.run_id,
             submitted_by=getattr(dag_run, "triggering_user_name", None),
             run_started=dag_run.start_date,
-            ledger=get_ledger(),
+            ledger=ledger,
             cfg=cfg,
         )
     except ContentError as exc:

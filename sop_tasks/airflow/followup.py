@@ -515,13 +515,23 @@ def post_reply(item_id: int, bidang: str, *, ledger: Ledger, cfg: OfficeConfig) 
     item = view.item
     key = fu.reply_key(item)
     done = next((r for r in store.reply_results(item_id) if r.status in ("published", "outbox")), None)
-    posted_by = [e.bidang for e in store.events(item_id) if e.event == "posted"]
-    if done is not None and posted_by and bidang not in posted_by:
-        # One answer per message: a second bidang's reply (a run started by hand) is not posted.
+    evs = store.events(item_id)
+    replies = [fu.standing_decision(evs, b) for b in dict.fromkeys(e.bidang for e in evs)]
+    first = min((d for d in replies if d is not None and d.event == "reply"), key=lambda d: d.id)
+    if first.bidang != bidang:
+        # One answer per message: a second bidang's reply (a run started by hand) is not posted,
+        # whether the first one is already up or still on its way.
+        def name(code: str) -> str:
+            try:
+                return cfg.bidang_by_code(code).name
+            except KeyError:
+                return code
+
+        status = f" ({done.url})" if done is not None else " (sedang diunggah)"
         message = (
-            f"Informasi masuk #{item_id} sudah dibalas oleh {posted_by[0]} ({done.url}); jawaban "
-            f"{bidang} tidak diunggah agar warga tidak menerima dua balasan. Bila perlu melengkapi, "
-            f"hubungi {posted_by[0]} atau pengelola TI"
+            f"Informasi masuk #{item_id} sudah dijawab oleh {name(first.bidang)}{status}; jawaban "
+            f"{name(bidang)} tidak diunggah agar warga tidak menerima dua balasan. Bila perlu "
+            f"melengkapi, hubungi {name(first.bidang)} atau pengelola TI"
         )
         store.add(item_id, bidang, "error", text=message)
         raise AirflowFailException(message)

@@ -7,12 +7,12 @@ from datetime import UTC, datetime
 from typing import Any, cast
 
 from sop_tasks import update
-from sop_tasks.airflow.publish import connected, record_refusal, run_exactly_once, safe_name
+from sop_tasks.airflow.publish import CONN_IDS, connected, record_refusal, run_exactly_once, safe_name
 from sop_tasks.channels import Publisher, PublishResult
 from sop_tasks.channels.base import Updater
 from sop_tasks.config import CHANNEL_NAMES, OfficeConfig
 from sop_tasks.content import PreparedContent
-from sop_tasks.errors import ContentError, RejectedContentError
+from sop_tasks.errors import ContentError, CredentialsError, RejectedContentError
 from sop_tasks.records.ledger import Ledger, VersionTaken
 from sop_tasks.sop import step
 
@@ -114,7 +114,7 @@ def prepare(
             raise ContentError(
                 [
                     f"Pemutakhiran lain untuk pengajuan {original_id} disiapkan pada saat yang sama; "
-                    "jalankan pemutakhiran ini lagi agar dibandingkan dengan versi terbaru"
+                    "picu (Trigger) sop_update baru agar dibandingkan dengan versi terbaru"
                 ]
             ) from None
     except ContentError as exc:
@@ -185,6 +185,13 @@ def update_channel(channel: str, update_id: int, *, ledger: Ledger, cfg: OfficeC
     def attempt(publisher: Publisher, key: str, retrying: bool) -> PublishResult:
         # A retry after an ambiguous failure changes or posts nothing twice: WordPress and
         # Instagram edits are idempotent; X looks for the earlier attempt's post when retrying.
+        if post.mode == "live" and publisher.mode != "live":
+            raise CredentialsError(
+                channel,
+                f"{name}: koneksi {CONN_IDS[channel]} tidak ada lagi, jadi kiriman yang tayang tidak "
+                "dapat diubah (tidak ditulis ke outbox agar catatan tetap benar); pulihkan koneksi itu "
+                "lalu bersihkan (clear) tugas ini",
+            )
         if publisher.mode == "live" and (post.mode != "live" or not post.post_id):
             raise RejectedContentError(
                 channel,

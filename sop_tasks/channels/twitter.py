@@ -302,10 +302,15 @@ class XPublisher:
                 raise
             # The original is already gone: say so, so nobody thinks the old post still stands.
             detail = str(exc).removeprefix(f"[{CHANNEL}] ")
+            todo = (
+                "perbaiki koneksi sop_twitter lalu bersihkan (clear) tugas ini"
+                if isinstance(exc, CredentialsError)
+                else "ajukan pemutakhiran baru (sop_update) dengan isi yang diperbaiki"
+            )
             raise type(exc)(
                 CHANNEL,
                 f"{detail} — PERHATIAN: postingan lama {replacing} sudah dihapus dan versi baru belum "
-                "terbit; perbaiki lalu bersihkan (clear) tugas ini untuk mengunggahnya",
+                f"terbit; {todo}",
             ) from None
         log.info("X: postingan %s terbit (kunci %s)", post_id, key)
         return self._result(post_id, username, digest)

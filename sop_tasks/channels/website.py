@@ -352,9 +352,9 @@ class WordPressPublisher:
         )
 
     def _media(self, m: MediaFile, slug: str, index: int, title: str) -> dict[str, Any]:
-        # The file's hash is in the name, so an update that keeps a file reuses its attachment
-        # and one that replaces it uploads the new file (never the old one under a reused name).
-        media_slug = f"{slug}-m{index}-{m.sha256[:10]}"
+        # Named by the file's hash (not its position), so an update that keeps a file reuses its
+        # attachment wherever it now stands, and a replaced file is uploaded under a new name.
+        media_slug = f"{slug}-m-{m.sha256[:12]}"
         existing = self.request("GET", "wp/v2/media", params={"slug": media_slug, "context": "edit"})
         if existing:
             return dict(existing[0])

@@ -464,10 +464,22 @@ def test_a_second_bidangs_answer_to_an_answered_message_is_not_posted_but_record
     _reply(store, item_id, "Buka jam 8, Kak", "run-a")
     first = fua.post_reply(item_id, "perpustakaan", ledger=ledger, cfg=office_cfg)
     _reply(store, item_id, "Jawaban kedua dari arsip", "run-b", bidang="kearsipan")  # a run started by hand
-    with pytest.raises(AirflowFailException, match="sudah dibalas oleh perpustakaan") as exc:
+    with pytest.raises(AirflowFailException, match="sudah dijawab oleh Bidang Perpustakaan") as exc:
         fua.post_reply(item_id, "kearsipan", ledger=ledger, cfg=office_cfg)
     assert first["url"] in str(exc.value)
     assert len(list((tmp_path / "outbox").glob("*/payload.json"))) == 1  # one answer for the citizen
     errors = [e for e in store.events(item_id) if e.event == "error" and e.bidang == "kearsipan"]
     assert errors and "tidak diunggah" in errors[0].text
     assert fua.post_reply(item_id, "perpustakaan", ledger=ledger, cfg=office_cfg) == first  # still settled
+
+
+def test_a_second_bidang_cannot_take_over_a_reply_still_on_its_way(ledger, office_cfg, monkeypatch):
+    item_id = _item(ledger, "perpustakaan")
+    store = FollowUps(ledger)
+    calls: list[str] = []
+    monkeypatch.setattr(fua, "replier_for", lambda channel, cfg: calls.append(channel))
+    _reply(store, item_id, "Buka jam 8, Kak", "run-a")  # decided; its upload not done yet
+    _reply(store, item_id, "Jawaban kedua dari arsip", "run-b", bidang="kearsipan")
+    with pytest.raises(AirflowFailException, match=r"Bidang Perpustakaan \(sedang diunggah\)"):
+        fua.post_reply(item_id, "kearsipan", ledger=ledger, cfg=office_cfg)
+    assert calls == [] and store.reply_results(item_id) == []  # nothing sent, nothing adopted

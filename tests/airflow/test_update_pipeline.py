@@ -20,7 +20,7 @@ from sop_tasks.airflow import publish
 from sop_tasks.airflow.publish import identify, publish_channel
 from sop_tasks.airflow.update import prepare, update_channel
 from sop_tasks.channels.instagram import MemorySessionStore
-from sop_tasks.errors import ContentError, RejectedContentError, TransientChannelError
+from sop_tasks.errors import ContentError, CredentialsError, RejectedContentError, TransientChannelError
 from sop_tasks.records.ledger import Ledger
 from tests.support import instagram_fake as igf
 from tests.support.instagram_fake import InstagramFake, instagram_mock
@@ -336,3 +336,47 @@ def test_an_update_overtaken_by_another_is_not_applied_and_a_refused_number_stil
     assert third["update_of"] == sid
     v = ledger.content_version(third["submission_id"])
     assert v.version == 4 and "--- versi 3" in v.diff and "-Judul A" not in v.diff
+
+
+class _Run:
+    def __init__(self, dag_id: str) -> None:
+        self.dag_id, self.run_id = dag_id, f"manual__{uuid.uuid4().hex}"
+        self.start_date, self.triggering_user_name = None, "pengelola_ti"
+
+
+@pytest.mark.parametrize("dag_id", ["sop_publish", "sop_update"])
+def test_a_cleared_first_task_of_a_refused_run_is_refused_again_not_half_accepted(
+    ledger, office_cfg, monkeypatch, dag_id
+):
+    from airflow.sdk.exceptions import AirflowFailException
+
+    from sop_tasks.airflow import dag_support, update
+    from sop_tasks.airflow import ledger as airflow_ledger
+
+    monkeypatch.setattr(airflow_ledger, "get_ledger", lambda: ledger)
+    step = publish.identify if dag_id == "sop_publish" else update.prepare
+    run = _Run(dag_id)
+    bad = {"title": "", "channels": ["website"], "submission_id": 999, "reason": ""}
+    with pytest.raises(AirflowFailException, match="Perbaiki hal berikut"):
+        dag_support.first_step(step, {"dag_run": run, "params": bad}, office_cfg)
+    fixed = {**bad, "title": "Judul", "body": "Isi", "reason": "Data berubah"}
+    with pytest.raises(AirflowFailException, match="sudah ditolak") as exc:  # the task cleared later
+        dag_support.first_step(step, {"dag_run": run, "params": fixed}, office_cfg)
+    assert "picu (Trigger) run baru" in str(exc.value)
+    rows = [s for s in ledger.summaries() if s["run_id"] == run.run_id]
+    assert len(rows) == 1 and rows[0]["status"] == "tidak valid"  # no half-valid submission
+
+
+def test_a_live_post_whose_connection_went_missing_is_not_written_to_the_outbox(
+    ledger, office_cfg, media_dir, wordpress, monkeypatch
+):
+    monkeypatch.setenv("AIRFLOW_CONN_SOP_WEBSITE", wordpress.conn_json())
+    sid, _ = _submit(ledger, office_cfg, media_dir, ["website"])
+    publish_channel("website", sid, ledger=ledger, cfg=office_cfg)
+    out = _prepare(ledger, office_cfg, {"submission_id": sid, "body": "Sabtu buka."})
+    monkeypatch.delenv("AIRFLOW_CONN_SOP_WEBSITE")  # e.g. during a credential rotation
+    with pytest.raises(CredentialsError, match="koneksi sop_website tidak ada lagi"):
+        update_channel("website", out["submission_id"], ledger=ledger, cfg=office_cfg)
+    rows = ledger.channel_results(out["submission_id"])
+    assert [r.status for r in rows] == ["intent", "error"] and "sop_website" in rows[-1].message
+    assert ledger.live_version(sid)[0] == 1  # the site still shows version 1, and so do the records

@@ -433,5 +433,5 @@ def test_update_repost_refused_after_the_delete_says_the_original_is_gone(
         pub.update(POST_ID, corrected(), "k", mode="repost", look_first=False)
     msg = str(exc.value)
     assert msg.startswith("[twitter] ") and msg.count("[twitter]") == 1
-    assert f"postingan lama {POST_ID} sudah dihapus" in msg and "clear" in msg
+    assert f"postingan lama {POST_ID} sudah dihapus" in msg and "ajukan pemutakhiran baru (sop_update)" in msg
     assert ("GET", urlsplit(TIMELINE_URL).path) not in calls(x_api)  # a first attempt reads nothing
