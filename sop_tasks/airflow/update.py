@@ -9,7 +9,7 @@ from typing import Any, cast
 from sop_tasks import update
 from sop_tasks.airflow.publish import CONN_IDS, connected, record_refusal, run_exactly_once, safe_name
 from sop_tasks.channels import Publisher, PublishResult
-from sop_tasks.channels.base import Updater
+from sop_tasks.channels.base import Updater, XUpdater
 from sop_tasks.config import CHANNEL_NAMES, OfficeConfig
 from sop_tasks.content import PreparedContent
 from sop_tasks.errors import ContentError, CredentialsError, RejectedContentError
@@ -200,7 +200,8 @@ def update_channel(channel: str, update_id: int, *, ledger: Ledger, cfg: OfficeC
                 "lewat sop_publish",
             )
         if channel == "twitter" and publisher.mode == "live":
-            return cast(Any, publisher).update(post.post_id, content, key, mode=x_mode, look_first=retrying)
+            live_id = str(post.post_id)  # checked above: a live post has its id
+            return cast(XUpdater, publisher).update(live_id, content, key, mode=x_mode, look_first=retrying)
         return cast(Updater, publisher).update(post.post_id or "", content, key)
 
     return run_exactly_once(

@@ -10,7 +10,7 @@ import hashlib
 import html
 import json
 from dataclasses import asdict, dataclass
-from typing import Any, Protocol
+from typing import Any, Literal, Protocol
 
 from sop_tasks.content import PreparedContent
 
@@ -80,6 +80,20 @@ class Updater(Protocol):
     mode: str
 
     def update(self, post_id: str, content: PreparedContent, key: str) -> PublishResult: ...
+
+
+class XUpdater(Protocol):
+    """X cannot edit a post freely: an update is a correction reply or a delete and repost."""
+
+    def update(
+        self,
+        post_id: str,
+        content: PreparedContent,
+        key: str,
+        *,
+        mode: Literal["reply", "repost"] = "reply",
+        look_first: bool = True,
+    ) -> PublishResult: ...
 
 
 def website_html(body: str) -> str:
