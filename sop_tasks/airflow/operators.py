@@ -256,11 +256,20 @@ class PublishChannelOperator(BaseOperator):
 
 
 class UpdateChannelOperator(PublishChannelOperator):
-    """SOP step 10 for one channel: change the live post (X: correction reply or repost), once."""
+    """SOP step 10 for one channel: change the live post (X: correction reply or repost), once.
+
+    One update per channel at a time across all runs (``max_active_tis_per_dag=1``): the check
+    that the post still shows the version this update was prepared from, and the write, are then
+    never interleaved with another update of the same channel.
+    """
 
     sop_step = STEP10
     source_task_id = UPDATE_PREPARE_TASK
     not_chosen = "tidak dipilih atau isinya tidak berubah"
+
+    def __init__(self, *, channel: str, cfg: OfficeConfig | None = None, **kwargs: Any) -> None:
+        kwargs.setdefault("max_active_tis_per_dag", 1)
+        super().__init__(channel=channel, cfg=cfg, **kwargs)
 
     def run_channel(self, submission_id: int, cfg: OfficeConfig) -> dict[str, Any]:
         return update_channel(self.channel, submission_id, ledger=get_ledger(), cfg=cfg)

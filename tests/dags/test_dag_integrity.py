@@ -103,6 +103,9 @@ def test_update_dag_reuses_the_three_verifications_then_updates_each_channel(bag
     assert len(hitl) == 3 and all(t.defaults is None and t.response_timeout is None for t in hitl)
     assert all(t.source_task_id == "sop10_siapkan" for t in hitl)
     assert dag.get_task("sop10_pemutakhiran_website").task_display_name.startswith("10. ")
+    # one update of a channel at a time across runs: check-then-write never interleaves
+    assert all(dag.get_task(t).max_active_tis_per_dag == 1 for t in order[4:])
+    assert bag.dags["sop_publish"].get_task("sop05_unggah_website").max_active_tis_per_dag is None
 
 
 @pytest.mark.parametrize("path", DAG_FILES, ids=lambda p: p.name)
