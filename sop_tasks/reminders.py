@@ -54,7 +54,7 @@ def due_reminders(ledger: Ledger, cfg: OfficeConfig, now: datetime | None = None
             Reminder(
                 submission_id=sub.id,
                 step=st.number,
-                title=sub.title,
+                title=("Pemutakhiran — " if sub.kind == "update" else "") + sub.title,
                 waiting_minutes=int(waited.total_seconds() // 60),
                 recipients=tuple(verifier.emails) + tuple(cfg.officers.emails),
             )

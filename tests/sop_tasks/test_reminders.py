@@ -32,3 +32,15 @@ def test_reminder_every_period_after_standard_time_and_never_an_approval(ledger,
     ledger.add_event(sid, 2, "approved", actor="kasubag", ended_at=t0 + timedelta(minutes=32))
     assert send_reminders(ledger, office_cfg, notifier, t0 + timedelta(minutes=60)) == []
     assert len(calls) == 2
+
+
+def test_a_waiting_update_is_named_as_one(ledger, office_cfg):
+    from sop_tasks.reminders import due_reminders
+
+    t0 = datetime(2026, 12, 1, 2, 0, tzinfo=UTC)
+    sid = ledger.open_submission(
+        dag_id="sop_update", run_id="r2", kind="update", title="Jam layanan", content={"channels": []}
+    )
+    ledger.add_event(sid, 3, "requested", started_at=t0)
+    [r] = due_reminders(ledger, office_cfg, t0 + timedelta(minutes=20))
+    assert r.title == "Pemutakhiran — Jam layanan" and r.step == 3
