@@ -336,6 +336,7 @@ def mention(
     created_at: str,
     *,
     replied_to: str | None = None,
+    conversation_id: str | None = None,
 ) -> dict[str, Any]:
     """A post by ``author`` naming the account, as the mentions read returns it (``TWEET_FIELDS``)."""
     t: dict[str, Any] = {
@@ -343,7 +344,7 @@ def mention(
         "text": text,
         "author_id": author["id"],
         "created_at": created_at,
-        "conversation_id": replied_to or tweet_id,
+        "conversation_id": conversation_id or replied_to or tweet_id,
         "edit_history_tweet_ids": [tweet_id],
     }
     if replied_to:
@@ -352,7 +353,9 @@ def mention(
     return t
 
 
-def mentions_page(spec: XSpec, tweets: list[dict[str, Any]], users: list[dict[str, str]]) -> dict[str, Any]:
+def mentions_page(
+    spec: XSpec, tweets: list[dict[str, Any]], users: list[dict[str, str]], next_token: str | None = None
+) -> dict[str, Any]:
     """A mentions answer (one page) as X sends it; checked against the spec's response schema."""
     meta: dict[str, Any] = {"result_count": len(tweets)}
     body: dict[str, Any] = {"meta": meta}
@@ -360,6 +363,8 @@ def mentions_page(spec: XSpec, tweets: list[dict[str, Any]], users: list[dict[st
         ids = sorted((t["id"] for t in tweets), key=int)
         meta |= {"newest_id": ids[-1], "oldest_id": ids[0]}
         body |= {"data": tweets, "includes": {"users": users}}
+    if next_token:
+        meta["next_token"] = next_token
     problems = spec._errors(body, "/components/schemas/Get2UsersIdMentionsResponse")
     assert not problems, problems
     return body

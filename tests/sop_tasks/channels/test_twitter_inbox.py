@@ -26,10 +26,20 @@ from sop_tasks.errors import (
     TransientChannelError,
 )
 from sop_tasks.incoming import Collector
-from tests.support.x_fake import CREDS, ME_URL, RESET, TW, USER_ID, USERNAME, add_me, assert_no_secrets
+from tests.support.x_fake import (
+    CREDS,
+    ME_URL,
+    MENTIONS_URL,
+    RESET,
+    USER_ID,
+    USERNAME,
+    add_me,
+    assert_no_secrets,
+    mention,
+    mentions_page,
+)
 from tests.support.x_spec import XSpec
 
-MENTIONS_URL = f"{TW}/users/{USER_ID}/mentions"
 OUR_POST = "1800000000000000001"  # a post the office published
 WIB = timedelta(hours=7)
 
@@ -41,47 +51,6 @@ OFFICE = {"id": USER_ID, "name": "Dinarpus Kendal", "username": USERNAME}
 # ---- helpers -------------------------------------------------------------------------------
 def collector(max_pages: int = 10) -> XCollector:
     return XCollector(CREDS, max_pages=max_pages)
-
-
-def tweet(
-    tweet_id: str,
-    text: str,
-    author: dict[str, str],
-    created_at: str,
-    *,
-    replied_to: str | None = None,
-    conversation_id: str | None = None,
-) -> dict[str, Any]:
-    t: dict[str, Any] = {
-        "id": tweet_id,
-        "text": text,
-        "author_id": author["id"],
-        "created_at": created_at,
-        "conversation_id": conversation_id or replied_to or tweet_id,
-        "edit_history_tweet_ids": [tweet_id],
-    }
-    if replied_to:
-        t["referenced_tweets"] = [{"type": "replied_to", "id": replied_to}]
-        t["in_reply_to_user_id"] = USER_ID
-    return t
-
-
-def page(
-    x_spec: XSpec, tweets: list[dict[str, Any]], users: list[dict[str, str]], next_token: str | None = None
-) -> dict[str, Any]:
-    """A mentions answer as X sends it; checked against the spec's response schema."""
-    meta: dict[str, Any] = {"result_count": len(tweets)}
-    if tweets:
-        ids = sorted((t["id"] for t in tweets), key=int)
-        meta |= {"newest_id": ids[-1], "oldest_id": ids[0]}
-    if next_token:
-        meta["next_token"] = next_token
-    body: dict[str, Any] = {"meta": meta}
-    if tweets:
-        body |= {"data": tweets, "includes": {"users": users}}
-    problems = x_spec._errors(body, "/components/schemas/Get2UsersIdMentionsResponse")
-    assert not problems, problems
-    return body
 
 
 def mention_queries(rsps: responses.RequestsMock) -> list[dict[str, list[str]]]:
@@ -105,7 +74,7 @@ def test_is_a_collector_and_hides_the_keys() -> None:
 def test_first_sweep_reads_one_page_only_and_sets_the_watermark(
     x_api: responses.RequestsMock, x_spec: XSpec
 ) -> None:
-    reply = tweet(
+    reply = mention(
         "1800000000000000007",
         "@dinarpuskendal Jam buka pameran hari Minggu &amp; hari libur?",
         WARGA,
@@ -113,11 +82,14 @@ def test_first_sweep_reads_one_page_only_and_sets_the_watermark(
         replied_to=OUR_POST,
     )
     # a short (older) id: the newest is chosen as a number, not as a string
-    mention = tweet("987654321098765432", "Terima kasih @dinarpuskendal!", PEMUDA, "2026-11-19T23:59:00.000Z")
+    thanks = mention(
+        "987654321098765432", "Terima kasih @dinarpuskendal!", PEMUDA, "2026-11-19T23:59:00.000Z"
+    )
     add_me(x_api)
     # X says there is more; the first sweep must not pay for it
     x_api.get(
-        MENTIONS_URL, json=page(x_spec, [reply, mention], [WARGA, PEMUDA], next_token="7140dibdnow9c7btw4")
+        MENTIONS_URL,
+        json=mentions_page(x_spec, [reply, thanks], [WARGA, PEMUDA], next_token="7140dibdnow9c7btw4"),
     )
 
     result = collector().collect(None)
@@ -161,7 +133,7 @@ def test_first_sweep_with_no_mentions_keeps_no_watermark(
     x_api: responses.RequestsMock, x_spec: XSpec
 ) -> None:
     add_me(x_api)
-    x_api.get(MENTIONS_URL, json=page(x_spec, [], []))
+    x_api.get(MENTIONS_URL, json=mentions_page(x_spec, [], []))
     result = collector().collect(None)
     assert result.items == [] and result.watermark is None
 
@@ -172,9 +144,9 @@ def test_an_unreadable_watermark_is_read_like_a_first_sweep(
     add_me(x_api)
     x_api.get(
         MENTIONS_URL,
-        json=page(
+        json=mentions_page(
             x_spec,
-            [tweet("1800000000000000009", "@dinarpuskendal halo", WARGA, "2026-11-20T01:00:00Z")],
+            [mention("1800000000000000009", "@dinarpuskendal halo", WARGA, "2026-11-20T01:00:00Z")],
             [WARGA],
             "t2",
         ),
@@ -190,9 +162,11 @@ def test_an_unreadable_watermark_is_read_like_a_first_sweep(
 def test_next_sweep_asks_only_for_newer_posts_with_since_id(
     x_api: responses.RequestsMock, x_spec: XSpec
 ) -> None:
-    new = tweet("1800000000000000020", "@dinarpuskendal Apakah ada lomba?", WARGA, "2026-11-21T03:00:00.000Z")
+    new = mention(
+        "1800000000000000020", "@dinarpuskendal Apakah ada lomba?", WARGA, "2026-11-21T03:00:00.000Z"
+    )
     add_me(x_api)
-    x_api.get(MENTIONS_URL, json=page(x_spec, [new], [WARGA]))
+    x_api.get(MENTIONS_URL, json=mentions_page(x_spec, [new], [WARGA]))
 
     result = collector().collect("1800000000000000007")
 
@@ -204,8 +178,8 @@ def test_next_sweep_asks_only_for_newer_posts_with_since_id(
 
 
 def test_pagination_follows_next_token_across_two_pages(x_api: responses.RequestsMock, x_spec: XSpec) -> None:
-    newest = tweet("1800000000000000040", "@dinarpuskendal terbaru", WARGA, "2026-11-22T05:00:00.000Z")
-    middle = tweet(
+    newest = mention("1800000000000000040", "@dinarpuskendal terbaru", WARGA, "2026-11-22T05:00:00.000Z")
+    middle = mention(
         "1800000000000000035",
         "@dinarpuskendal @siti_kendal setuju",
         PEMUDA,
@@ -213,12 +187,13 @@ def test_pagination_follows_next_token_across_two_pages(x_api: responses.Request
         replied_to="1800000000000000030",
         conversation_id=OUR_POST,
     )
-    oldest = tweet("1800000000000000031", "@dinarpuskendal lama", PEMUDA, "2026-11-22T03:00:00.000Z")
+    oldest = mention("1800000000000000031", "@dinarpuskendal lama", PEMUDA, "2026-11-22T03:00:00.000Z")
     add_me(x_api)
     x_api.get(
-        MENTIONS_URL, json=page(x_spec, [newest, middle], [WARGA, PEMUDA], next_token="7140dibdnow9c7btw4")
+        MENTIONS_URL,
+        json=mentions_page(x_spec, [newest, middle], [WARGA, PEMUDA], next_token="7140dibdnow9c7btw4"),
     )
-    x_api.get(MENTIONS_URL, json=page(x_spec, [oldest], [PEMUDA]))
+    x_api.get(MENTIONS_URL, json=mentions_page(x_spec, [oldest], [PEMUDA]))
 
     result = collector().collect("1800000000000000025")
 
@@ -245,9 +220,9 @@ def test_pages_are_bounded_by_max_pages(
     for n, token in ((50, "tokenpage2"), (45, "tokenpage3")):
         x_api.get(
             MENTIONS_URL,
-            json=page(
+            json=mentions_page(
                 x_spec,
-                [tweet(f"18000000000000000{n}", "@dinarpuskendal x", WARGA, "2026-11-23T00:00:00Z")],
+                [mention(f"18000000000000000{n}", "@dinarpuskendal x", WARGA, "2026-11-23T00:00:00Z")],
                 [WARGA],
                 token,
             ),
@@ -262,7 +237,7 @@ def test_pages_are_bounded_by_max_pages(
 
 def test_no_new_items_keeps_the_watermark(x_api: responses.RequestsMock, x_spec: XSpec) -> None:
     add_me(x_api)
-    x_api.get(MENTIONS_URL, json=page(x_spec, [], []))
+    x_api.get(MENTIONS_URL, json=mentions_page(x_spec, [], []))
     result = collector().collect("1800000000000000040")
     assert result.items == []
     assert result.watermark == "1800000000000000040"
@@ -272,12 +247,12 @@ def test_no_new_items_keeps_the_watermark(x_api: responses.RequestsMock, x_spec:
 def test_the_accounts_own_posts_are_not_incoming_but_move_the_watermark(
     x_api: responses.RequestsMock, x_spec: XSpec
 ) -> None:
-    own = tweet(
+    own = mention(
         "1800000000000000060", "@siti_kendal Buka pukul 08.00 @dinarpuskendal", OFFICE, "2026-11-24T01:00:00Z"
     )
-    theirs = tweet("1800000000000000055", "@dinarpuskendal tanya", WARGA, "2026-11-24T00:00:00Z")
+    theirs = mention("1800000000000000055", "@dinarpuskendal tanya", WARGA, "2026-11-24T00:00:00Z")
     add_me(x_api)
-    x_api.get(MENTIONS_URL, json=page(x_spec, [own, theirs], [OFFICE, WARGA]))
+    x_api.get(MENTIONS_URL, json=mentions_page(x_spec, [own, theirs], [OFFICE, WARGA]))
     result = collector().collect("1800000000000000050")
     assert [i.platform_id for i in result.items] == ["1800000000000000055"]
     assert result.watermark == "1800000000000000060"
@@ -286,9 +261,9 @@ def test_the_accounts_own_posts_are_not_incoming_but_move_the_watermark(
 def test_author_missing_from_includes_still_gives_a_working_url(
     x_api: responses.RequestsMock, x_spec: XSpec
 ) -> None:
-    orphan = tweet("1800000000000000070", "@dinarpuskendal ?", WARGA, "2026-11-24T02:00:00Z")
+    orphan = mention("1800000000000000070", "@dinarpuskendal ?", WARGA, "2026-11-24T02:00:00Z")
     add_me(x_api)
-    body = page(x_spec, [orphan], [WARGA])
+    body = mentions_page(x_spec, [orphan], [WARGA])
     del body["includes"]  # e.g. the author's account was suspended
     x_api.get(MENTIONS_URL, json=body)
     (item,) = collector().collect("1800000000000000060").items
