@@ -122,7 +122,10 @@ def standalone(
         try:
             proc.wait(30)
         except subprocess.TimeoutExpired:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait(10)
+            pass
+        # The leader may exit while a scheduler or executor worker it started is still shutting
+        # down; the group outlives it, so make sure nothing of this stack keeps running.
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait(10)
         log.close()
