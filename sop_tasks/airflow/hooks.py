@@ -18,6 +18,7 @@ from typing import Any
 
 from airflow.sdk import BaseHook
 
+from sop_tasks.airflow.provider import CONNECTION_TYPES, ui_field_behaviour
 from sop_tasks.channels.instagram import InstagramPublisher
 from sop_tasks.channels.twitter import XCredentials, XPublisher
 from sop_tasks.channels.website import WordPressCredentials, WordPressPublisher
@@ -31,7 +32,7 @@ class WordPressHook(BaseHook):
     conn_name_attr = "wordpress_conn_id"
     default_conn_name = "sop_website"
     conn_type = "wordpress"
-    hook_name = "WordPress (Website SOP)"
+    hook_name = CONNECTION_TYPES[conn_type]["name"]
 
     def __init__(self, wordpress_conn_id: str = default_conn_name, cfg: OfficeConfig | None = None) -> None:
         super().__init__()
@@ -41,15 +42,7 @@ class WordPressHook(BaseHook):
 
     @classmethod
     def get_ui_field_behaviour(cls) -> dict[str, Any]:
-        return {
-            "hidden_fields": ["schema", "port", "extra"],
-            "relabeling": {
-                "host": "Alamat situs",
-                "login": "Nama pengguna",
-                "password": "Application password",
-            },
-            "placeholders": {"host": "https://dinarpus.kendalkab.go.id", "login": "admin"},
-        }
+        return ui_field_behaviour(cls.conn_type)
 
     def get_conn(self) -> WordPressPublisher:
         if self._publisher is None:
@@ -77,7 +70,7 @@ class XHook(BaseHook):
     conn_name_attr = "x_conn_id"
     default_conn_name = "sop_twitter"
     conn_type = "x_twitter"
-    hook_name = "X / Twitter (SOP)"
+    hook_name = CONNECTION_TYPES[conn_type]["name"]
 
     def __init__(self, x_conn_id: str = default_conn_name) -> None:
         super().__init__()
@@ -85,10 +78,7 @@ class XHook(BaseHook):
 
     @classmethod
     def get_ui_field_behaviour(cls) -> dict[str, Any]:
-        return {
-            "hidden_fields": ["host", "schema", "port"],
-            "relabeling": {"login": "API key (consumer key)", "password": "API key secret"},
-        }
+        return ui_field_behaviour(cls.conn_type)
 
     def get_conn(self) -> XPublisher:
         return XPublisher(self.credentials())
@@ -147,7 +137,7 @@ class InstagramHook(BaseHook):
     conn_name_attr = "instagram_conn_id"
     default_conn_name = "sop_instagram"
     conn_type = "instagram_sop"
-    hook_name = "Instagram (SOP)"
+    hook_name = CONNECTION_TYPES[conn_type]["name"]
 
     def __init__(self, instagram_conn_id: str = default_conn_name) -> None:
         super().__init__()
@@ -155,10 +145,7 @@ class InstagramHook(BaseHook):
 
     @classmethod
     def get_ui_field_behaviour(cls) -> dict[str, Any]:
-        return {
-            "hidden_fields": ["host", "schema", "port", "extra"],
-            "relabeling": {"login": "Nama pengguna Instagram", "password": "Kata sandi"},
-        }
+        return ui_field_behaviour(cls.conn_type)
 
     def get_conn(self) -> InstagramPublisher:
         conn = self.get_connection(self.conn_id)

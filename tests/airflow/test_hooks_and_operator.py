@@ -10,7 +10,7 @@ import responses
 from airflow.sdk.exceptions import AirflowFailException, AirflowRescheduleException
 
 from sop_tasks.airflow import operators
-from sop_tasks.airflow.hooks import WordPressHook, XHook
+from sop_tasks.airflow.hooks import InstagramHook, WordPressHook, XHook
 from sop_tasks.airflow.publish import publisher_for
 from sop_tasks.channels import OutboxPublisher
 from sop_tasks.errors import ActionRequiredError, RateLimitedError
@@ -77,3 +77,23 @@ def test_rate_limit_reschedules_and_app_action_fails_without_retry(monkeypatch, 
     monkeypatch.setattr(operators, "publish_channel", challenge)
     with pytest.raises(AirflowFailException, match="buka aplikasi Instagram"):
         op.execute({"ti": _Ti()})
+
+
+def test_connection_types_are_registered_with_airflow_with_indonesian_forms():
+    from airflow.providers_manager import ProvidersManager
+
+    pm = ProvidersManager()
+    for conn_type, hook_cls in (
+        ("wordpress", WordPressHook),
+        ("x_twitter", XHook),
+        ("instagram_sop", InstagramHook),
+    ):
+        info = pm.hooks[conn_type]
+        assert info is not None and info.hook_class_name.endswith(hook_cls.__name__)
+        assert info.hook_name == hook_cls.hook_name
+    forms = pm.field_behaviours
+    assert forms["wordpress"]["relabeling"]["host"] == "Alamat situs"
+    assert forms["wordpress"] == WordPressHook.get_ui_field_behaviour()
+    assert "access_token_secret" in pm.connection_form_widgets or any(
+        k.endswith("access_token_secret") for k in pm.connection_form_widgets
+    )
