@@ -22,7 +22,8 @@ STEP9 = step(9)
 @dag(
     dag_id="sop_pengingat",
     dag_display_name="Pengingat SOP: verifikasi, tindak lanjut dan batas PPID",
-    description="Setiap 5 menit: ingatkan verifikator yang menunggu lebih dari waktu baku.",
+    description="Setiap 5 menit: ingatkan verifikator, penyetuju balasan dan bidang yang melewati "
+    "waktu baku, dan batas PPID yang mendekat.",
     schedule=timedelta(minutes=5),
     catchup=False,
     max_active_runs=1,

@@ -66,6 +66,13 @@ def default_args(cfg: OfficeConfig) -> dict[str, Any]:
     }
 
 
+def media_help(cfg: OfficeConfig) -> str:
+    return (
+        f"nama berkas di folder media ({cfg.path('media')}) atau alamat http(s). "
+        "JPEG/PNG maksimal 8 MB, MP4/MOV maksimal 100 MB."
+    )
+
+
 def publish_form(cfg: OfficeConfig) -> dict[str, Param]:
     """The trigger form of ``sop_publish`` (field names fixed by DESIGN.md)."""
     channels = [c for c in CHANNELS if c in cfg.channels]
@@ -112,8 +119,7 @@ def publish_form(cfg: OfficeConfig) -> dict[str, Param]:
             type="array",
             items={"type": "string"},
             title="Media",
-            description=f"Satu per baris: nama berkas di folder media ({cfg.path('media')}) atau alamat "
-            "http(s). JPEG/PNG maksimal 8 MB, MP4/MOV maksimal 100 MB.",
+            description=f"Satu per baris: {media_help(cfg)}",
         ),
         "publish_at": Param(
             None,
@@ -133,7 +139,6 @@ def publish_form(cfg: OfficeConfig) -> dict[str, Param]:
 
 def update_form(cfg: OfficeConfig) -> dict[str, Param]:
     """The trigger form of ``sop_update``: which submission, why, and only what changed."""
-    base = publish_form(cfg)
     keep = "Kosongkan bila tidak berubah."
     channels = [c for c in CHANNELS if c in cfg.channels]
     return {
@@ -184,6 +189,6 @@ def update_form(cfg: OfficeConfig) -> dict[str, Param]:
             type="array",
             items={"type": "string"},
             title="Media baru",
-            description=f"{keep} {base['media'].description}",
+            description=f"{keep} Satu per baris: {media_help(cfg)}",
         ),
     }

@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from sop_tasks.airflow.notify import notify
-from sop_tasks.airflow.publish import CONN_IDS
+from sop_tasks.airflow.publish import CONN_IDS, connected
 from sop_tasks.config import OfficeConfig
 from sop_tasks.incoming import Collector
 from sop_tasks.monitor import alert_officer, forward, run_sweep
@@ -19,20 +19,12 @@ log = logging.getLogger(__name__)
 
 def collectors_for(cfg: OfficeConfig) -> dict[str, Collector | None]:
     """A collector per configured channel whose connection exists; None means not connected."""
-    from airflow.sdk import BaseHook
-    from airflow.sdk.exceptions import AirflowNotFoundException
-
     from sop_tasks.airflow import hooks
 
-    out: dict[str, Collector | None] = {}
-    for channel in cfg.channels:
-        try:
-            BaseHook.get_connection(CONN_IDS[channel])
-        except AirflowNotFoundException:
-            out[channel] = None
-            continue
-        out[channel] = hooks.collector_for(channel, CONN_IDS[channel], cfg)
-    return out
+    return {
+        channel: hooks.collector_for(channel, CONN_IDS[channel], cfg) if connected(channel) else None
+        for channel in cfg.channels
+    }
 
 
 def slot_for(cfg: OfficeConfig, run_type: str, when: datetime | None) -> tuple[str | None, bool]:
