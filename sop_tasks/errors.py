@@ -7,13 +7,12 @@ Every error a staff member can meet says, in Bahasa Indonesia, what happened and
     SopError                      base of everything raised on purpose here
     ├── ConfigError               the office config (config/*.yaml) is invalid: file, key, fix
     ├── ContentError              a submission cannot be published as it is (permanent)
-    ├── NotFoundError             a submission/run referred to does not exist
-    ├── LedgerError               the records database cannot be used
     └── ChannelError              a platform refused or failed
         ├── CredentialsError      the connection's credentials are wrong (permanent)
         ├── ActionRequiredError   a person must act in the platform's app first (challenge,
         │                         2FA, feedback_required): permanent, never retried in a loop
         ├── RejectedContentError  the platform refused the content (names the field; permanent)
+        │   └── GoneError         the post/comment being answered or changed no longer exists
         ├── TransientChannelError timeouts, 5xx, resets: retrying may succeed
         └── RateLimitedError      the platform asks us to wait until ``reset_at``
 
@@ -50,14 +49,6 @@ class ContentError(SopError):
         )
 
 
-class NotFoundError(SopError):
-    pass
-
-
-class LedgerError(SopError):
-    pass
-
-
 class ChannelError(SopError):
     def __init__(self, channel: str, message: str) -> None:
         self.channel = channel
@@ -74,6 +65,10 @@ class ActionRequiredError(ChannelError):
 
 class RejectedContentError(ChannelError):
     pass
+
+
+class GoneError(RejectedContentError):
+    """The post or comment being changed or answered was deleted on the platform (404/410)."""
 
 
 class TransientChannelError(ChannelError):

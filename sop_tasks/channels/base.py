@@ -125,3 +125,11 @@ def build_payload(channel: str, content: PreparedContent) -> dict[str, Any]:
 
 def payload_hash(payload: dict[str, Any]) -> str:
     return hashlib.sha256(json.dumps(payload, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
+
+
+def reply_payload_hash(target: ReplyTarget, text: str) -> str:
+    """The ``payload_hash`` of a reply: where it goes, what is answered and with which text."""
+    return payload_hash({"channel": target.channel, "in_reply_to": target.platform_id, "text": text})
+
+
+MIME = {"jpg": "image/jpeg", "png": "image/png", "mp4": "video/mp4", "mov": "video/quicktime"}

@@ -48,7 +48,13 @@ from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 import requests
 
-from sop_tasks.channels.base import PublishResult, ReplyTarget, build_payload, payload_hash
+from sop_tasks.channels.base import (
+    PublishResult,
+    ReplyTarget,
+    build_payload,
+    payload_hash,
+    reply_payload_hash,
+)
 from sop_tasks.content import IG_MAX_ITEMS, MediaFile, PreparedContent
 from sop_tasks.errors import (
     ActionRequiredError,
@@ -156,11 +162,6 @@ def post_url(code: str) -> str:
 
 def direct_url(thread_id: str) -> str:
     return f"https://www.instagram.com/direct/t/{thread_id}/"
-
-
-def reply_payload_hash(target: ReplyTarget, text: str) -> str:
-    """The ``payload_hash`` of a reply: what is answered and with which text."""
-    return payload_hash({"channel": CHANNEL, "in_reply_to": target.platform_id, "text": text})
 
 
 def _fingerprint(settings: dict[str, Any] | None) -> str:

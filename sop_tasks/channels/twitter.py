@@ -47,7 +47,16 @@ import requests
 import tweepy
 from requests_oauthlib import OAuth1
 
-from sop_tasks.channels.base import PublishResult, ReplyTarget, build_payload, payload_hash
+from sop_tasks.channels.base import (
+    MIME as _MIME,
+)
+from sop_tasks.channels.base import (
+    PublishResult,
+    ReplyTarget,
+    build_payload,
+    payload_hash,
+    reply_payload_hash,
+)
 from sop_tasks.content import MediaFile, PreparedContent
 from sop_tasks.errors import (
     ChannelError,
@@ -70,7 +79,6 @@ MAX_IMAGES = 4
 RECENT_POSTS = 20  # how many recent posts find_existing reads (X charges per post read)
 RECENT_REPLIES = 50  # find_reply / update: posts newer than the original (replies included)
 RATE_LIMIT_FALLBACK = timedelta(minutes=15)
-_MIME = {"jpg": "image/jpeg", "png": "image/png", "mp4": "video/mp4", "mov": "video/quicktime"}
 _PENDING_STATES = ("pending", "in_progress")
 
 _URL = re.compile(r"https?://\S+", re.IGNORECASE)
@@ -125,11 +133,6 @@ def normalise_text(text: str) -> str:
 def normalise_reply_text(text: str) -> str:
     """:func:`normalise_text` without the leading @mentions X adds to a reply's text."""
     return _LEADING_MENTIONS.sub("", normalise_text(text)).strip()
-
-
-def reply_payload_hash(target: ReplyTarget, text: str) -> str:
-    """The ``payload_hash`` of a reply: what is answered and with which text."""
-    return payload_hash({"channel": CHANNEL, "in_reply_to": target.platform_id, "text": text})
 
 
 def _quiet_oauth_debug_logs() -> None:

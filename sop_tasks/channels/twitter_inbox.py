@@ -33,7 +33,7 @@ from zoneinfo import ZoneInfo
 import requests
 import tweepy
 
-from sop_tasks.channels.twitter import CHANNEL, POST_URL, XCredentials, XPublisher, _x_messages
+from sop_tasks.channels.twitter import CHANNEL, POST_URL, XCredentials, XPublisher, _replied_to, _x_messages
 from sop_tasks.errors import ChannelError
 from sop_tasks.incoming import CollectResult, IncomingItem
 
@@ -182,13 +182,6 @@ def _created_at(tweet: dict[str, Any]) -> datetime:
     # no readable created_at: the snowflake id carries the creation time to the millisecond
     ms = (int(tweet["id"]) >> 22) + _TWITTER_EPOCH_MS
     return datetime.fromtimestamp(ms / 1000, UTC).astimezone(WIB)
-
-
-def _replied_to(tweet: dict[str, Any]) -> str | None:
-    for ref in tweet.get("referenced_tweets") or []:
-        if isinstance(ref, dict) and ref.get("type") == "replied_to" and ref.get("id"):
-            return str(ref["id"])
-    return None
 
 
 def _item(tweet: dict[str, Any], users: dict[str, dict[str, Any]]) -> IncomingItem:

@@ -22,10 +22,19 @@ from zoneinfo import ZoneInfo
 
 import requests
 
-from sop_tasks.channels.base import PublishResult, ReplyTarget, build_payload, payload_hash, website_html
+from sop_tasks.channels.base import (
+    MIME,
+    PublishResult,
+    ReplyTarget,
+    build_payload,
+    payload_hash,
+    reply_payload_hash,
+    website_html,
+)
 from sop_tasks.content import MediaFile, PreparedContent
 from sop_tasks.errors import (
     CredentialsError,
+    GoneError,
     RateLimitedError,
     RejectedContentError,
     TransientChannelError,
@@ -38,7 +47,6 @@ WIB = ZoneInfo("Asia/Jakarta")
 API_REL = "https://api.w.org/"
 _LINK_TAG = re.compile(r"<link[^>]+rel=[\"']https://api\.w\.org/[\"'][^>]*>", re.I)
 _HREF = re.compile(r"href=[\"']([^\"']+)[\"']", re.I)
-_MIME = {"jpg": "image/jpeg", "png": "image/png", "mp4": "video/mp4", "mov": "video/quicktime"}
 _POST_STATUSES = "publish,future,draft,pending,private"
 
 _root_cache: dict[str, str] = {}
@@ -177,7 +185,13 @@ class WordPressPublisher:
             retry = r.headers.get("Retry-After", "")
             wait = int(retry) if retry.isdigit() else 300
             raise RateLimitedError(
-                CHANNEL, "Situs membatasi permintaan (429)", datetime.now(UTC) + timedelta(seconds=wait)
+                CHANNEL,
+                f"Situs membatasi permintaan (429); tugas dijadwalkan ulang otomatis {wait} detik lagi",
+                datetime.now(UTC) + timedelta(seconds=wait),
+            )
+        if r.status_code in (404, 410):
+            raise GoneError(
+                CHANNEL, f"WordPress: yang diminta tidak ada lagi di situs ({r.status_code} {code})"
             )
         if r.status_code >= 500:
             raise TransientChannelError(
@@ -186,9 +200,15 @@ class WordPressPublisher:
         params = body.get("data", {}).get("params", {}) if isinstance(body, dict) else {}
         if code == "rest_invalid_param" and isinstance(params, dict) and params:
             fields = "; ".join(f"{k}: {v}" for k, v in params.items())
-            raise RejectedContentError(CHANNEL, f"WordPress menolak isian — {fields}")
+            raise RejectedContentError(
+                CHANNEL,
+                f"WordPress menolak isian — {fields}. Perbaiki isi formulir (judul, isi, media) atau "
+                "kategori/tag di config/office.yaml, lalu ajukan lagi",
+            )
         raise RejectedContentError(
-            CHANNEL, f"WordPress menolak permintaan ({r.status_code} {code}): {message}"
+            CHANNEL,
+            f"WordPress menolak permintaan ({r.status_code} {code}): {message}. Perbaiki sesuai pesan "
+            "itu lalu ajukan lagi; bila tidak jelas, teruskan pesan ini ke pengelola situs",
         )
 
     # ---- publisher API --------------------------------------------------------------------
@@ -221,11 +241,7 @@ class WordPressPublisher:
         slug = slug_for(content.title, key)
         data = {**self._post_data(content, key, slug), "status": "draft", "slug": slug}
         draft = self.request("POST", "wp/v2/posts", json=data)
-        posts = self._posts_with_slug(slug) or [draft]
-        keep = posts[0]
-        for extra in posts[1:]:
-            if extra.get("status") != "publish":
-                self.request("DELETE", f"wp/v2/posts/{extra['id']}", params={"force": "true"})
+        keep = (self._posts_with_slug(slug) or [draft])[0]
         post = self._published(keep)
         # Another attempt (a killed task's request still running on the server) may have added a
         # draft meanwhile: converge on the kept post and remove every other copy of our slug.
@@ -239,8 +255,8 @@ class WordPressPublisher:
         """SOP step 10: the same post, changed in place (same id and link). Repeating is harmless."""
         try:
             current = self.request("GET", f"wp/v2/posts/{post_id}", params={"context": "edit"})
-        except RejectedContentError:
-            raise RejectedContentError(
+        except GoneError:
+            raise GoneError(
                 CHANNEL, f"Tulisan asli (id {post_id}) sudah dihapus dari situs; unggah sebagai konten baru"
             ) from None
         data = self._post_data(content, key, str(current.get("slug") or slug_for(content.title, key)))
@@ -249,7 +265,7 @@ class WordPressPublisher:
         return self._result(content, post)
 
     def _post_data(self, content: PreparedContent, key: str, slug: str) -> dict[str, Any]:
-        uploaded = [self._media(m, slug, i, content.title) for i, m in enumerate(content.media, 1)]
+        uploaded = [self._media(m, slug, content.title) for m in content.media]
         pairs = list(zip(uploaded, content.media, strict=True))
         featured = next((u["id"] for u, m in pairs if m.kind == "image"), 0)
         body = website_html(content.body) + "".join(_figure(u, m, content.title) for u, m in pairs)
@@ -267,9 +283,11 @@ class WordPressPublisher:
     def _comment(self, comment_id: str) -> dict[str, Any]:
         try:
             return dict(self.request("GET", f"wp/v2/comments/{comment_id}", params={"context": "edit"}))
-        except RejectedContentError:
-            raise RejectedContentError(
-                CHANNEL, f"Komentar asli (id {comment_id}) sudah dihapus dari situs; balasan tidak diunggah"
+        except GoneError:
+            raise GoneError(
+                CHANNEL,
+                f"Komentar asli (id {comment_id}) sudah dihapus dari situs; balasan tidak diunggah — "
+                "pilih 'Tidak perlu dibalas' bila warga perlu dijawab lewat jalur lain",
             ) from None
 
     def _me(self) -> int:
@@ -286,13 +304,17 @@ class WordPressPublisher:
         for c in found:
             raw = str((c.get("content") or {}).get("raw", ""))
             if f"sop:{key}" in raw or " ".join(raw.split()) == " ".join(text.split()):
-                return self._reply_result(c, text)
+                return self._reply_result(c, target, text)
         return None
 
     def reply(self, target: ReplyTarget, text: str, key: str) -> PublishResult:
         parent = self._comment(target.platform_id)
         if parent.get("status") in ("spam", "trash"):
-            raise RejectedContentError(CHANNEL, f"Komentar asli (id {target.platform_id}) ada di spam/sampah")
+            raise RejectedContentError(
+                CHANNEL,
+                f"Komentar asli (id {target.platform_id}) ada di spam/sampah situs; pulihkan di wp-admin → "
+                "Komentar lalu bersihkan (clear) tugas ini, atau biarkan bila memang spam",
+            )
         if parent.get("status") != "approved":  # the citizen's comment must show for the answer to show
             self.request("POST", f"wp/v2/comments/{target.platform_id}", json={"status": "approved"})
         body = html.escape(text).replace("\n", "<br />\n") + f"\n<!-- sop:{html.escape(key)} -->"
@@ -307,16 +329,16 @@ class WordPressPublisher:
             },
         )
         log.info("Website: balasan %s diunggah: %s", c.get("id"), c.get("link"))
-        return self._reply_result(c, text)
+        return self._reply_result(c, target, text)
 
-    def _reply_result(self, c: dict[str, Any], text: str) -> PublishResult:
+    def _reply_result(self, c: dict[str, Any], target: ReplyTarget, text: str) -> PublishResult:
         return PublishResult(
             channel=CHANNEL,
             mode="live",
             status="published",
             post_id=str(c["id"]),
             url=str(c["link"]),
-            payload_hash=payload_hash({"reply": text}),
+            payload_hash=reply_payload_hash(target, text),
         )
 
     def _posts_with_slug(self, slug: str) -> list[dict[str, Any]]:
@@ -351,7 +373,7 @@ class WordPressPublisher:
             payload_hash=payload_hash(build_payload(CHANNEL, content)),
         )
 
-    def _media(self, m: MediaFile, slug: str, index: int, title: str) -> dict[str, Any]:
+    def _media(self, m: MediaFile, slug: str, title: str) -> dict[str, Any]:
         # Named by the file's hash (not its position), so an update that keeps a file reuses its
         # attachment wherever it now stands, and a replaced file is uploaded under a new name.
         media_slug = f"{slug}-m-{m.sha256[:12]}"
@@ -367,7 +389,7 @@ class WordPressPublisher:
                     params={"slug": media_slug, "title": title, "alt_text": title},
                     data=fh,
                     headers={
-                        "Content-Type": _MIME[m.format],
+                        "Content-Type": MIME[m.format],
                         "Content-Disposition": f'attachment; filename="{name}"',
                     },
                 )
