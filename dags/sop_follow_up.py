@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from airflow.providers.standard.operators.trigger_dagrun import TriggerDagRunOperator
@@ -10,8 +11,10 @@ from airflow.sdk import Param, dag, task
 from sop_tasks.airflow import followup as fua
 from sop_tasks.airflow.dag_support import dag_config, default_args
 from sop_tasks.airflow.ledger import get_ledger
+from sop_tasks.airflow.operators import platform_outcomes
 from sop_tasks.sop import step
 
+log = logging.getLogger(__name__)
 cfg = dag_config()
 STEP8, STEP9 = step(8), step(9)
 APPROVAL = cfg.follow_up.replies_need_approval  # read at parse time: the task exists only when on
@@ -70,7 +73,8 @@ def sop_follow_up() -> None:
     @task(task_id=fua.REPLY_TASK, task_display_name=STEP9.display_name, retries=3)
     def unggah_balasan(**context: Any) -> dict[str, Any]:
         info = context["ti"].xcom_pull(task_ids=fua.PREPARE_TASK)
-        return fua.post_reply(int(info["item_id"]), info["bidang"], ledger=get_ledger(), cfg=cfg)
+        with platform_outcomes(log):  # like uploads: no login loop, rate limits reschedule
+            return fua.post_reply(int(info["item_id"]), info["bidang"], ledger=get_ledger(), cfg=cfg)
 
     @task(task_id=fua.NO_REPLY_TASK, task_display_name="8. Selesai tanpa balasan")
     def tanpa_balasan(**context: Any) -> str:

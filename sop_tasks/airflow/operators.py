@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
@@ -213,6 +215,23 @@ class PostLink(BaseOperatorLink):
         return ""
 
 
+@contextmanager
+def platform_outcomes(log: Any) -> Iterator[None]:
+    """How a platform's refusal ends a task that writes to it (upload, update, reply).
+
+    A rate limit reschedules the task after the reset without holding a worker slot; wrong
+    credentials, an action needed in the platform's app, or refused content fail at once — no
+    retry loop (repeated logins lock accounts); transient errors use Airflow's retries.
+    """
+    try:
+        yield
+    except RateLimitedError as exc:
+        log.warning("%s; dijadwalkan ulang setelah %s", exc, exc.reset_at.isoformat())
+        raise AirflowRescheduleException(exc.reset_at) from None
+    except (CredentialsError, ActionRequiredError, RejectedContentError) as exc:
+        raise AirflowFailException(str(exc)) from None
+
+
 class PublishChannelOperator(BaseOperator):
     """SOP step 5 for one channel: publish exactly once, or say why not.
 
@@ -246,13 +265,8 @@ class PublishChannelOperator(BaseOperator):
         if self.channel not in chosen:
             raise AirflowSkipException(f"{CHANNEL_NAMES[self.channel]} {self.not_chosen}")
         cfg = self._cfg or load_config()
-        try:
+        with platform_outcomes(self.log):
             return self.run_channel(submission_id_from(context, self.source_task_id), cfg)
-        except RateLimitedError as exc:
-            self.log.warning("%s; dijadwalkan ulang setelah %s", exc, exc.reset_at.isoformat())
-            raise AirflowRescheduleException(exc.reset_at) from None
-        except (CredentialsError, ActionRequiredError, RejectedContentError) as exc:
-            raise AirflowFailException(str(exc)) from None
 
 
 class UpdateChannelOperator(PublishChannelOperator):

@@ -12,12 +12,13 @@ from typing import Any
 import pytest
 import yaml
 from airflow.providers.standard.operators.hitl import HITLOperator
-from airflow.sdk.exceptions import AirflowFailException, DownstreamTasksSkipped
+from airflow.sdk.exceptions import AirflowFailException, AirflowRescheduleException, DownstreamTasksSkipped
 
 from sop_tasks import followup as fu
 from sop_tasks.airflow import followup as fua
 from sop_tasks.airflow.hitl_guard import missing_required
 from sop_tasks.config import OfficeConfig
+from sop_tasks.errors import ActionRequiredError, CredentialsError, RateLimitedError, TransientChannelError
 from sop_tasks.followup import OPTION_NO_REPLY, OPTION_REPLY, OPTION_REROUTE, FollowUps
 from sop_tasks.incoming import IncomingItem
 from sop_tasks.records.inbox import Inbox
@@ -483,3 +484,26 @@ def test_a_second_bidang_cannot_take_over_a_reply_still_on_its_way(ledger, offic
     with pytest.raises(AirflowFailException, match=r"Bidang Perpustakaan \(sedang diunggah\)"):
         fua.post_reply(item_id, "kearsipan", ledger=ledger, cfg=office_cfg)
     assert calls == [] and store.reply_results(item_id) == []  # nothing sent, nothing adopted
+
+
+@pytest.mark.parametrize(
+    ("error", "outcome"),
+    [
+        (ActionRequiredError("instagram", "buka aplikasi Instagram"), AirflowFailException),
+        (CredentialsError("instagram", "kata sandi salah"), AirflowFailException),
+        (RateLimitedError("twitter", "429", datetime(2030, 1, 1, tzinfo=UTC)), AirflowRescheduleException),
+        (TransientChannelError("website", "502"), TransientChannelError),
+    ],
+)
+def test_the_reply_step_ends_like_an_upload_on_a_platform_refusal(tmp_path, monkeypatch, error, outcome):
+    # No retry loop on a challenge or a bad password (repeated logins lock the account); a rate
+    # limit reschedules; only a transient error is left for Airflow's retries.
+    dag = _parse(tmp_path, monkeypatch, approval=False)
+
+    def refuse(*a: Any, **k: Any) -> Any:
+        raise error
+
+    monkeypatch.setattr(fua, "post_reply", refuse)
+    task = dag.task_dict[fua.REPLY_TASK]
+    with pytest.raises(outcome):
+        task.python_callable(ti=_FakeTI({"item_id": 1, "bidang": "perpustakaan"}))
