@@ -10,7 +10,7 @@ import os
 from datetime import date
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, cast
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
@@ -97,6 +97,18 @@ class Monitoring(_Model):
                 raise ValueError(f"jam '{t}' tidak sah; tulis HH:MM, mis. 08:00")
         return v
 
+    @field_validator("extra_cron")
+    @classmethod
+    def _cron(cls, v: str | None) -> str | None:
+        from croniter import croniter
+
+        if v is not None and not croniter.is_valid(v):
+            raise ValueError(
+                f"'{v}' bukan jadwal cron; tulis 5 kolom menit jam tanggal bulan hari, "
+                'mis. "0 9-16 * * 1-5" (tiap jam 09–16, Senin–Jumat)'
+            )
+        return v
+
     def crons(self) -> list[str]:
         return [f"{int(t.split(':')[1])} {int(t.split(':')[0])} * * *" for t in self.times]
 
@@ -125,7 +137,7 @@ class Paths(_Model):
 
 
 def _all_channels() -> list[ChannelName]:
-    return ["website", "instagram", "twitter"]
+    return cast(list[ChannelName], list(CHANNELS))
 
 
 class OfficeConfig(_Model):
@@ -212,30 +224,44 @@ def _loc(loc: tuple[Any, ...]) -> str:
     return out or "(akar berkas)"
 
 
-_PYDANTIC_MESSAGES = {
+_PYDANTIC_MESSAGES: dict[str, str] = {
     "missing": "wajib diisi",
     "extra_forbidden": "kunci tidak dikenal; hapus atau periksa ejaannya",
-    "too_short": "terlalu sedikit isi; isi minimal satu",
-    "literal_error": "nilai tidak dikenal; pilihan: website, instagram, twitter",
+    "too_short": "terlalu sedikit isi; isi minimal {min_length}",
+    "literal_error": "nilai tidak dikenal; pilihan: {expected}",
     "string_type": "harus berupa teks",
     "list_type": "harus berupa daftar (list)",
     "dict_type": "harus berupa pemetaan (kunci: nilai)",
     "int_parsing": "harus berupa bilangan bulat",
     "float_parsing": "harus berupa angka, misalnya 2.0",
     "float_type": "harus berupa angka, misalnya 2.0",
-    "greater_than": "harus lebih besar dari 0",
-    "greater_than_equal": "terlalu kecil",
+    "greater_than": "harus lebih besar dari {gt}",
+    "greater_than_equal": "terlalu kecil; minimal {ge}",
     "string_too_short": "tidak boleh kosong",
     "string_pattern_mismatch": "hanya huruf kecil, angka dan '_'",
+    "date_parsing": "tanggal tidak sah; tulis YYYY-MM-DD, mis. 2027-01-01",
+    "date_from_datetime_parsing": "tanggal tidak sah; tulis YYYY-MM-DD, mis. 2027-01-01",
+    "date_type": "tanggal tidak sah; tulis YYYY-MM-DD, mis. 2027-01-01",
 }
 
 
 def explain(file: Path, exc: ValidationError, messages: dict[str, str] | None = None) -> list[str]:
-    """One Indonesian line per validation problem: file, key and what to fix."""
+    """One Indonesian line per validation problem: file, key and what to fix.
+
+    Messages may name the limits pydantic reports (``{min_length}``, ``{ge}``, ``{expected}``…).
+    """
     table = {**_PYDANTIC_MESSAGES, **(messages or {})}
     problems = []
     for err in exc.errors():
-        msg = table.get(err["type"]) or str(err["msg"]).removeprefix("Value error, ")
+        template = table.get(err["type"])
+        ctx = dict(err.get("ctx") or {})
+        if "expected" in ctx:  # "'reply' or 'repost'" -> "reply, repost"
+            ctx["expected"] = str(ctx["expected"]).replace("'", "").replace(" or ", ", ")
+        try:
+            msg = template.format(**ctx) if template else None
+        except (KeyError, IndexError):
+            msg = None
+        msg = msg or str(err["msg"]).removeprefix("Value error, ")
         problems.append(f"{file}: kunci '{_loc(err['loc'])}': {msg}")
     return problems
 
@@ -252,6 +278,10 @@ def read_yaml_mapping(file: Path) -> dict[str, Any]:
         mark = getattr(exc, "problem_mark", None)
         where = f" baris {mark.line + 1} kolom {mark.column + 1}" if mark else ""
         raise ConfigError([f"{file}{where}: YAML tidak valid ({getattr(exc, 'problem', exc)})"]) from None
+    except ValueError as exc:  # YAML read a value it could not build, e.g. a date 2027-13-01
+        raise ConfigError(
+            [f"{file}: nilai tidak dapat dibaca ({exc}); periksa tanggal (YYYY-MM-DD) dan angka"]
+        ) from None
     if not isinstance(raw, dict):
         raise ConfigError([f"{file}: isi berkas harus berupa pemetaan kunci: nilai"])
     return raw

@@ -80,3 +80,39 @@ def test_check_config_command_exit_codes(tmp_path, capsys):
     assert main(["check-config", "--dir", str(_write(tmp_path, raw))]) == 1
     err = capsys.readouterr().err
     assert "officers" in err and "wajib diisi" in err
+
+
+def test_limits_choices_dates_and_cron_are_explained_with_the_fix(tmp_path):
+    raw = _base()
+    raw["monitoring"]["times"] = ["08:00", "12:00"]
+    raw["monitoring"]["extra_cron"] = "tiap jam"
+    raw["follow_up"]["x_update"] = "edit"
+    raw["follow_up"]["ppid_days"] = 0
+    raw["holidays"] = ["01-01-2027"]
+    with pytest.raises(ConfigError) as ei:
+        load_config(_write(tmp_path, raw))
+    text = str(ei.value)
+    assert "monitoring.times': terlalu sedikit isi; isi minimal 3" in text
+    assert "bukan jadwal cron" in text and "0 9-16 * * 1-5" in text
+    assert "follow_up.x_update': nilai tidak dikenal; pilihan: reply, repost" in text
+    assert "follow_up.ppid_days': terlalu kecil; minimal 1" in text
+    assert "holidays[0]': tanggal tidak sah; tulis YYYY-MM-DD" in text
+
+
+def test_an_impossible_date_is_a_clear_config_error_not_a_traceback(tmp_path):
+    text = (REPO / "config" / "office.yaml").read_text() + "\n"
+    text = text.replace("holidays:", "holidays:\n  - 2027-13-01", 1)
+    with pytest.raises(ConfigError) as ei:
+        load_config(_write(tmp_path, text))
+    assert "nilai tidak dapat dibaca" in str(ei.value) and "YYYY-MM-DD" in str(ei.value)
+
+
+def test_check_config_also_checks_the_routing_rules_the_sweep_reads(tmp_path, capsys):
+    d = _write(tmp_path, _base())
+    (d / "routing.yaml").write_text((REPO / "config" / "routing.yaml").read_text())
+    assert main(["check-config", "--dir", str(d)]) == 0
+    assert "aturan rute" in capsys.readouterr().out
+    (d / "routing.yaml").write_text("default: gudang\nbidang: [oops\n")
+    assert main(["check-config", "--dir", str(d)]) == 1
+    err = capsys.readouterr().err
+    assert "routing.yaml" in err and "YAML tidak valid" in err
