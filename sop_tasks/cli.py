@@ -16,6 +16,7 @@ import re
 import sys
 from collections.abc import Sequence
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any, TextIO
 
 from sop_tasks.config import CHANNEL_NAMES, OfficeConfig, load_config
@@ -83,6 +84,15 @@ def cmd_check_config(args: argparse.Namespace) -> int:
         print(f"  langkah {st.number}: {v.title} — {', '.join(v.users)}")
     print(f"  bidang: {', '.join(b.name for b in cfg.bidang)}")
     print(f"  kanal: {', '.join(cfg.channels)}; zona waktu {cfg.timezone}")
+    from sop_tasks.routing import load_rules  # the sweep reads routing.yaml too: check it here
+
+    try:
+        path = Path(args.dir) / "routing.yaml" if args.dir else None
+        rules = load_rules(path, [b.code for b in cfg.bidang])
+    except ConfigError as exc:
+        print(exc, file=sys.stderr)
+        return 1
+    print(f"  aturan rute: {rules.source} valid")
     return 0
 
 
@@ -230,7 +240,9 @@ def cmd_records_sweeps(args: argparse.Namespace, out: TextIO | None = None) -> i
 
     out = out or sys.stdout
     cfg = load_config()
-    days = Inbox(Ledger(_ledger_url(args.db))).days(cfg.tz, until=datetime.now(cfg.tz).date())
+    days = Inbox(Ledger(_ledger_url(args.db))).days(
+        cfg.tz, until=datetime.now(cfg.tz).date(), calendar=cfg.calendar()
+    )
     if args.json:
         for d in days:
             out.write(json.dumps(d, ensure_ascii=False) + "\n")

@@ -8,7 +8,7 @@ sweep or two overlapping sweeps can only ever record an item once. Watermarks ar
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from datetime import UTC, date, timedelta
+from datetime import date, timedelta
 from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
@@ -16,8 +16,9 @@ from sqlalchemy import select
 from sqlalchemy.dialects import postgresql, sqlite
 
 from sop_tasks.incoming import IncomingItem
-from sop_tasks.records.ledger import Ledger, to_utc, utcnow
+from sop_tasks.records.ledger import Ledger, to_utc, to_wib, utcnow
 from sop_tasks.records.models import ChannelResult, Forward, IncomingItemRow, Sweep, Watermark
+from sop_tasks.workdays import WorkCalendar
 
 
 class Routed(Protocol):
@@ -183,16 +184,20 @@ class Inbox:
             return list(s.scalars(select(Forward).order_by(Forward.id)))
 
     # ---- proof of monitoring --------------------------------------------------------------
-    def days(self, tz: ZoneInfo, *, until: date, required: int = 3) -> list[dict[str, Any]]:
+    def days(
+        self, tz: ZoneInfo, *, until: date, required: int = 3, calendar: WorkCalendar | None = None
+    ) -> list[dict[str, Any]]:
         """Every day from the first sweep to ``until`` (in ``tz``): successful SOP sweeps and a flag.
 
-        A working day (Mon–Fri) with fewer than ``required`` successful SOP sweeps is flagged —
+        A working day (``calendar``: Mon–Fri without the office's holidays; Mon–Fri when none is
+        given) with fewer than ``required`` successful SOP sweeps is flagged —
         including a day with none at all. A sweep with a failing channel ("partial") is not a
         successful one.
         """
+        calendar = calendar or WorkCalendar()
         by_day: dict[date, list[Sweep]] = {}
         for sw in self.sweeps():
-            local = sw.started_at.replace(tzinfo=UTC).astimezone(tz).date()
+            local = (to_wib(sw.started_at) or sw.started_at).astimezone(tz).date()
             by_day.setdefault(local, []).append(sw)
         if not by_day:
             return []
@@ -201,7 +206,7 @@ class Inbox:
         while day <= until:
             sweeps = by_day.get(day, [])
             ok = [s for s in sweeps if s.sop_sweep and s.status == "ok"]
-            working = day.weekday() < 5
+            working = calendar.is_working_day(day)
             out.append(
                 {
                     "date": day.isoformat(),

@@ -255,3 +255,19 @@ def test_records_sweeps_and_incoming_commands(inbox):
     rows = [json.loads(line) for line in out.getvalue().splitlines()]
     assert [r["bidang"] for r in rows] == ["perpustakaan", "perpustakaan"] and rows[0]["forwarded_at"] is None
     assert rows[0]["created_at"].endswith("+07:00")
+
+
+def test_a_public_holiday_is_not_flagged_for_missing_sweeps(inbox):
+    from sop_tasks.workdays import WorkCalendar
+
+    _sweep(inbox, FakePlatform(), slot="pagi")
+    today = datetime.now(WIB).date()
+    # the next weekday after today, declared a holiday
+    holiday = next(
+        today + timedelta(days=n) for n in range(1, 8) if (today + timedelta(days=n)).weekday() < 5
+    )
+    days = inbox.days(WIB, until=holiday, calendar=WorkCalendar([holiday]))
+    row = next(d for d in days if d["date"] == holiday.isoformat())
+    assert not row["working_day"] and not row["flag"]
+    plain = next(d for d in inbox.days(WIB, until=holiday) if d["date"] == holiday.isoformat())
+    assert plain["working_day"] and plain["flag"]  # without the office calendar it would be flagged
