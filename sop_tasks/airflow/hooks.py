@@ -72,16 +72,18 @@ class XHook(BaseHook):
     conn_type = "x_twitter"
     hook_name = CONNECTION_TYPES[conn_type]["name"]
 
-    def __init__(self, x_conn_id: str = default_conn_name) -> None:
+    def __init__(self, x_conn_id: str = default_conn_name, cfg: OfficeConfig | None = None) -> None:
         super().__init__()
         self.conn_id = x_conn_id
+        self._cfg = cfg
 
     @classmethod
     def get_ui_field_behaviour(cls) -> dict[str, Any]:
         return ui_field_behaviour(cls.conn_type)
 
     def get_conn(self) -> XPublisher:
-        return XPublisher(self.credentials())
+        cfg = self._cfg or load_config()
+        return XPublisher(self.credentials(), update_mode=cfg.follow_up.x_update)
 
     def credentials(self) -> XCredentials:
         conn = self.get_connection(self.conn_id)
@@ -178,7 +180,7 @@ def hook_for(channel: str, conn_id: str, cfg: OfficeConfig) -> Any:
     if channel == "website":
         return WordPressHook(conn_id, cfg=cfg)
     if channel == "twitter":
-        return XHook(conn_id)
+        return XHook(conn_id, cfg=cfg)
     if channel == "instagram":
         return InstagramHook(conn_id)
     raise LookupError(channel)

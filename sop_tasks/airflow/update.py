@@ -9,7 +9,7 @@ from typing import Any, cast
 from sop_tasks import update
 from sop_tasks.airflow.publish import CONN_IDS, connected, record_refusal, run_exactly_once, safe_name
 from sop_tasks.channels import Publisher, PublishResult
-from sop_tasks.channels.base import Updater, XUpdater
+from sop_tasks.channels.base import Updater
 from sop_tasks.config import CHANNEL_NAMES, OfficeConfig
 from sop_tasks.content import PreparedContent
 from sop_tasks.errors import ContentError, CredentialsError, RejectedContentError
@@ -179,8 +179,7 @@ def update_channel(channel: str, update_id: int, *, ledger: Ledger, cfg: OfficeC
             f"sejak pemutakhiran ini disiapkan dari versi {based_on}; tidak diubah agar perubahan itu "
             "tidak tertimpa. Ajukan pemutakhiran baru dari versi terbaru",
         )
-    x_mode = cfg.follow_up.x_update
-    action = x_mode if channel == "twitter" else "update"
+    action = cfg.follow_up.x_update if channel == "twitter" else "update"  # X: reply | repost
 
     def attempt(publisher: Publisher, key: str, retrying: bool) -> PublishResult:
         # A retry after an ambiguous failure changes or posts nothing twice: WordPress and
@@ -199,10 +198,7 @@ def update_channel(channel: str, update_id: int, *, ledger: Ledger, cfg: OfficeC
                 "diatur), jadi tidak ada kiriman yang dapat diperbarui; unggah sebagai konten baru "
                 "lewat sop_publish",
             )
-        if channel == "twitter" and publisher.mode == "live":
-            live_id = str(post.post_id)  # checked above: a live post has its id
-            return cast(XUpdater, publisher).update(live_id, content, key, mode=x_mode, look_first=retrying)
-        return cast(Updater, publisher).update(post.post_id or "", content, key)
+        return cast(Updater, publisher).update(post.post_id or "", content, key, look_first=retrying)
 
     return run_exactly_once(
         channel, update_id, ledger=ledger, cfg=cfg, step_no=STEP10.number, attempt=attempt, action=action

@@ -10,7 +10,7 @@ import hashlib
 import html
 import json
 from dataclasses import asdict, dataclass
-from typing import Any, Literal, Protocol
+from typing import Any, Protocol
 
 from sop_tasks.content import PreparedContent
 
@@ -74,25 +74,17 @@ class Replier(Protocol):
 
 
 class Updater(Protocol):
-    """Updates a published post (SOP step 10) — in place where the platform allows it."""
+    """Updates a published post (SOP step 10) — in place where the platform allows it.
+
+    ``look_first``: an earlier attempt may have reached the platform, so a write that is not
+    idempotent by itself (X's correction reply or repost) looks for its result first.
+    """
 
     channel: str
     mode: str
 
-    def update(self, post_id: str, content: PreparedContent, key: str) -> PublishResult: ...
-
-
-class XUpdater(Protocol):
-    """X cannot edit a post freely: an update is a correction reply or a delete and repost."""
-
     def update(
-        self,
-        post_id: str,
-        content: PreparedContent,
-        key: str,
-        *,
-        mode: Literal["reply", "repost"] = "reply",
-        look_first: bool = True,
+        self, post_id: str, content: PreparedContent, key: str, *, look_first: bool = True
     ) -> PublishResult: ...
 
 

@@ -398,7 +398,9 @@ class InstagramPublisher:
 
     # ------------------------------------------------------------------ Updater (SOP step 10)
 
-    def update(self, post_id: str, content: PreparedContent, key: str) -> PublishResult:
+    def update(
+        self, post_id: str, content: PreparedContent, key: str, *, look_first: bool = True
+    ) -> PublishResult:
         """Edit the caption of post ``post_id`` in place (media cannot be changed on Instagram).
 
         Reads the post first (its link, and whether it still exists); a caption that is already

@@ -28,7 +28,9 @@ class OutboxPublisher:
     def publish(self, content: PreparedContent, key: str) -> PublishResult:
         return self._write(key, build_payload(self.channel, content), content)
 
-    def update(self, post_id: str, content: PreparedContent, key: str) -> PublishResult:
+    def update(
+        self, post_id: str, content: PreparedContent, key: str, *, look_first: bool = True
+    ) -> PublishResult:
         return self._write(key, {"update_of": post_id, **build_payload(self.channel, content)}, content)
 
     def find_reply(self, target: ReplyTarget, text: str, key: str) -> PublishResult | None:

@@ -173,9 +173,11 @@ class XPublisher:
         session: requests.Session | None = None,
         sleep: Callable[[float], None] = time.sleep,
         max_processing_wait: float = 60.0,
+        update_mode: Literal["reply", "repost"] = "reply",
     ) -> None:
         _quiet_oauth_debug_logs()
         self._creds = creds
+        self.update_mode = update_mode  # config follow_up.x_update
         self._session = session or requests.Session()
         self._sleep = sleep
         self.max_processing_wait = max_processing_wait
@@ -235,10 +237,12 @@ class XPublisher:
         content: PreparedContent,
         key: str,
         *,
-        mode: Literal["reply", "repost"] = "reply",
+        mode: Literal["reply", "repost"] | None = None,
         look_first: bool = True,
     ) -> PublishResult:
         """Publish the updated ``content`` of post ``post_id`` (X has no edit through the API).
+
+        ``mode`` defaults to the publisher's ``update_mode`` (config ``follow_up.x_update``):
 
         - ``mode="reply"``: a correction reply to the original with ``content.text_twitter``; the
           result is the correction post, the original stays;
@@ -248,6 +252,7 @@ class XPublisher:
         looked for first (one read), so retrying after an ambiguous failure never posts twice;
         a first attempt skips the read, which X bills.
         """
+        mode = mode or self.update_mode
         digest = payload_hash(build_payload(CHANNEL, content))
         if mode == "reply":
             _require_text(content.text_twitter, "'text_twitter'")  # before any request

@@ -251,7 +251,9 @@ class WordPressPublisher:
         log.info("Website: tulisan %s diterbitkan: %s", post.get("id"), post.get("link"))
         return self._result(content, post)
 
-    def update(self, post_id: str, content: PreparedContent, key: str) -> PublishResult:
+    def update(
+        self, post_id: str, content: PreparedContent, key: str, *, look_first: bool = True
+    ) -> PublishResult:
         """SOP step 10: the same post, changed in place (same id and link). Repeating is harmless."""
         try:
             current = self.request("GET", f"wp/v2/posts/{post_id}", params={"context": "edit"})
