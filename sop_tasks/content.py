@@ -189,6 +189,30 @@ def _sha256(path: Path) -> str:
     return h.hexdigest()
 
 
+def staged_problem(m: MediaFile) -> str | None:
+    """What was approved is what is sent: why the staged file can no longer be sent, if it can't.
+
+    Every channel checks this before uploading a file (missing, unreadable, or changed since the
+    verifiers saw it).
+    """
+    path = Path(m.path)
+    if not path.is_file():
+        return f"Media '{m.name}' tidak ditemukan di folder staging ({path}); kirim ulang formulir"
+    try:
+        digest = _sha256(path)
+    except OSError as exc:
+        return (
+            f"Berkas media '{m.name}' tidak dapat dibaca ({exc.strerror}); "
+            "pastikan folder staging dapat dibaca worker lalu kirim ulang formulir"
+        )
+    if digest != m.sha256:
+        return (
+            f"Berkas media '{m.name}' berubah setelah diverifikasi; kirim ulang formulir agar "
+            "diverifikasi lagi"
+        )
+    return None
+
+
 def _download(url: str, dest: Path) -> str | None:
     """Fetch ``url`` into ``dest``; return a problem text or None."""
     import requests

@@ -55,7 +55,7 @@ from sop_tasks.channels.base import (
     payload_hash,
     reply_payload_hash,
 )
-from sop_tasks.content import IG_MAX_ITEMS, MediaFile, PreparedContent
+from sop_tasks.content import IG_MAX_ITEMS, MediaFile, PreparedContent, staged_problem
 from sop_tasks.errors import (
     ActionRequiredError,
     ChannelError,
@@ -64,6 +64,7 @@ from sop_tasks.errors import (
     RejectedContentError,
     TransientChannelError,
 )
+from sop_tasks.render import plain_line
 
 if TYPE_CHECKING:  # instagrapi costs ~0.35 s to import; DAG parsing must not pay for it
     from instagrapi import Client
@@ -111,8 +112,10 @@ MSG_CHALLENGE = (
 MSG_TWO_FACTOR = (
     "Instagram meminta kode verifikasi dua langkah (2FA) untuk login, dan tugas otomatis tidak dapat "
     "mengisi kode: buka aplikasi Instagram di ponsel akun kantor, setujui permintaan login ('Ini saya') "
-    "bila muncul, lalu jalankan ulang tugas. Bila tetap diminta kode, Pengelola TI perlu menyiapkan "
-    "sesi Instagram baru sebelum tugas dijalankan lagi."
+    "bila muncul, lalu jalankan ulang tugas. Bila tetap diminta kode, Pengelola TI login sekali dengan "
+    "kode itu (instagrapi, `Client.login(..., verification_code=...)`) dan menyimpan hasil "
+    "`json.dumps(get_settings())` di Variable 'sop_instagram_session' (Admin → Variables), lalu "
+    "membersihkan (clear) tugas ini."
 )
 MSG_SUSPENDED = (
     "Instagram menangguhkan atau menonaktifkan akun kantor: buka aplikasi Instagram di ponsel akun "
@@ -180,8 +183,7 @@ def _no_password(username: str) -> str:
 
 
 def _short(text: object, limit: int = 200) -> str:
-    s = " ".join(str(text or "").split())
-    return s if len(s) <= limit else s[: limit - 1] + "…"
+    return plain_line(str(text or ""), limit)  # platform text shown to staff: one clean line
 
 
 def _status(exc: BaseException) -> int | None:
@@ -493,8 +495,8 @@ class InstagramPublisher:
             raise TransientChannelError(
                 CHANNEL,
                 f"Penyimpanan sesi Instagram tidak dapat dibaca ({type(exc).__name__}); akan dicoba lagi. "
-                "Bila terus gagal, Pengelola TI dapat menghapus sesi tersimpan (Variable Airflow) agar "
-                "tugas login sekali dan menyimpannya ulang.",
+                "Bila terus gagal, Pengelola TI dapat menghapus Variable 'sop_instagram_session' "
+                "(Admin → Variables) agar tugas login sekali dan menyimpan sesinya ulang.",
             ) from None
         if not isinstance(stored, dict) or not stored:
             return None
@@ -866,11 +868,10 @@ def _own_message(result: Any, own: str, target_item: str, wanted: str) -> str | 
 
 def _stage(m: MediaFile, tmp: Path, i: int) -> Path:
     """A link (or copy) of a media file, named with the suffix instagrapi routes its real format by."""
+    problem = staged_problem(m)  # what was approved is what is sent
+    if problem:
+        raise RejectedContentError(CHANNEL, problem)
     src = Path(m.path)
-    if not src.is_file():
-        raise RejectedContentError(
-            CHANNEL, f"Media '{m.name}' tidak ditemukan di folder staging ({src}); kirim ulang formulir"
-        )
     dest = tmp / f"{i:02d}{_SUFFIX.get(m.format, src.suffix.lower() or '.jpg')}"
     try:
         os.link(src, dest)

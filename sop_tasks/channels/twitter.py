@@ -30,7 +30,6 @@ twice.
 
 from __future__ import annotations
 
-import hashlib
 import html
 import logging
 import re
@@ -57,7 +56,7 @@ from sop_tasks.channels.base import (
     payload_hash,
     reply_payload_hash,
 )
-from sop_tasks.content import MediaFile, PreparedContent
+from sop_tasks.content import MediaFile, PreparedContent, staged_problem
 from sop_tasks.errors import (
     ChannelError,
     CredentialsError,
@@ -675,21 +674,6 @@ def _processing_info(reply: dict[str, Any]) -> dict[str, Any]:
 
 
 def _verify_file(m: MediaFile) -> None:
-    """What was approved is what is sent: the staged file must still have its checked hash."""
-    h = hashlib.sha256()
-    try:
-        with Path(m.path).open("rb") as fh:
-            for chunk in iter(lambda: fh.read(1 << 20), b""):
-                h.update(chunk)
-    except OSError as exc:
-        raise RejectedContentError(
-            CHANNEL,
-            f"Berkas media '{m.name}' tidak dapat dibaca ({exc.strerror}); "
-            "pastikan folder staging dapat dibaca worker lalu kirim ulang formulir",
-        ) from None
-    if h.hexdigest() != m.sha256:
-        raise RejectedContentError(
-            CHANNEL,
-            f"Berkas media '{m.name}' berubah setelah diverifikasi; kirim ulang formulir agar "
-            "diverifikasi lagi",
-        )
+    problem = staged_problem(m)  # what was approved is what is sent
+    if problem:
+        raise RejectedContentError(CHANNEL, problem)
