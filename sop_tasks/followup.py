@@ -36,6 +36,7 @@ OPTIONS = [OPTION_REPLY, OPTION_NO_REPLY, OPTION_REROUTE]
 PARAM_REPLY, PARAM_REASON, PARAM_TARGET, PARAM_PPID = "reply", "alasan", "bidang_tujuan", "ppid"
 REQUIRED_BY_OPTION = {OPTION_REPLY: PARAM_REPLY, OPTION_NO_REPLY: PARAM_REASON, OPTION_REROUTE: PARAM_TARGET}
 DECISIONS = {OPTION_REPLY: "reply", OPTION_NO_REPLY: "no_reply", OPTION_REROUTE: "reroute"}
+DECISION_WORDS = {"reply": "dibalas", "no_reply": "dinyatakan tidak perlu dibalas", "reroute": "diteruskan"}
 STEP7, STEP8, STEP9 = step(7), step(8), step(9)
 
 # Record 3 event names besides the decisions (the column is free text; these are the ones we write).
@@ -302,8 +303,9 @@ class FollowUps:
         earlier = self.decided(item_id, bidang)
         if earlier is not None:
             raise FollowUpError(
-                f"Informasi masuk #{item_id} sudah ditindaklanjuti {bidang} ({earlier.event}) oleh "
-                f"{earlier.actor}; jawaban kedua tidak dicatat"
+                f"Informasi masuk #{item_id} sudah ditindaklanjuti {bidang} "
+                f"({DECISION_WORDS.get(earlier.event, earlier.event)}, oleh {earlier.actor}); "
+                "jawaban kedua tidak dicatat"
             )
         self.add(
             item_id,

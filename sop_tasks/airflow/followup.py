@@ -78,8 +78,9 @@ def prepare(params: dict[str, Any], *, run_id: str, ledger: Ledger, cfg: OfficeC
     earlier = store.decided(item_id, bidang)
     if earlier is not None:
         raise AirflowFailException(
-            f"Informasi masuk #{item_id} sudah ditindaklanjuti {bidang} ({earlier.event}) "
-            f"oleh {earlier.actor}; tidak perlu dijawab lagi"
+            f"Informasi masuk #{item_id} sudah ditindaklanjuti {bidang} "
+            f"({fu.DECISION_WORDS.get(earlier.event, earlier.event)}, oleh {earlier.actor}); "
+            "tidak perlu dijawab lagi"
         )
     try:
         store.open(item_id, bidang, run_id)
@@ -218,7 +219,8 @@ class FollowUpOperator(HITLBranchOperator):
         """Why this answer cannot be carried out, in Indonesian; None when it can."""
         decision = fu.DECISIONS.get(chosen[0], "") if len(chosen) == 1 else ""
         if not decision:
-            return f"pilihan {chosen} tidak dikenal; pilih salah satu: {', '.join(fu.OPTIONS)}"
+            shown = ", ".join(chosen) or "(kosong)"
+            return f"pilihan {shown} tidak dikenal; pilih satu dari: {', '.join(fu.OPTIONS)}"
         field = fu.REQUIRED_BY_OPTION[chosen[0]]
         value = given.get(field)
         if not isinstance(value, str) or not value.strip():
@@ -502,15 +504,24 @@ def post_reply(item_id: int, bidang: str, *, ledger: Ledger, cfg: OfficeConfig) 
             "tindak lanjut revisi (SOP peringatan 1: hanya yang disetujui pejabat yang boleh diunggah)"
         )
     if decision is None or decision.event != "reply" or not decision.text:
-        raise AirflowFailException(f"Tidak ada jawaban {bidang} untuk informasi masuk #{item_id}")
+        raise AirflowFailException(
+            f"Tidak ada jawaban {bidang} untuk informasi masuk #{item_id} yang dapat diunggah; langkah 8 "
+            "run ini harus memilih 'Balas' dengan isi jawaban — lihat catatan run"
+        )
     if cfg.follow_up.replies_need_approval:
         verdict = fu.verdict_on(store.events(item_id), decision)  # on this very reply
         if verdict is None or verdict.event != EVENT_APPROVED:
             approver = cfg.verifier(REPLY_APPROVER_ROLE).title
             state = "dikembalikan" if verdict is not None else "belum disetujui"
+            todo = (
+                "bidang menulis jawaban baru di tindak lanjut revisi"
+                if verdict is not None
+                else "run ini dimulai sebelum replies_need_approval dinyalakan; picu sop_follow_up baru "
+                f"untuk item_id {item_id} agar balasan disetujui dulu"
+            )
             raise AirflowFailException(
                 f"Balasan {bidang} untuk informasi masuk #{item_id} {state} oleh {approver}: tidak diunggah "
-                "(SOP peringatan 1: hanya yang disetujui pejabat yang boleh diunggah)"
+                f"(SOP peringatan 1: hanya yang disetujui pejabat yang boleh diunggah); {todo}"
             )
     item = view.item
     key = fu.reply_key(item)
