@@ -21,16 +21,12 @@ from typing import Any, TextIO
 
 from sop_tasks.config import CHANNEL_NAMES, OfficeConfig, load_config
 from sop_tasks.errors import ConfigError, SopError
-from sop_tasks.render import plain_line
+from sop_tasks.render import clean_text, plain_line
 from sop_tasks.sop import STEPS, VERIFY_STEPS
 from sop_tasks.update import ACTION_WORDS
 
-# Terminal escape sequences (CSI, OSC, other ESC sequences) and C1 controls, for CSV cells (which
-# keep their line breaks); one-line output goes through ``render.plain_line``, which removes both.
-_ESCAPES = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)?|\x1b[@-_]?|[\x80-\x9f]")
 # Characters a terminal may act on even inside a JSON string (json.dumps leaves them raw).
 _JSON_UNSAFE = re.compile(r"[\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
-_CSV_CTRL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u202a-\u202e\u2066-\u2069]")
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
@@ -48,7 +44,7 @@ def _csv_cell(value: Any) -> Any:
     """A CSV cell that cannot run as a spreadsheet formula and carries no control characters."""
     if not isinstance(value, str):
         return value
-    value = _CSV_CTRL.sub("", _ESCAPES.sub("", value.replace("\r\n", "\n").replace("\r", "\n")))
+    value = clean_text(value)
     return "'" + value if value.startswith(_FORMULA_START) else value
 
 

@@ -21,7 +21,7 @@ from sop_tasks.sop import step
 
 log = logging.getLogger(__name__)
 Notify = Callable[[Sequence[str], str, str], bool]
-STEP6, STEP7 = step(6), step(7)
+STEP7 = step(7)
 
 
 @dataclass

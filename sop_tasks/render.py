@@ -15,7 +15,9 @@ _ESCAPES = re.compile(r"\x1b(?:\[[0-?]*[ -/]*[@-~]|\][^\x07\x1b]*(?:\x07|\x1b\\)
 _CTRL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
 
 
-def _clean(text: str) -> str:
+def clean_text(text: str) -> str:
+    """Untrusted text with terminal escapes, control characters and bidi overrides removed; line
+    breaks kept (CSV cells, Markdown blocks)."""
     text = _ESCAPES.sub("", text.replace("\r\n", "\n").replace("\r", "\n"))
     return _CTRL.sub("", text)
 
@@ -27,14 +29,14 @@ def _longest_run(text: str, ch: str) -> int:
 
 def inert_block(text: str) -> str:
     """A fenced code block showing ``text`` literally."""
-    text = _clean(text)
+    text = clean_text(text)
     fence = "~" * max(3, _longest_run(text, "~") + 1)
     return f"{fence}text\n{text}\n{fence}"
 
 
 def inert_inline(text: str) -> str:
     """An inline code span showing ``text`` (one line) literally."""
-    text = _clean(text).replace("\n", " ")
+    text = clean_text(text).replace("\n", " ")
     ticks = "`" * (_longest_run(text, "`") + 1)
     pad = " " if text.startswith("`") or text.endswith("`") or not text.strip() else ""
     return f"{ticks}{pad}{text}{pad}{ticks}"
@@ -42,5 +44,5 @@ def inert_inline(text: str) -> str:
 
 def plain_line(text: str, limit: int = 120) -> str:
     """A single plain-text line (for subjects and notes), control characters removed."""
-    line = " ".join(_clean(text).split())
+    line = " ".join(clean_text(text).split())
     return line if len(line) <= limit else line[: limit - 1] + "…"
