@@ -32,8 +32,10 @@ def slot_for(cfg: OfficeConfig, run_type: str, when: datetime | None) -> tuple[s
     if when is None:
         return None, run_type == "manual"
     local = when.astimezone(cfg.tz)
-    if run_type == "manual":
-        return ("pagi" if local.hour < 11 else "siang" if local.hour < 14 else "sore"), True
+    if run_type == "manual":  # a sweep by hand counts for the configured time nearest to it
+        now = local.hour * 60 + local.minute
+        nearest = min(cfg.monitoring.times, key=lambda t: abs(int(t[:2]) * 60 + int(t[3:]) - now))
+        return cfg.monitoring.slot_of(nearest), True
     slot = cfg.monitoring.slot_of(f"{local:%H:%M}")
     return slot, slot is not None
 
