@@ -13,6 +13,7 @@ import logging
 import re
 import threading
 import unicodedata
+from collections import deque
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -109,7 +110,8 @@ class WordPressPublisher:
         self.session.auth = (creds.username, creds.app_password)
         self.session.headers.setdefault("User-Agent", "sop-dinarpus/1 (+Airflow)")
         self.timeout = timeout
-        self.round_trips: list[float] = []  # seconds of each HTTP call, for the benchmark
+        # seconds of the latest HTTP calls (the benchmark reads them); bounded for long-lived use
+        self.round_trips: deque[float] = deque(maxlen=1000)
 
     # ---- transport ----------------------------------------------------------------------
     def _send(self, method: str, url: str, **kw: Any) -> requests.Response:
