@@ -20,9 +20,9 @@ from sop_tasks.airflow.hitl_guard import missing_required
 from sop_tasks.config import OfficeConfig
 from sop_tasks.errors import ActionRequiredError, CredentialsError, RateLimitedError, TransientChannelError
 from sop_tasks.followup import OPTION_NO_REPLY, OPTION_REPLY, OPTION_REROUTE, FollowUps
-from sop_tasks.incoming import IncomingItem
 from sop_tasks.records.inbox import Inbox
 from sop_tasks.records.ledger import Ledger
+from tests.support.follow_up import decide, record_item
 
 REPO = Path(__file__).resolve().parents[2]
 FORM = {"reply": None, "alasan": None, "bidang_tujuan": None, "ppid": False}
@@ -95,9 +95,22 @@ def test_the_guard_requires_a_reason_for_returning_a_reply():
 
 
 # ---- step 8 rules against a real ledger file ------------------------------------------------
-class _Routed:
-    def __init__(self, bidang: str) -> None:
-        self.bidang, self.spam, self.reasons = bidang, False, ("uji",)
+class _FakeTI:
+    map_index = -1
+
+    def __init__(self, info: dict[str, Any]) -> None:
+        self.info, self.pushed = info, {}
+
+    def xcom_pull(self, task_ids: str, key: str | None = None) -> Any:
+        return self.info
+
+    def xcom_push(self, key: str, value: Any) -> None:
+        self.pushed[key] = value
+
+
+class _FakeRun:
+    def __init__(self, run_id: str) -> None:
+        self.run_id = run_id
 
 
 @pytest.fixture
@@ -106,16 +119,8 @@ def ledger(tmp_path: Path) -> Ledger:
 
 
 def _item(ledger: Ledger, bidang: str = "kearsipan") -> int:
-    inbox = Inbox(ledger)
     received = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
-    item = IncomingItem(
-        "website", "77", "comment", "Warga", "Cari arsip desa 1980", received, url="https://s/?c=77"
-    )
-    sweep = inbox.start_sweep(run_id="r", slot="pagi", sop_sweep=True, channels=["website"])
-    inbox.record_items([item], [_Routed(bidang)], sweep)
-    row = next(i for i in inbox.items() if i.platform_id == "77")
-    inbox.record_forwards([row.id], bidang, sweep, "log")
-    return int(row.id)
+    return int(record_item(ledger, 77, "Cari arsip desa 1980", received, bidang=bidang).id)
 
 
 def _with_approval(cfg: OfficeConfig) -> OfficeConfig:
@@ -128,16 +133,15 @@ def test_teruskan_offers_neither_the_bidang_itself_nor_one_that_already_decided(
     item_id = _item(ledger)
     store = FollowUps(ledger)
     assert fua.reroute_targets(office_cfg, store, item_id, "kearsipan") == ["perpustakaan", "sekretariat"]
-    store.decide(
+    decide(
+        store,
         item_id,
-        "sekretariat",
-        decision="reroute",
-        actor="sekretariat",
         text=None,
-        target_bidang="kearsipan",
-        ppid=False,
-        deadline=None,
         run_id="r1",
+        decision="reroute",
+        bidang="sekretariat",
+        actor="sekretariat",
+        target_bidang="kearsipan",
     )
     assert fua.reroute_targets(office_cfg, store, item_id, "kearsipan") == ["perpustakaan"]
 
@@ -160,34 +164,22 @@ def test_an_unusable_answer_is_refused_before_anything_is_recorded(ledger, offic
     # the task fails without a retry: a retry would silently ask the bidang again
     monkeypatch.setattr(fua, "get_ledger", lambda: ledger)
 
-    class _TI:
-        def xcom_pull(self, task_ids: str) -> dict[str, Any]:
-            return {"item_id": item_id, "bidang": "kearsipan"}
-
     event = {
         "chosen_options": [OPTION_REROUTE],
         "params_input": {**FORM, "bidang_tujuan": "kearsipan"},
         "responded_by_user": {"id": "bidang_kearsipan"},
     }
     with pytest.raises(AirflowFailException, match="Tidak ada yang dicatat"):
-        op.execute_complete({"ti": _TI(), "dag_run": None}, event)
+        op.execute_complete(
+            {"ti": _FakeTI({"item_id": item_id, "bidang": "kearsipan"}), "dag_run": None}, event
+        )
     assert store.decided(item_id, "kearsipan") is None
 
 
 def test_step9_posts_only_an_approved_reply(ledger, office_cfg):
     item_id = _item(ledger, "perpustakaan")
     store = FollowUps(ledger)
-    store.decide(
-        item_id,
-        "perpustakaan",
-        decision="reply",
-        actor="bidang_perpustakaan",
-        text="Bisa, Kak",
-        target_bidang=None,
-        ppid=False,
-        deadline=None,
-        run_id="r1",
-    )
+    decide(store, item_id, "Bisa, Kak", "r1")
     cfg = _with_approval(office_cfg)
     with pytest.raises(AirflowFailException, match="belum disetujui"):
         fua.post_reply(item_id, "perpustakaan", ledger=ledger, cfg=cfg)
@@ -201,17 +193,7 @@ def test_the_approval_shows_the_reply_inert(ledger, office_cfg):
     item_id = _item(ledger, "perpustakaan")
     store = FollowUps(ledger)
     evil = "Klik [di sini](https://evil.test) <script>alert(1)</script>\n~~~\n# judul"
-    store.decide(
-        item_id,
-        "perpustakaan",
-        decision="reply",
-        actor="bidang_perpustakaan",
-        text=evil,
-        target_bidang=None,
-        ppid=False,
-        deadline=None,
-        run_id="r1",
-    )
+    decide(store, item_id, evil, "r1")
     reply = store.decided(item_id, "perpustakaan")
     assert reply is not None
     body = fua.approval_body(
@@ -225,17 +207,7 @@ def test_a_retry_finds_the_decision_its_run_recorded(ledger, office_cfg):
     item_id = _item(ledger)
     store = FollowUps(ledger)
     assert fua.decided_in_run(store, item_id, "kearsipan", "run-a") is None
-    store.decide(
-        item_id,
-        "kearsipan",
-        decision="no_reply",
-        actor="bidang_kearsipan",
-        text="Sudah dijawab lewat telepon",
-        target_bidang=None,
-        ppid=False,
-        deadline=None,
-        run_id="run-a",
-    )
+    decide(store, item_id, "Sudah dijawab lewat telepon", "run-a", decision="no_reply", bidang="kearsipan")
     recorded = fua.decided_in_run(store, item_id, "kearsipan", "run-a")
     assert recorded is not None and recorded.event == "no_reply"  # carried out, not asked again
     assert fua.decided_in_run(store, item_id, "kearsipan", "run-b") is None  # another run: refused
@@ -244,16 +216,14 @@ def test_a_retry_finds_the_decision_its_run_recorded(ledger, office_cfg):
 def test_a_retry_carries_the_recorded_reroute_out_without_asking_again(ledger, office_cfg, monkeypatch):
     item_id = _item(ledger)
     store = FollowUps(ledger)
-    store.decide(
+    decide(
+        store,
         item_id,
-        "kearsipan",
-        decision="reroute",
-        actor="bidang_kearsipan",
         text=None,
-        target_bidang="perpustakaan",
-        ppid=False,
-        deadline=None,
         run_id="run-a",
+        decision="reroute",
+        bidang="kearsipan",
+        target_bidang="perpustakaan",
     )
     monkeypatch.setattr(fua, "get_ledger", lambda: ledger)
     op = fua.FollowUpOperator(cfg=office_cfg)
@@ -262,22 +232,9 @@ def test_a_retry_carries_the_recorded_reroute_out_without_asking_again(ledger, o
         op, "do_branch", lambda context, branches_to_execute: branched.append(branches_to_execute)
     )
 
-    class _TI:
-        def __init__(self) -> None:
-            self.pushed: dict[str, Any] = {}
-
-        def xcom_pull(self, task_ids: str) -> dict[str, Any]:
-            return {"item_id": item_id, "bidang": "kearsipan"}
-
-        def xcom_push(self, key: str, value: Any) -> None:
-            self.pushed[key] = value
-
-    class _Run:
-        run_id = "run-a"
-
-    ti = _TI()
+    ti = _FakeTI({"item_id": item_id, "bidang": "kearsipan"})
     for _ in range(2):  # a second retry changes nothing either
-        op.execute({"ti": ti, "dag_run": _Run()})  # no question is put (that would need the API)
+        op.execute({"ti": ti, "dag_run": _FakeRun("run-a")})  # no question is put (that would need the API)
     assert branched == [[fua.REROUTE_TASK], [fua.REROUTE_TASK]]
     assert ti.pushed[fua.REROUTE_XCOM] == {
         "run_id": f"tindak_lanjut__item{item_id}__perpustakaan",
@@ -288,38 +245,6 @@ def test_a_retry_carries_the_recorded_reroute_out_without_asking_again(ledger, o
 
 
 # ---- a returned reply goes back to the same bidang (revision run) -----------------------------
-class _FakeTI:
-    map_index = -1
-
-    def __init__(self, info: dict[str, Any]) -> None:
-        self.info, self.pushed = info, {}
-
-    def xcom_pull(self, task_ids: str, key: str | None = None) -> Any:
-        return self.info
-
-    def xcom_push(self, key: str, value: Any) -> None:
-        self.pushed[key] = value
-
-
-class _FakeRun:
-    def __init__(self, run_id: str) -> None:
-        self.run_id = run_id
-
-
-def _reply(store: FollowUps, item_id: int, text: str, run_id: str, bidang: str = "perpustakaan") -> None:
-    store.decide(
-        item_id,
-        bidang,
-        decision="reply",
-        actor=f"bidang_{bidang}",
-        text=text,
-        target_bidang=None,
-        ppid=False,
-        deadline=None,
-        run_id=run_id,
-    )
-
-
 def _answer(option: str, reason: str | None, who: str = "kasubag") -> dict[str, Any]:
     return {
         "chosen_options": [option],
@@ -340,7 +265,7 @@ def approval_dag(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, ledger: Ledger
 def test_a_return_records_who_and_why_skips_step_9_and_starts_a_revision_run(ledger, approval_dag):
     item_id = _item(ledger, "perpustakaan")
     store = FollowUps(ledger)
-    _reply(store, item_id, "Kirim ke email pribadi saya", "run-a")
+    decide(store, item_id, "Kirim ke email pribadi saya", "run-a")
     op = approval_dag.task_dict[fua.APPROVE_TASK]
     ti = _FakeTI({"item_id": item_id, "bidang": "perpustakaan"})
     context = {"ti": ti, "dag_run": _FakeRun("run-a"), "task": op}
@@ -370,7 +295,7 @@ def test_the_revision_run_starts_asks_again_with_the_returned_reply_shown_inert(
     item_id = _item(ledger, "perpustakaan")
     store = FollowUps(ledger)
     evil = "Klik [di sini](https://evil.test) <b>sekarang</b>"
-    _reply(store, item_id, evil, "run-a")
+    decide(store, item_id, evil, "run-a")
     with pytest.raises(AirflowFailException, match="sudah ditindaklanjuti"):  # a standing reply
         fua.prepare({"item_id": item_id}, run_id="run-x", ledger=ledger, cfg=office_cfg)
     store.add(item_id, "perpustakaan", fua.EVENT_RETURNED, actor="kasubag", text="Jangan <i>tautan</i>")
@@ -404,11 +329,11 @@ def test_only_the_revised_reply_once_approved_is_posted(
     item_id = _item(ledger, "perpustakaan")
     store = FollowUps(ledger)
     cfg = _with_approval(office_cfg)
-    _reply(store, item_id, "Jawaban pertama", "run-a")
+    decide(store, item_id, "Jawaban pertama", "run-a")
     store.add(
         item_id, "perpustakaan", fua.EVENT_RETURNED, actor="kasubag", text="Kurang sopan", run_id="run-a"
     )
-    _reply(store, item_id, "Jawaban kedua, sudah diperbaiki", "run-b")
+    decide(store, item_id, "Jawaban kedua, sudah diperbaiki", "run-b")
     assert store.decided(item_id, "perpustakaan").text == "Jawaban kedua, sudah diperbaiki"
     with pytest.raises(AirflowFailException, match="belum disetujui"):  # the old return is not a verdict
         fua.post_reply(item_id, "perpustakaan", ledger=ledger, cfg=cfg)
@@ -462,9 +387,9 @@ def test_a_second_bidangs_answer_to_an_answered_message_is_not_posted_but_record
     store = FollowUps(ledger)
     outbox = OutboxPublisher("website", tmp_path / "outbox")
     monkeypatch.setattr(fua, "replier_for", lambda channel, cfg: outbox)
-    _reply(store, item_id, "Buka jam 8, Kak", "run-a")
+    decide(store, item_id, "Buka jam 8, Kak", "run-a")
     first = fua.post_reply(item_id, "perpustakaan", ledger=ledger, cfg=office_cfg)
-    _reply(store, item_id, "Jawaban kedua dari arsip", "run-b", bidang="kearsipan")  # a run started by hand
+    decide(store, item_id, "Jawaban kedua dari arsip", "run-b", bidang="kearsipan")  # a run started by hand
     with pytest.raises(AirflowFailException, match="sudah dijawab oleh Bidang Perpustakaan") as exc:
         fua.post_reply(item_id, "kearsipan", ledger=ledger, cfg=office_cfg)
     assert first["url"] in str(exc.value)
@@ -479,8 +404,8 @@ def test_a_second_bidang_cannot_take_over_a_reply_still_on_its_way(ledger, offic
     store = FollowUps(ledger)
     calls: list[str] = []
     monkeypatch.setattr(fua, "replier_for", lambda channel, cfg: calls.append(channel))
-    _reply(store, item_id, "Buka jam 8, Kak", "run-a")  # decided; its upload not done yet
-    _reply(store, item_id, "Jawaban kedua dari arsip", "run-b", bidang="kearsipan")
+    decide(store, item_id, "Buka jam 8, Kak", "run-a")  # decided; its upload not done yet
+    decide(store, item_id, "Jawaban kedua dari arsip", "run-b", bidang="kearsipan")
     with pytest.raises(AirflowFailException, match=r"Bidang Perpustakaan \(sedang diunggah\)"):
         fua.post_reply(item_id, "kearsipan", ledger=ledger, cfg=office_cfg)
     assert calls == [] and store.reply_results(item_id) == []  # nothing sent, nothing adopted

@@ -1,7 +1,6 @@
 """Record 3 (tindak lanjut): the PPID clock, its one extension (UU 14/2008) and the summaries."""
 
 from datetime import UTC, date, datetime, timedelta
-from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -13,18 +12,10 @@ from sop_tasks.followup import (
     FollowUpError,
     FollowUps,
     fmt_date,
-    ppid_deadline,
 )
-from sop_tasks.incoming import IncomingItem
 from sop_tasks.records.inbox import Inbox
 from sop_tasks.records.ledger import Ledger
-
-WIB = ZoneInfo("Asia/Jakarta")
-
-
-class Routed:
-    def __init__(self, bidang: str) -> None:
-        self.bidang, self.spam, self.reasons = bidang, False, ("uji",)
+from tests.support.follow_up import WIB, decide, ppid_item, published, record_item
 
 
 @pytest.fixture
@@ -32,29 +23,22 @@ def ledger(tmp_path):
     return Ledger(f"sqlite:///{tmp_path / 'ledger.db'}")
 
 
-def record_item(
-    ledger, n, received, text="Permohonan informasi publik: daftar arsip statis", bidang="perpustakaan"
-):
-    inbox = Inbox(ledger)
-    item = IncomingItem("website", str(n), "comment", "Warga", text, received, url=f"https://s/?c={n}")
-    sweep = inbox.start_sweep(run_id="r", slot="pagi", sop_sweep=True, channels=["website"])
-    inbox.record_items([item], [Routed(bidang)], sweep)
-    row = next(i for i in inbox.items() if i.platform_id == str(n))
-    inbox.record_forwards([row.id], bidang, sweep, "log")
-    return row
-
-
-def ppid_item(ledger, cfg, n, received, bidang="perpustakaan"):
-    """An item marked as a PPID request the way step 8 marks it (deadline from its arrival)."""
-    row = record_item(ledger, n, received, bidang=bidang)
-    FollowUps(ledger).add(
-        row.id, bidang, "ppid", ppid=True, deadline=ppid_deadline(cfg, received), run_id="r"
-    )
-    return row
-
-
 def wib(*args):
     return datetime(*args, tzinfo=WIB)
+
+
+def _reroute_to_kearsipan(ledger, fu, row):
+    """Perpustakaan passes the PPID request on to kearsipan, and the forward is recorded."""
+    decide(
+        fu,
+        row.id,
+        text=None,
+        decision="reroute",
+        target_bidang="kearsipan",
+        ppid=True,
+        deadline=date(2027, 1, 7),
+    )
+    Inbox(ledger).record_forwards([row.id], "kearsipan", None, "teruskan:perpustakaan")
 
 
 # ---- extension arithmetic (config holidays) -------------------------------------------------
@@ -132,7 +116,7 @@ def test_unknown_item_and_not_ppid_are_refused(ledger, office_cfg):
     fu = FollowUps(ledger)
     with pytest.raises(FollowUpError, match="#999 tidak ada di catatan"):
         fu.extend_ppid(999, reason="r", actor="a", cfg=office_cfg)
-    plain = record_item(ledger, 7, datetime.now(WIB), text="jam buka perpus?")
+    plain = record_item(ledger, 7, "jam buka perpus?")
     with pytest.raises(FollowUpError, match="bukan permohonan informasi publik") as exc:
         fu.extend_ppid(plain.id, reason="r", actor="a", cfg=office_cfg)
     assert "mencentang 'ppid'" in str(exc.value)
@@ -199,18 +183,7 @@ def test_a_reply_not_yet_delivered_does_not_block_the_extension(ledger, office_c
 def test_a_reroute_is_not_an_answer_and_the_new_bidang_owns_the_clock(ledger, office_cfg):
     row = ppid_item(ledger, office_cfg, 11, wib(2026, 12, 21, 10, 0))
     fu = FollowUps(ledger)
-    fu.decide(
-        row.id,
-        "perpustakaan",
-        decision="reroute",
-        actor="bidang_perpustakaan",
-        text=None,
-        target_bidang="kearsipan",
-        ppid=True,
-        deadline=date(2027, 1, 7),
-        run_id="r",
-    )
-    Inbox(ledger).record_forwards([row.id], "kearsipan", None, "teruskan:perpustakaan")
+    _reroute_to_kearsipan(ledger, fu, row)
     clock = fu.extend_ppid(row.id, reason="r", actor="a", cfg=office_cfg, now=wib(2027, 1, 4, 9, 0))
     assert clock.bidang == "kearsipan" and clock.deadline == date(2027, 1, 18)
 
@@ -229,17 +202,7 @@ def test_reason_and_actor_are_required(ledger, office_cfg):
 def test_one_deadline_per_request_even_when_step_8_marks_it_twice(ledger, office_cfg):
     row = ppid_item(ledger, office_cfg, 13, wib(2026, 12, 21, 10, 0))
     fu = FollowUps(ledger)  # prepare marked it; the bidang then ticks ppid on its decision too
-    fu.decide(
-        row.id,
-        "perpustakaan",
-        decision="reply",
-        actor="b",
-        text="Terlampir",
-        target_bidang=None,
-        ppid=True,
-        deadline=date(2027, 1, 7),
-        run_id="r",
-    )
+    decide(fu, row.id, "Terlampir", actor="b", ppid=True, deadline=date(2027, 1, 7))
     assert fu.ppid_deadlines() == [(row.id, "perpustakaan", date(2027, 1, 7))]
 
 
@@ -253,40 +216,12 @@ def test_summaries_show_status_times_and_the_extended_deadline(ledger, office_cf
         cfg=office_cfg,
         now=wib(2027, 1, 5, 9, 0),
     )
-    answered = record_item(ledger, 15, wib(2026, 12, 21, 11, 0), text="jam buka?")
-    fu.decide(
-        answered.id,
-        "perpustakaan",
-        decision="reply",
-        actor="bidang_perpustakaan",
-        text="Buka jam 8",
-        target_bidang=None,
-        ppid=False,
-        deadline=None,
-        run_id="r",
-    )
+    answered = record_item(ledger, 15, "jam buka?", wib(2026, 12, 21, 11, 0))
+    decide(fu, answered.id, "Buka jam 8")
     fu.add_reply_result(answered.id, "website", mode="live", status="intent", idempotency_key="k")
-    fu.add_reply_result(
-        answered.id,
-        "website",
-        mode="live",
-        status="published",
-        idempotency_key="k",
-        post_id="77",
-        url="https://s/?p=1#comment-77",
-    )
-    declined = record_item(ledger, 16, wib(2026, 12, 21, 12, 0), text="promo")
-    fu.decide(
-        declined.id,
-        "perpustakaan",
-        decision="no_reply",
-        actor="bidang_perpustakaan",
-        text="bukan pertanyaan",
-        target_bidang=None,
-        ppid=False,
-        deadline=None,
-        run_id="r",
-    )
+    published(fu, answered.id, "77")
+    declined = record_item(ledger, 16, "promo", wib(2026, 12, 21, 12, 0))
+    decide(fu, declined.id, "bukan pertanyaan", decision="no_reply")
 
     rows = {r["item_id"]: r for r in fu.summaries(office_cfg, now=wib(2027, 1, 12, 9, 0))}
     w = rows[waiting.id]
@@ -314,18 +249,7 @@ def test_summaries_show_status_times_and_the_extended_deadline(ledger, office_cf
 def test_lapsed_unextended_request_and_reroute_rows(ledger, office_cfg):
     fu = FollowUps(ledger)
     row = ppid_item(ledger, office_cfg, 17, wib(2026, 12, 21, 10, 0))
-    fu.decide(
-        row.id,
-        "perpustakaan",
-        decision="reroute",
-        actor="bidang_perpustakaan",
-        text=None,
-        target_bidang="kearsipan",
-        ppid=True,
-        deadline=date(2027, 1, 7),
-        run_id="r",
-    )
-    Inbox(ledger).record_forwards([row.id], "kearsipan", None, "teruskan:perpustakaan")
+    _reroute_to_kearsipan(ledger, fu, row)
     rows = fu.summaries(office_cfg, now=wib(2027, 1, 8, 9, 0))
     first, second = [r for r in rows if r["item_id"] == row.id]
     assert first["bidang"] == "perpustakaan" and first["status_label"] == "diteruskan ke kearsipan"
@@ -338,17 +262,7 @@ def test_lapsed_unextended_request_and_reroute_rows(ledger, office_cfg):
 def test_answered_after_the_deadline_stays_marked_lapsed(ledger, office_cfg):
     fu = FollowUps(ledger)
     row = ppid_item(ledger, office_cfg, 18, datetime.now(WIB) - timedelta(days=60))
-    fu.decide(
-        row.id,
-        "perpustakaan",
-        decision="no_reply",
-        actor="b",
-        text="dijawab dengan surat",
-        target_bidang=None,
-        ppid=True,
-        deadline=None,
-        run_id="r",
-    )
+    decide(fu, row.id, "dijawab dengan surat", decision="no_reply", actor="b", ppid=True)
     r = next(r for r in fu.summaries(office_cfg) if r["item_id"] == row.id)
     assert r["ppid_answered_at"] is not None and r["ppid_lapsed"] is True
 
@@ -359,26 +273,12 @@ def test_fmt_date_is_indonesian():
 
 
 # ---- a reply the official returned (follow_up.replies_need_approval) ---------------------------
-def _decide(fu, item_id, text, run_id, decision="reply", bidang="perpustakaan"):
-    fu.decide(
-        item_id,
-        bidang,
-        decision=decision,
-        actor=f"bidang_{bidang}",
-        text=text,
-        target_bidang=None,
-        ppid=False,
-        deadline=None,
-        run_id=run_id,
-    )
-
-
 def test_a_returned_reply_no_longer_stands_and_the_revised_answer_counts(ledger):
-    row = record_item(ledger, 20, wib(2026, 12, 21, 10, 0), text="jam buka?")
+    row = record_item(ledger, 20, "jam buka?", wib(2026, 12, 21, 10, 0))
     fu = FollowUps(ledger)
-    _decide(fu, row.id, "Jawaban pertama", "run-a")
+    decide(fu, row.id, "Jawaban pertama", "run-a")
     with pytest.raises(FollowUpError, match="jawaban kedua tidak dicatat"):  # while it stands
-        _decide(fu, row.id, "lagi", "run-a")
+        decide(fu, row.id, "lagi", "run-a")
     assert fu.awaiting_revision(row.id, "perpustakaan") is None
     fu.add(row.id, "perpustakaan", EVENT_RETURNED, actor="kasubag", text="Kurang lengkap", run_id="run-a")
     assert fu.decided(row.id, "perpustakaan") is None
@@ -387,21 +287,21 @@ def test_a_returned_reply_no_longer_stands_and_the_revised_answer_counts(ledger)
         back is not None and back.reply.text == "Jawaban pertama" and back.returned.text == "Kurang lengkap"
     )
     assert [i.id for i, *_ in fu.open_items()] == [row.id]  # the bidang owes an answer again
-    _decide(fu, row.id, "Jawaban kedua", "run-b")
+    decide(fu, row.id, "Jawaban kedua", "run-b")
     assert fu.decided(row.id, "perpustakaan").text == "Jawaban kedua"
     assert fu.awaiting_revision(row.id, "perpustakaan") is None and fu.open_items() == []
     assert [r.reply.text for r in fu.returned(row.id, "perpustakaan")] == ["Jawaban pertama"]
     # a racing second answer is still refused: the first one after the return counts
     with pytest.raises(FollowUpError):
-        _decide(fu, row.id, "Jawaban ketiga", "run-c")
+        decide(fu, row.id, "Jawaban ketiga", "run-c")
     fu.add(row.id, "perpustakaan", "reply", actor="x", text="Jawaban ketiga", run_id="run-c")  # a race
     assert fu.decided(row.id, "perpustakaan").text == "Jawaban kedua"
 
 
 def test_summaries_show_a_returned_reply_as_returned_not_as_waiting_to_be_posted(ledger, office_cfg):
-    row = record_item(ledger, 21, wib(2026, 12, 21, 10, 0), text="lowongan magang?")
+    row = record_item(ledger, 21, "lowongan magang?", wib(2026, 12, 21, 10, 0))
     fu = FollowUps(ledger)
-    _decide(fu, row.id, "Kirim ke email pribadi saya", "run-a")
+    decide(fu, row.id, "Kirim ke email pribadi saya", "run-a")
     fu.add(row.id, "perpustakaan", EVENT_APPROVAL_REQUESTED, run_id="run-a")
     r = next(r for r in fu.summaries(office_cfg) if r["item_id"] == row.id)
     assert r["status_label"] == "dijawab, menunggu persetujuan balasan"
@@ -434,7 +334,7 @@ def test_summaries_show_a_returned_reply_as_returned_not_as_waiting_to_be_posted
     ]
     assert r["returned"][0]["at"].endswith("+07:00")
     # the revised reply, approved: the return stays in the record
-    _decide(fu, row.id, "Lihat pengumuman resmi di situs dinas", "run-b")
+    decide(fu, row.id, "Lihat pengumuman resmi di situs dinas", "run-b")
     fu.add(row.id, "perpustakaan", EVENT_APPROVED, actor="kasubag", run_id="run-b")
     r = next(r for r in fu.summaries(office_cfg) if r["item_id"] == row.id)
     assert r["status"] == "reply" and r["answered_by"] == "bidang_perpustakaan"
@@ -449,9 +349,9 @@ def test_sop_records_tindak_lanjut_prints_who_returned_the_reply_and_why(ledger,
 
     from sop_tasks.cli import cmd_records_follow_ups
 
-    row = record_item(ledger, 22, wib(2026, 12, 21, 10, 0), text="lowongan magang?")
+    row = record_item(ledger, 22, "lowongan magang?", wib(2026, 12, 21, 10, 0))
     fu = FollowUps(ledger)
-    _decide(fu, row.id, "Kirim ke email pribadi saya", "run-a")
+    decide(fu, row.id, "Kirim ke email pribadi saya", "run-a")
     fu.add(row.id, "perpustakaan", EVENT_RETURNED, actor="kasubag", text="Sebut pengumuman resmi")
     out = StringIO()
     assert cmd_records_follow_ups(Namespace(db=str(ledger.engine.url), json=False), out) == 0
@@ -463,7 +363,7 @@ def test_sop_records_tindak_lanjut_prints_who_returned_the_reply_and_why(ledger,
 def test_a_returned_reply_is_not_an_answer_to_a_ppid_request(ledger, office_cfg):
     row = ppid_item(ledger, office_cfg, 23, wib(2026, 12, 21, 10, 0))
     fu = FollowUps(ledger)
-    _decide(fu, row.id, "Terlampir", "run-a")
+    decide(fu, row.id, "Terlampir", "run-a")
     fu.add(row.id, "perpustakaan", EVENT_RETURNED, actor="kasubag", text="Lampiran salah")
     clock = fu.extend_ppid(
         row.id, reason="Dokumen dicari ulang", actor="a", cfg=office_cfg, now=wib(2027, 1, 4, 9, 0)

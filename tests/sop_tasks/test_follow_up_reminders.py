@@ -1,5 +1,6 @@
 from datetime import UTC, date, datetime, timedelta
-from zoneinfo import ZoneInfo
+
+import pytest
 
 from sop_tasks.airflow.followup import approval_reminders, reminders
 from sop_tasks.followup import (
@@ -12,33 +13,24 @@ from sop_tasks.followup import (
     ppid_deadline,
     remind_text,
 )
-from sop_tasks.incoming import IncomingItem
-from sop_tasks.records.inbox import Inbox
 from sop_tasks.records.ledger import Ledger
-
-WIB = ZoneInfo("Asia/Jakarta")
-
-
-class D:
-    def __init__(self, bidang):
-        self.bidang, self.spam, self.reasons = bidang, False, ("uji",)
+from tests.support.follow_up import PPID_TEXT, WIB, decide, mark_ppid, record_item
 
 
-def _item(inbox, n, text="Mohon info jadwal"):
-    item = IncomingItem(
-        "website", str(n), "comment", "Warga", text, datetime.now(WIB), url=f"https://s/?c={n}"
-    )
-    sweep = inbox.start_sweep(run_id="r", slot="pagi", sop_sweep=True, channels=["website"])
-    inbox.record_items([item], [D("perpustakaan")], sweep)
-    row = next(i for i in inbox.items() if i.platform_id == str(n))
-    inbox.record_forwards([row.id], "perpustakaan", sweep, "log")
+@pytest.fixture
+def ledger(tmp_path):
+    return Ledger(f"sqlite:///{tmp_path / 'l.db'}")
+
+
+def _ppid(ledger, cfg, n, received, text=PPID_TEXT):
+    """A PPID request that arrived now, with the deadline of one received at ``received``."""
+    row = record_item(ledger, n, text)
+    mark_ppid(ledger, cfg, row, received)
     return row
 
 
-def test_unanswered_item_reminds_bidang_then_officer_once(tmp_path, office_cfg):
-    ledger = Ledger(f"sqlite:///{tmp_path / 'l.db'}")
-    inbox = Inbox(ledger)
-    row = _item(inbox, 1)
+def test_unanswered_item_reminds_bidang_then_officer_once(ledger, office_cfg):
+    row = record_item(ledger, 1)
     sent = []
 
     def notify(to, subject, text):
@@ -51,65 +43,33 @@ def test_unanswered_item_reminds_bidang_then_officer_once(tmp_path, office_cfg):
     assert reminders(ledger, office_cfg, notify, later) == 2
     assert reminders(ledger, office_cfg, notify, later) == 0  # each reminder once
     assert all(f"#{row.id}" in s for s, _ in sent) and "pengelola TI" in sent[1][1]
-    FollowUps(ledger).decide(
-        row.id,
-        "perpustakaan",
-        decision="reply",
-        actor="bidang_perpustakaan",
-        text="Jam 8",
-        target_bidang=None,
-        ppid=False,
-        deadline=None,
-        run_id="r",
-    )
+    decide(FollowUps(ledger), row.id)
     assert [i for i, *_ in FollowUps(ledger).open_items()] == []
 
 
-def test_ppid_deadline_reminded_before_it_lapses(tmp_path, office_cfg):
-    ledger = Ledger(f"sqlite:///{tmp_path / 'l.db'}")
-    row = _item(Inbox(ledger), 2, "Permohonan informasi publik: daftar arsip statis 2020")
+def test_ppid_deadline_reminded_before_it_lapses(ledger, office_cfg):
     received = datetime(2026, 12, 21, 10, 0, tzinfo=WIB)
     deadline = ppid_deadline(office_cfg, received)
     assert deadline.isoformat() == "2027-01-07"  # 10 working days, 24-25 Dec and 1 Jan excluded
     fu = FollowUps(ledger)
-    fu.add(row.id, "perpustakaan", "ppid", ppid=True, deadline=deadline, run_id="r")  # as step 8 marks it
+    _ppid(ledger, office_cfg, 2, received)  # as step 8 marks it
     sent = []
     near = datetime(2027, 1, 5, 9, 0, tzinfo=WIB)  # two working days before the deadline
     reminders(ledger, office_cfg, lambda to, s, t: sent.append(s), near)
     assert sum("informasi publik" in s for s in sent) == 1  # plus the ordinary follow-up reminders
     assert reminders(ledger, office_cfg, lambda to, s, t: sent.append(s), near) == 0
-    handled = _item(Inbox(ledger), 3, "Permohonan informasi publik: SK kepala dinas")
-    fu.add(handled.id, "perpustakaan", "ppid", ppid=True, deadline=deadline, run_id="r")
-    fu.decide(
-        handled.id,
-        "perpustakaan",
-        decision="no_reply",
-        actor="bidang_perpustakaan",
-        text="dijawab dengan surat resmi",
-        target_bidang=None,
-        ppid=True,
-        deadline=deadline,
-        run_id="r",
-    )
+    handled = _ppid(ledger, office_cfg, 3, received, "Permohonan informasi publik: SK kepala dinas")
+    decide(fu, handled.id, "dijawab dengan surat resmi", decision="no_reply", ppid=True, deadline=deadline)
     sent.clear()
     reminders(ledger, office_cfg, lambda to, s, t: sent.append(s), near)
     assert not any("informasi publik" in s for s in sent)  # handled: no PPID alarm for it
-
-
-def _ppid(ledger, cfg, n, received):
-    row = _item(Inbox(ledger), n, "Permohonan informasi publik: daftar arsip statis 2020")
-    FollowUps(ledger).add(
-        row.id, "perpustakaan", "ppid", ppid=True, deadline=ppid_deadline(cfg, received), run_id="r"
-    )
-    return row
 
 
 def _ppid_kinds(fu, cfg, now):
     return [(item.id, kind) for item, _, kind, _ in due_follow_up_reminders(fu, cfg, now) if "ppid" in kind]
 
 
-def test_extension_moves_the_ppid_reminder_to_the_new_deadline(tmp_path, office_cfg):
-    ledger = Ledger(f"sqlite:///{tmp_path / 'l.db'}")
+def test_extension_moves_the_ppid_reminder_to_the_new_deadline(ledger, office_cfg):
     fu = FollowUps(ledger)
     row = _ppid(ledger, office_cfg, 4, datetime(2026, 12, 21, 10, 0, tzinfo=WIB))  # deadline Thu 7 Jan
     sent = []
@@ -147,8 +107,7 @@ def test_extension_moves_the_ppid_reminder_to_the_new_deadline(tmp_path, office_
     assert kinds.count("ppid") == 1 and kinds.count("ppid_diperpanjang") == 1
 
 
-def test_early_extension_gets_one_reminder_and_answered_gets_none(tmp_path, office_cfg):
-    ledger = Ledger(f"sqlite:///{tmp_path / 'l.db'}")
+def test_early_extension_gets_one_reminder_and_answered_gets_none(ledger, office_cfg):
     fu = FollowUps(ledger)
     early = _ppid(ledger, office_cfg, 5, datetime(2026, 12, 21, 10, 0, tzinfo=WIB))
     fu.extend_ppid(
@@ -165,8 +124,7 @@ def test_early_extension_gets_one_reminder_and_answered_gets_none(tmp_path, offi
     ]
 
 
-def test_remind_text_names_the_current_deadline(tmp_path, office_cfg):
-    ledger = Ledger(f"sqlite:///{tmp_path / 'l.db'}")
+def test_remind_text_names_the_current_deadline(ledger, office_cfg):
     row = _ppid(ledger, office_cfg, 7, datetime(2026, 12, 21, 10, 0, tzinfo=WIB))
     subject, text = remind_text(
         row, "perpustakaan", "ppid", datetime(2027, 1, 5, 9, 0, tzinfo=WIB), deadline=date(2027, 1, 7)
@@ -190,8 +148,7 @@ def test_remind_text_names_the_current_deadline(tmp_path, office_cfg):
     assert "informasi publik" in subject and "sebelum batas waktu" in text  # caller without a deadline
 
 
-def test_ppid_reminder_mail_names_the_deadline_date(tmp_path, office_cfg):
-    ledger = Ledger(f"sqlite:///{tmp_path / 'l.db'}")
+def test_ppid_reminder_mail_names_the_deadline_date(ledger, office_cfg):
     fu = FollowUps(ledger)
     row = _ppid(ledger, office_cfg, 8, datetime(2026, 12, 21, 10, 0, tzinfo=WIB))  # deadline Thu 7 Jan
     sent = []
@@ -210,23 +167,12 @@ def test_ppid_reminder_mail_names_the_deadline_date(tmp_path, office_cfg):
 
 
 def _reply_and_return(fu, row, reason="Kurang lengkap"):
-    fu.decide(
-        row.id,
-        "perpustakaan",
-        decision="reply",
-        actor="bidang_perpustakaan",
-        text="Jam 8",
-        target_bidang=None,
-        ppid=False,
-        deadline=None,
-        run_id="r",
-    )
+    decide(fu, row.id)
     fu.add(row.id, "perpustakaan", EVENT_RETURNED, actor="kasubag", text=reason, run_id="r")
 
 
-def test_a_returned_reply_reminds_the_bidang_again_counted_from_the_return(tmp_path, office_cfg):
-    ledger = Ledger(f"sqlite:///{tmp_path / 'l.db'}")
-    row = _item(Inbox(ledger), 9)
+def test_a_returned_reply_reminds_the_bidang_again_counted_from_the_return(ledger, office_cfg):
+    row = record_item(ledger, 9)
     fu = FollowUps(ledger)
     sent = []
 
@@ -251,26 +197,15 @@ def test_a_returned_reply_reminds_the_bidang_again_counted_from_the_return(tmp_p
 
 
 def _awaiting_approval(ledger, n):
-    row = _item(Inbox(ledger), n)
+    row = record_item(ledger, n)
     fu = FollowUps(ledger)
-    fu.decide(
-        row.id,
-        "perpustakaan",
-        decision="reply",
-        actor="bidang_perpustakaan",
-        text="Jam 8",
-        target_bidang=None,
-        ppid=False,
-        deadline=None,
-        run_id="r",
-    )
+    decide(fu, row.id)
     fu.add(row.id, "perpustakaan", EVENT_APPROVAL_REQUESTED, run_id="r")
     request = next(e for e in fu.events(row.id) if e.event == EVENT_APPROVAL_REQUESTED)
     return row, request.at.replace(tzinfo=UTC)
 
 
-def test_a_reply_waiting_for_approval_reminds_the_kasubag_after_step_9s_standard_time(tmp_path, office_cfg):
-    ledger = Ledger(f"sqlite:///{tmp_path / 'l.db'}")
+def test_a_reply_waiting_for_approval_reminds_the_kasubag_after_step_9s_standard_time(ledger, office_cfg):
     row, t0 = _awaiting_approval(ledger, 10)
     sent = []
 
@@ -298,8 +233,7 @@ def test_a_reply_waiting_for_approval_reminds_the_kasubag_after_step_9s_standard
     assert remind(60) == 0  # answered: no more
 
 
-def test_approval_reminders_stop_for_a_returned_reply_and_after_three_days(tmp_path, office_cfg):
-    ledger = Ledger(f"sqlite:///{tmp_path / 'l.db'}")
+def test_approval_reminders_stop_for_a_returned_reply_and_after_three_days(ledger, office_cfg):
     fu = FollowUps(ledger)
     returned, t0 = _awaiting_approval(ledger, 11)
     fu.add(returned.id, "perpustakaan", EVENT_RETURNED, actor="kasubag", text="x", run_id="r")
@@ -310,27 +244,15 @@ def test_approval_reminders_stop_for_a_returned_reply_and_after_three_days(tmp_p
     ]
     assert due_approval_reminders(fu, office_cfg, t0 + timedelta(days=3, minutes=1)) == []
     # a reply written without approval switched on was never requested: nothing to remind
-    plain = _item(Inbox(ledger), 13)
-    fu.decide(
-        plain.id,
-        "perpustakaan",
-        decision="reply",
-        actor="bidang_perpustakaan",
-        text="Jam 8",
-        target_bidang=None,
-        ppid=False,
-        deadline=None,
-        run_id="r",
-    )
+    plain = record_item(ledger, 13)
+    decide(fu, plain.id)
     assert {r.item.id for r in due_approval_reminders(fu, office_cfg, t0 + timedelta(minutes=10))} == {
         forgotten.id
     }
 
 
-def test_an_item_of_a_bidang_removed_from_the_config_still_reminds_the_officers(tmp_path, office_cfg):
-    ledger = Ledger(f"sqlite:///{tmp_path / 'l.db'}")
-    inbox = Inbox(ledger)
-    row = _item(inbox, 1)
+def test_an_item_of_a_bidang_removed_from_the_config_still_reminds_the_officers(ledger, office_cfg):
+    row = record_item(ledger, 1)
     cfg = office_cfg.model_copy(update={"bidang": [b for b in office_cfg.bidang if b.code != "perpustakaan"]})
     due = due_follow_up_reminders(FollowUps(ledger), cfg, datetime.now(UTC) + timedelta(days=7))
     assert [(i.id, kind) for i, _, kind, _ in due] == [(row.id, "bidang"), (row.id, "pengelola")]

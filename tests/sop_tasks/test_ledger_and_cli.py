@@ -3,7 +3,6 @@ import io
 import json
 from argparse import Namespace
 from datetime import UTC, datetime, timedelta
-from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import select
@@ -12,10 +11,9 @@ from sop_tasks.channels import OutboxPublisher
 from sop_tasks.cli import build_parser, cmd_records_export, cmd_records_follow_ups, cmd_records_list, main
 from sop_tasks.content import PreparedContent
 from sop_tasks.followup import FollowUps, fmt_date, ppid_deadline
-from sop_tasks.incoming import IncomingItem
-from sop_tasks.records.inbox import Inbox
 from sop_tasks.records.ledger import Ledger
 from sop_tasks.records.models import FollowUpEvent
+from tests.support.follow_up import WIB, decide, mark_ppid, published, record_item
 
 
 @pytest.fixture
@@ -140,35 +138,12 @@ def test_outbox_is_idempotent(tmp_path):
 
 
 # ---- record 3 and the PPID extension on the command line --------------------------------------
-WIB = ZoneInfo("Asia/Jakarta")
 HOSTILE = "Halo\x1b[31mMERAH\x1b[0m\x1b]0;judul\x07\x9b2J\u202etks\u2028baris\x07 min"
 
 
-class _Routed:
-    def __init__(self, bidang):
-        self.bidang, self.spam, self.reasons = bidang, False, ("uji",)
-
-
 def _incoming(ledger, n, text, received=None):
-    inbox = Inbox(ledger)
-    item = IncomingItem(
-        "website",
-        str(n),
-        "comment",
-        "Warga\x1b[2J",
-        text,
-        received or datetime.now(WIB),
-        url=f"https://s/?c={n}",
-    )
-    sweep = inbox.start_sweep(run_id="r", slot="pagi", sop_sweep=True, channels=["website"])
-    inbox.record_items([item], [_Routed("perpustakaan")], sweep)
-    row = next(i for i in inbox.items() if i.platform_id == str(n))
-    inbox.record_forwards([row.id], "perpustakaan", sweep, "log")
-    return row
-
-
-def _mark_ppid(ledger, cfg, row, received):
-    FollowUps(ledger).add(row.id, "perpustakaan", "ppid", ppid=True, deadline=ppid_deadline(cfg, received))
+    """An incoming item whose sender's name carries an escape sequence."""
+    return record_item(ledger, n, text, received, author="Warga\x1b[2J")
 
 
 def _backdate(ledger, item_id, event, minutes):
@@ -185,30 +160,12 @@ def record3(ledger, office_cfg):
     extended PPID request — both with hostile text."""
     fu = FollowUps(ledger)
     answered = _incoming(ledger, 1, HOSTILE)
-    fu.decide(
-        answered.id,
-        "perpustakaan",
-        decision="reply",
-        actor="bidang_perpustakaan",
-        text='=HYPERLINK("http://jahat")\x1b[5m',
-        target_bidang=None,
-        ppid=False,
-        deadline=None,
-        run_id="r",
-    )
+    decide(fu, answered.id, '=HYPERLINK("http://jahat")\x1b[5m')
     _backdate(ledger, answered.id, "reply", 10)
-    fu.add_reply_result(
-        answered.id,
-        "website",
-        mode="live",
-        status="published",
-        idempotency_key="k",
-        post_id="9",
-        url="https://s/?p=1#comment-9",
-    )
+    published(fu, answered.id, "9")
     now = datetime.now(WIB)
     request = _incoming(ledger, 2, "Permohonan informasi publik: SK 2020")
-    _mark_ppid(ledger, office_cfg, request, now)
+    mark_ppid(ledger, office_cfg, request, now)
     fu.extend_ppid(request.id, reason="Arsip\x1b[8m di gudang", actor="pengelola_ti", cfg=office_cfg)
     original = ppid_deadline(office_cfg, now)
     extended = office_cfg.calendar().add_working_days(original, 7)
@@ -255,7 +212,7 @@ def test_records_tindak_lanjut_json_and_alias(ledger, record3, capsys):
 def test_records_tindak_lanjut_lapsed_request(ledger, office_cfg):
     long_ago = datetime.now(WIB) - timedelta(days=40)
     row = _incoming(ledger, 3, "permohonan informasi publik", received=long_ago)
-    _mark_ppid(ledger, office_cfg, row, long_ago)
+    mark_ppid(ledger, office_cfg, row, long_ago)
     out = io.StringIO()
     cmd_records_follow_ups(Namespace(db=str(ledger.engine.url), json=False), out)
     assert f"batas {fmt_date(ppid_deadline(office_cfg, long_ago))}  ⚠ LEWAT BATAS" in out.getvalue()
@@ -305,7 +262,7 @@ def test_export_record_3_and_2_as_csv_and_record_1_stays_default(ledger, record3
 def test_ppid_extend_command(ledger, office_cfg, capsys):
     now = datetime.now(WIB)
     row = _incoming(ledger, 4, "Permohonan informasi publik: daftar arsip")
-    _mark_ppid(ledger, office_cfg, row, now)
+    mark_ppid(ledger, office_cfg, row, now)
     url = str(ledger.engine.url)
     original = ppid_deadline(office_cfg, now)
     extended = office_cfg.calendar().add_working_days(original, 7)
@@ -350,19 +307,9 @@ def test_ppid_extend_refusals_exit_non_zero(ledger, office_cfg, capsys, case, ex
     long_ago = datetime.now(WIB) - timedelta(days=40)
     row = _incoming(ledger, 5, "Permohonan informasi publik", received=long_ago if case == "lapsed" else None)
     if case != "not_ppid":
-        _mark_ppid(ledger, office_cfg, row, long_ago if case == "lapsed" else datetime.now(WIB))
+        mark_ppid(ledger, office_cfg, row, long_ago if case == "lapsed" else datetime.now(WIB))
     if case == "answered":
-        FollowUps(ledger).decide(
-            row.id,
-            "perpustakaan",
-            decision="reply",
-            actor="b",
-            text="ok",
-            target_bidang=None,
-            ppid=True,
-            deadline=None,
-            run_id="r",
-        )
+        decide(FollowUps(ledger), row.id, "ok", actor="b", ppid=True)
         FollowUps(ledger).add(row.id, "perpustakaan", "posted", detail={"url": "https://s/?c=9"})
     item_id = 999 if case == "unknown" else row.id
     code = main(
