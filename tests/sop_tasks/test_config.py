@@ -6,16 +6,15 @@ import yaml
 from sop_tasks.cli import main
 from sop_tasks.config import load_config
 from sop_tasks.errors import ConfigError
+from sop_tasks.routing import load_rules
+from tests.support.records import write_yaml
 
 REPO = Path(__file__).resolve().parents[2]
 
 
 def _write(tmp_path: Path, data) -> Path:
-    d = tmp_path / "config"
-    d.mkdir()
-    text = data if isinstance(data, str) else yaml.safe_dump(data)
-    (d / "office.yaml").write_text(text)
-    return d
+    """The config directory holding ``data`` as its office.yaml."""
+    return write_yaml(tmp_path / "config", "office.yaml", data).parent
 
 
 def _base() -> dict:
@@ -61,15 +60,38 @@ def test_chain_must_follow_the_sop(tmp_path):
         load_config(_write(tmp_path, raw))
 
 
-def test_broken_yaml_names_line(tmp_path):
-    d = _write(tmp_path, "verifiers: [\n  - role: kasubag\n")
-    with pytest.raises(ConfigError, match="baris"):
-        load_config(d)
+# Both config files are read by config.read_yaml_mapping: office.yaml (load_config takes its
+# directory) and routing.yaml (load_rules takes the file).
+def _load_office(file: Path) -> object:
+    return load_config(file.parent)
 
 
-def test_missing_file(tmp_path):
-    with pytest.raises(ConfigError, match="berkas tidak ada"):
-        load_config(tmp_path)
+READERS = [
+    pytest.param(_load_office, "office.yaml", "verifiers: [\n  - role: kasubag\n", id="office"),
+    pytest.param(
+        load_rules,
+        "routing.yaml",
+        "default: sekretariat\nbidang:\n  perpustakaan: {keywords: {buku: 2.0}\n",
+        id="routing",
+    ),
+]
+
+
+@pytest.mark.parametrize(("load", "name", "broken"), READERS)
+def test_broken_yaml_names_file_and_line(tmp_path, load, name, broken):
+    path = write_yaml(tmp_path / "config", name, broken)
+    with pytest.raises(ConfigError, match="baris") as exc:
+        load(path)
+    problems = "\n".join(exc.value.problems)
+    assert problems.startswith(f"{path.resolve()} baris ")
+    assert "YAML tidak valid" in problems
+
+
+@pytest.mark.parametrize(("load", "name", "broken"), READERS)
+def test_missing_file(tmp_path, load, name, broken):
+    with pytest.raises(ConfigError, match="berkas tidak ada") as exc:
+        load(tmp_path / name)
+    assert "berkas tidak ada" in "\n".join(exc.value.problems)
 
 
 def test_check_config_command_exit_codes(tmp_path, capsys):

@@ -13,7 +13,7 @@ from sop_tasks.errors import CredentialsError
 from sop_tasks.incoming import CollectResult, IncomingItem
 from sop_tasks.monitor import forward, run_sweep
 from sop_tasks.records.inbox import Inbox
-from sop_tasks.records.ledger import Ledger
+from tests.support.records import new_ledger
 from tests.support.smtp import body_text, smtp_server
 
 WIB = ZoneInfo("Asia/Jakarta")
@@ -71,7 +71,7 @@ class FakePlatform:
 
 @pytest.fixture
 def inbox(tmp_path) -> Inbox:
-    return Inbox(Ledger(f"sqlite:///{tmp_path / 'l.db'}"))
+    return Inbox(new_ledger(tmp_path))
 
 
 def _sweep(inbox, platform, **kw):
@@ -98,17 +98,22 @@ def test_missed_sweeps_are_covered_by_the_next(inbox):
     assert r.counts["website"]["status"] == "outbox"
 
 
+def _sweep_killed_in(inbox, platform, monkeypatch, step: str) -> None:
+    """A sweep whose worker dies inside ``inbox.<step>``; the crash is patched out again after it."""
+
+    def crash(*a, **k):
+        raise RuntimeError(f"worker killed in {step}")
+
+    monkeypatch.setattr(inbox, step, crash)
+    with pytest.raises(RuntimeError):
+        _sweep(inbox, platform)
+    monkeypatch.undo()
+
+
 def test_crash_between_collect_and_commit_loses_nothing(inbox, monkeypatch):
     x = FakePlatform()
     x.post(4)
-
-    def crash(*a, **k):
-        raise RuntimeError("worker killed")
-
-    monkeypatch.setattr(inbox, "record_items", crash)
-    with pytest.raises(RuntimeError):
-        _sweep(inbox, x)
-    monkeypatch.undo()
+    _sweep_killed_in(inbox, x, monkeypatch, "record_items")
     assert inbox.watermark("twitter", "sop_twitter") is None  # not advanced
     r = _sweep(inbox, x)
     assert r.counts["twitter"]["new"] == 4 and len(inbox.items()) == 4
@@ -117,14 +122,7 @@ def test_crash_between_collect_and_commit_loses_nothing(inbox, monkeypatch):
 def test_crash_after_commit_before_watermark_records_nothing_twice(inbox, monkeypatch):
     x = FakePlatform()
     x.post(2)
-
-    def crash(*a, **k):
-        raise RuntimeError("killed after commit")
-
-    monkeypatch.setattr(inbox, "set_watermark", crash)
-    with pytest.raises(RuntimeError):
-        _sweep(inbox, x)
-    monkeypatch.undo()
+    _sweep_killed_in(inbox, x, monkeypatch, "set_watermark")  # after the items were committed
     r = _sweep(inbox, x)  # re-reads the same items: the unique key keeps one of each
     assert r.counts["twitter"]["new"] == 0 and len(inbox.items()) == 2
 

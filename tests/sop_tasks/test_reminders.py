@@ -2,21 +2,25 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from sop_tasks.records.ledger import Ledger
-from sop_tasks.reminders import send_reminders
+from sop_tasks.reminders import due_reminders, send_reminders
+from tests.support.records import new_ledger
 
 
 @pytest.fixture
 def ledger(tmp_path):
-    return Ledger(f"sqlite:///{tmp_path / 'l.db'}")
+    return new_ledger(tmp_path)
+
+
+def _waiting(ledger, t0, step, **submission):
+    """A submission whose verification ``step`` was requested at ``t0``; returns its id."""
+    sid = ledger.open_submission(content={"channels": []}, **submission)
+    ledger.add_event(sid, step, "requested", started_at=t0)
+    return sid
 
 
 def test_reminder_every_period_after_standard_time_and_never_an_approval(ledger, office_cfg):
     t0 = datetime(2026, 11, 26, 2, 0, tzinfo=UTC)
-    sid = ledger.open_submission(
-        dag_id="d", run_id="r", kind="publish", title="Pameran", content={"channels": []}
-    )
-    ledger.add_event(sid, 2, "requested", started_at=t0)
+    sid = _waiting(ledger, t0, 2, dag_id="d", run_id="r", kind="publish", title="Pameran")
     calls = []
 
     def notifier(to, subject, text):
@@ -35,12 +39,7 @@ def test_reminder_every_period_after_standard_time_and_never_an_approval(ledger,
 
 
 def test_a_waiting_update_is_named_as_one(ledger, office_cfg):
-    from sop_tasks.reminders import due_reminders
-
     t0 = datetime(2026, 12, 1, 2, 0, tzinfo=UTC)
-    sid = ledger.open_submission(
-        dag_id="sop_update", run_id="r2", kind="update", title="Jam layanan", content={"channels": []}
-    )
-    ledger.add_event(sid, 3, "requested", started_at=t0)
+    _waiting(ledger, t0, 3, dag_id="sop_update", run_id="r2", kind="update", title="Jam layanan")
     [r] = due_reminders(ledger, office_cfg, t0 + timedelta(minutes=20))
     assert r.title == "Pemutakhiran — Jam layanan" and r.step == 3

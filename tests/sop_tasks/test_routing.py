@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import io
 import json
+from collections.abc import Sequence
+from contextlib import redirect_stderr
 from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 
 from sop_tasks.errors import ConfigError
 from sop_tasks.routing import (
@@ -21,6 +22,7 @@ from sop_tasks.routing import (
     main_route,
     normalize,
 )
+from tests.support.records import write_yaml
 
 REPO = Path(__file__).resolve().parents[2]
 RULES = REPO / "config" / "routing.yaml"
@@ -44,6 +46,7 @@ def router(rules: RoutingRules) -> Router:
 @pytest.mark.parametrize(
     ("text", "expected"),
     [
+        # slang
         ("gmn cara pinjem buku di perpus?", ["bagaimana", "cara", "pinjam", "buku", "di", "pustaka"]),
         ("min, brp lama minjem?", ["admin", "berapa", "lama", "pinjam"]),
         ("yg tdk bs", ["yang", "tidak", "bisa"]),
@@ -54,15 +57,7 @@ def router(rules: RoutingRules) -> Router:
         ("mimin", ["admin"]),
         ("perpusnya", ["pustaka"]),  # slang behind an enclitic
         ("makasih", ["terima", "kasih"]),
-    ],
-)
-def test_normalize_slang(text: str, expected: list[str]) -> None:
-    assert normalize(text) == expected
-
-
-@pytest.mark.parametrize(
-    ("text", "expected"),
-    [
+        # repeated letters and case
         ("bangeeet", ["banget"]),
         ("halooo", ["halo"]),
         ("maaaaf", ["maaf"]),  # a real double letter is kept
@@ -70,15 +65,7 @@ def test_normalize_slang(text: str, expected: list[str]) -> None:
         ("bukuuu", ["buku"]),
         ("PERPUS", ["pustaka"]),
         ("PiNjEm BuKu", ["pinjam", "buku"]),
-    ],
-)
-def test_normalize_repeated_letters_and_case(text: str, expected: list[str]) -> None:
-    assert normalize(text) == expected
-
-
-@pytest.mark.parametrize(
-    ("text", "expected"),
-    [
+        # leet and numbers
         ("m4xw1n", ["maxwin"]),
         ("g4c0r", ["gacor"]),
         ("sl0t", ["slot"]),
@@ -88,18 +75,21 @@ def test_normalize_repeated_letters_and_case(text: str, expected: list[str]) -> 
         ("depo 10rb wd 2jt 98%", ["depo", "10rb", "wd", "2jt", "98%"]),  # numbers stay numbers
         ("tahun 1998", ["tahun", "1998"]),
         ("anak2", ["anak"]),
+        # spaced and decorated letters
+        ("s l o t", ["slot"]),
+        ("S.L.O.T", ["slot"]),
+        ("s-l-o-t", ["slot"]),
+        ("s🔥l🔥o🔥t", ["slot"]),
+        ("𝐒𝐋𝐎𝐓", ["slot"]),
+        ("ⓈⓁⓄⓉ", ["slot"]),
+        ("🅂🄻🄾🅃", ["slot"]),
+        ("🆂🅻🅾🆃", ["slot"]),
+        ("s̶l̶o̶t̶", ["slot"]),
+        ("ｓｌｏｔ", ["slot"]),
     ],
 )
-def test_normalize_leet_and_numbers(text: str, expected: list[str]) -> None:
+def test_normalize(text: str, expected: list[str]) -> None:
     assert normalize(text) == expected
-
-
-@pytest.mark.parametrize(
-    "text",
-    ["s l o t", "S.L.O.T", "s-l-o-t", "s🔥l🔥o🔥t", "𝐒𝐋𝐎𝐓", "ⓈⓁⓄⓉ", "🅂🄻🄾🅃", "🆂🅻🅾🆃", "s̶l̶o̶t̶", "ｓｌｏｔ"],
-)
-def test_normalize_spaced_and_decorated_letters(text: str) -> None:
-    assert normalize(text) == ["slot"]
 
 
 def test_normalize_urls_and_mentions_become_markers() -> None:
@@ -112,51 +102,31 @@ def test_normalize_urls_and_mentions_become_markers() -> None:
 # Routing
 # --------------------------------------------------------------------------------------------
 @pytest.mark.parametrize(
-    "text",
+    ("text", "bidang"),
     [
-        "min perpus buka jam brp hari sabtu?",
-        "mau pinjem buku harus punya kartu anggota gak?",
-        "aku telat balikin buku 3 hari, dendanya brp?",
-        "perpus keliling ke desa kami kapan lagi min?",
-        "ipusnas nya error, gabisa baca ebook",
-        "pw wifi di ruang baca apa kak",
+        ("min perpus buka jam brp hari sabtu?", "perpustakaan"),
+        ("mau pinjem buku harus punya kartu anggota gak?", "perpustakaan"),
+        ("aku telat balikin buku 3 hari, dendanya brp?", "perpustakaan"),
+        ("perpus keliling ke desa kami kapan lagi min?", "perpustakaan"),
+        ("ipusnas nya error, gabisa baca ebook", "perpustakaan"),
+        ("pw wifi di ruang baca apa kak", "perpustakaan"),
+        ("mau cari arsip tanah kakek tahun 1970an, gmn caranya?", "kearsipan"),
+        ("prosedur penelusuran arsip utk warisan apa aja min", "kearsipan"),
+        ("pameran arsip di pendopo sampai kapan?", "kearsipan"),
+        ("bedanya arsip statis dan dinamis apa ya", "kearsipan"),
+        ("desa kami mau ikut bimtek pengelolaan arsip", "kearsipan"),
+        ("punya surat lama jaman belanda, mau diserahkan ke dinas", "kearsipan"),
+        ("dinas nerima anak PKL gak min?", "sekretariat"),
+        ("info magang buat mahasiswa dong", "sekretariat"),
+        ("mau mengajukan kerjasama dengan dinas, ke siapa?", "sekretariat"),
+        ("permohonan informasi publik lewat PPID gimana?", "sekretariat"),
+        ("mau komplain, pelayanan petugasnya jutek", "sekretariat"),
+        ("terima kasih min atas bantuannya 🙏", "sekretariat"),
     ],
 )
-def test_routes_to_perpustakaan(router: Router, text: str) -> None:
+def test_routes_to_bidang(router: Router, text: str, bidang: str) -> None:
     d = router.route(text)
-    assert (d.bidang, d.spam) == ("perpustakaan", False), d.reasons
-
-
-@pytest.mark.parametrize(
-    "text",
-    [
-        "mau cari arsip tanah kakek tahun 1970an, gmn caranya?",
-        "prosedur penelusuran arsip utk warisan apa aja min",
-        "pameran arsip di pendopo sampai kapan?",
-        "bedanya arsip statis dan dinamis apa ya",
-        "desa kami mau ikut bimtek pengelolaan arsip",
-        "punya surat lama jaman belanda, mau diserahkan ke dinas",
-    ],
-)
-def test_routes_to_kearsipan(router: Router, text: str) -> None:
-    d = router.route(text)
-    assert (d.bidang, d.spam) == ("kearsipan", False), d.reasons
-
-
-@pytest.mark.parametrize(
-    "text",
-    [
-        "dinas nerima anak PKL gak min?",
-        "info magang buat mahasiswa dong",
-        "mau mengajukan kerjasama dengan dinas, ke siapa?",
-        "permohonan informasi publik lewat PPID gimana?",
-        "mau komplain, pelayanan petugasnya jutek",
-        "terima kasih min atas bantuannya 🙏",
-    ],
-)
-def test_routes_to_sekretariat(router: Router, text: str) -> None:
-    d = router.route(text)
-    assert (d.bidang, d.spam) == ("sekretariat", False), d.reasons
+    assert (d.bidang, d.spam) == (bidang, False), d.reasons
 
 
 def test_reasons_name_each_word_weight_and_bidang(router: Router) -> None:
@@ -274,9 +244,7 @@ def test_weak_spam_signal_is_explained(router: Router) -> None:
 # Config errors
 # --------------------------------------------------------------------------------------------
 def _write(tmp_path: Path, data: object) -> Path:
-    path = tmp_path / "routing.yaml"
-    path.write_text(data if isinstance(data, str) else yaml.safe_dump(data, allow_unicode=True), "utf-8")
-    return path
+    return write_yaml(tmp_path, "routing.yaml", data)
 
 
 def _minimal() -> dict[str, Any]:
@@ -291,10 +259,6 @@ def _minimal() -> dict[str, Any]:
     }
 
 
-def _problems(exc: pytest.ExceptionInfo[ConfigError]) -> str:
-    return "\n".join(exc.value.problems)
-
-
 def test_minimal_rules_load_and_route(tmp_path: Path) -> None:
     r = Router(load_rules(_write(tmp_path, _minimal()), bidang_codes=CODES))
     assert r.route("pinjam bukunya").bidang == "perpustakaan"
@@ -307,98 +271,119 @@ def test_default_path_is_config_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPa
     assert load_rules().source == (tmp_path / "routing.yaml").resolve()
 
 
-def test_unknown_bidang_names_file_key_and_choices(tmp_path: Path) -> None:
-    data = _minimal()
-    data["bidang"]["perpustakan"] = {"keywords": {"buku": 1.0}}
-    path = _write(tmp_path, data)
-    with pytest.raises(ConfigError) as exc:
-        load_rules(path, bidang_codes=CODES)
-    text = _problems(exc)
-    assert (
-        f"{path.resolve()}: kunci 'bidang.perpustakan': kode bidang 'perpustakan' tidak ada di office.yaml"
-        in text
-    )
-    assert "perpustakaan, kearsipan, sekretariat" in text
-
-
-def test_default_must_be_a_known_bidang(tmp_path: Path) -> None:
-    data = _minimal()
-    data["default"] = "umum"
-    path = _write(tmp_path, data)
-    with pytest.raises(ConfigError) as exc:
-        load_rules(path, bidang_codes=CODES)
-    assert "kunci 'default': bidang 'umum' tidak ada di office.yaml" in _problems(exc)
-    with pytest.raises(ConfigError) as exc:
-        load_rules(path)  # without office codes: must still be one of the rule's bidang
-    assert "kunci 'default': bidang 'umum' tidak ada di bawah 'bidang'" in _problems(exc)
-
-
-def test_missing_key(tmp_path: Path) -> None:
-    data = _minimal()
-    del data["min_score"]
-    path = _write(tmp_path, data)
-    with pytest.raises(ConfigError) as exc:
-        load_rules(path)
-    assert _problems(exc) == f"{path.resolve()}: kunci 'min_score': wajib diisi"
-    assert "Konfigurasi kantor tidak valid" in str(exc.value)
-
-
-def test_bad_yaml_names_file_and_line(tmp_path: Path) -> None:
-    path = _write(tmp_path, "default: sekretariat\nbidang:\n  perpustakaan: {keywords: {buku: 2.0}\n")
-    with pytest.raises(ConfigError) as exc:
-        load_rules(path)
-    assert _problems(exc).startswith(f"{path.resolve()} baris ")
-    assert "YAML tidak valid" in _problems(exc)
-
-
-def test_missing_file(tmp_path: Path) -> None:
-    with pytest.raises(ConfigError) as exc:
-        load_rules(tmp_path / "tidak-ada.yaml")
-    assert "berkas tidak ada" in _problems(exc)
-
-
 _DELETE = object()
 
 
-def _set(data: dict[str, Any], dotted: str, value: object) -> None:
+def _rules_file(tmp_path: Path, dotted: str, value: object) -> Path:
+    """The minimal rules with ``value`` set at ``dotted`` (``a/b/c``; ``_DELETE`` removes the key)."""
+    data = _minimal()
     *parents, last = dotted.split("/")
+    node = data
     for part in parents:
-        data = data[part]
+        node = node[part]
     if value is _DELETE:
-        del data[last]
+        del node[last]
     else:
-        data[last] = value
+        node[last] = value
+    return _write(tmp_path, data)
+
+
+# `codes` column: None loads the rules alone, CODES checks them against office.yaml's bidang,
+# _SOP_ROUTE runs `sop route`, which reads office.yaml itself and prints the problems on stderr.
+_SOP_ROUTE = "sop route"
+
+
+def _problems(path: Path, codes: Sequence[str] | str | None) -> list[str]:
+    """The problem lines the rules at ``path`` are refused with."""
+    if codes == _SOP_ROUTE:
+        out, err = io.StringIO(), io.StringIO()
+        with redirect_stderr(err):
+            assert main_route("halo", False, io.StringIO(), out, rules_path=path) == 2
+        assert out.getvalue() == ""
+        message = err.getvalue()
+        assert "Konfigurasi kantor tidak valid" in message
+        return [line.removeprefix("- ") for line in message.splitlines()[1:]]
+    with pytest.raises(ConfigError) as exc:
+        load_rules(path, bidang_codes=codes)
+    assert "Konfigurasi kantor tidak valid" in str(exc.value)
+    return exc.value.problems
 
 
 _KW = "bidang/perpustakaan/keywords"
 
 
 @pytest.mark.parametrize(
-    ("where", "value", "key", "fix"),
+    ("where", "value", "codes", "key", "fix"),
     [
-        (_KW, {"kartu anggota": 2.0}, "bidang.perpustakaan.keywords.kartu anggota", "pindahkan ke 'phrases'"),
-        ("bidang/perpustakaan/phrases", {"buku": 2.0}, "bidang.perpustakaan.phrases.buku", "ke 'keywords'"),
-        (_KW, {"pinjam": 0}, "bidang.perpustakaan.keywords", "bukan nol"),
-        (_KW, {"pinjam": "banyak"}, "bidang.perpustakaan.keywords.pinjam", "harus berupa angka"),
-        (_KW, "buku", "bidang.perpustakaan.keywords", "harus berupa pemetaan"),
-        ("bidang/perpustakaan/kata", {"buku": 1.0}, "bidang.perpustakaan.kata", "kunci tidak dikenal"),
-        ("spam/judi/patterns", {"(slot": 2.0}, "spam.judi.patterns", "bukan regex yang sah"),
-        ("spam/judi/threshold", 0, "spam.judi.threshold", "lebih besar dari 0"),
-        ("spam/judi/label", _DELETE, "spam.judi.label", "wajib diisi"),
-        ("bidang/Perpus Daerah", {}, "bidang", "kode bidang 'Perpus Daerah' tidak sah"),
-        ("min_score", -1, "min_score", "tidak boleh negatif"),
+        (
+            _KW,
+            {"kartu anggota": 2.0},
+            None,
+            "bidang.perpustakaan.keywords.kartu anggota",
+            "pindahkan ke 'phrases'",
+        ),
+        (
+            "bidang/perpustakaan/phrases",
+            {"buku": 2.0},
+            None,
+            "bidang.perpustakaan.phrases.buku",
+            "ke 'keywords'",
+        ),
+        (_KW, {"pinjam": 0}, None, "bidang.perpustakaan.keywords", "bukan nol"),
+        (_KW, {"pinjam": "banyak"}, None, "bidang.perpustakaan.keywords.pinjam", "harus berupa angka"),
+        (_KW, "buku", None, "bidang.perpustakaan.keywords", "harus berupa pemetaan"),
+        ("bidang/perpustakaan/kata", {"buku": 1.0}, None, "bidang.perpustakaan.kata", "kunci tidak dikenal"),
+        ("spam/judi/patterns", {"(slot": 2.0}, None, "spam.judi.patterns", "bukan regex yang sah"),
+        ("spam/judi/threshold", 0, None, "spam.judi.threshold", "lebih besar dari 0"),
+        ("spam/judi/label", _DELETE, None, "spam.judi.label", "wajib diisi"),
+        ("bidang/Perpus Daerah", {}, None, "bidang", "kode bidang 'Perpus Daerah' tidak sah"),
+        ("min_score", -1, None, "min_score", "tidak boleh negatif"),
+        pytest.param(
+            "bidang/perpustakan",
+            {"keywords": {"buku": 1.0}},
+            CODES,
+            "bidang.perpustakan",
+            "kunci 'bidang.perpustakan': kode bidang 'perpustakan' tidak ada di office.yaml"
+            " (yang ada: perpustakaan, kearsipan, sekretariat)",
+            id="unknown-bidang-names-the-choices",
+        ),
+        pytest.param(
+            "default",
+            "umum",
+            CODES,
+            "default",
+            "kunci 'default': bidang 'umum' tidak ada di office.yaml",
+            id="default-must-be-an-office-bidang",
+        ),
+        pytest.param(
+            "default",
+            "umum",
+            None,  # without office codes: must still be one of the rule's bidang
+            "default",
+            "kunci 'default': bidang 'umum' tidak ada di bawah 'bidang'",
+            id="default-must-be-a-rule-bidang",
+        ),
+        pytest.param(
+            "default",
+            "humas",
+            _SOP_ROUTE,
+            "default",
+            "kunci 'default': bidang 'humas' tidak ada di office.yaml",
+            id="sop-route-prints-the-problem-and-exits-2",
+        ),
     ],
 )
 def test_rule_errors_name_file_key_and_fix(
-    tmp_path: Path, where: str, value: object, key: str, fix: str
+    tmp_path: Path, where: str, value: object, codes: Sequence[str] | str | None, key: str, fix: str
 ) -> None:
-    data = _minimal()
-    _set(data, where, value)
-    path = _write(tmp_path, data)
-    with pytest.raises(ConfigError) as exc:
-        load_rules(path)
-    line = next(p for p in exc.value.problems if f"kunci '{key}'" in p)
+    path = _rules_file(tmp_path, where, value)
+    line = next(p for p in _problems(path, codes) if f"kunci '{key}'" in p)
     assert line.startswith(f"{path.resolve()}: kunci '{key}'") and fix in line
+
+
+def test_missing_key_is_the_only_problem(tmp_path: Path) -> None:
+    path = _rules_file(tmp_path, "min_score", _DELETE)
+    assert _problems(path, None) == [f"{path.resolve()}: kunci 'min_score': wajib diisi"]
 
 
 def test_numeric_yaml_keys_are_words(tmp_path: Path) -> None:
@@ -417,26 +402,37 @@ def test_office_rules_file_is_valid_against_office_codes(office_cfg: object) -> 
 # --------------------------------------------------------------------------------------------
 # `sop route`
 # --------------------------------------------------------------------------------------------
-def test_main_route_text_explains_the_decision() -> None:
+@pytest.mark.parametrize(
+    ("text", "bidang", "spam", "first", "reason"),
+    [
+        (
+            "min mau pinjem buku",
+            "perpustakaan",
+            False,
+            "Bidang tujuan: Bidang Perpustakaan (perpustakaan) — skor 4.0\nAlasan:\n",
+            "  - kata 'pinjam' (+2.0) → perpustakaan",
+        ),
+        ("sl0t g4c0r", None, True, "SPAM — tidak diteruskan", "spam: judi online ('gacor', 'slot')"),
+        (
+            "arsip statis",
+            "kearsipan",
+            False,
+            "Bidang tujuan: Bidang Kearsipan (kearsipan) — skor 5.0\nAlasan:\n",
+            "  - kata 'arsip' (+3.0) → kearsipan",
+        ),
+    ],
+)
+def test_main_route_one_text_explained_and_as_json(
+    text: str, bidang: str | None, spam: bool, first: str, reason: str
+) -> None:
     out = io.StringIO()
-    assert main_route("min mau pinjem buku", False, io.StringIO(), out, rules_path=RULES) == 0
-    text = out.getvalue()
-    assert text.startswith("Bidang tujuan: Bidang Perpustakaan (perpustakaan) — skor 4.0\nAlasan:\n")
-    assert "  - kata 'pinjam' (+2.0) → perpustakaan" in text
-
-
-def test_main_route_text_spam() -> None:
+    assert main_route(text, False, io.StringIO(), out, rules_path=RULES) == 0
+    assert out.getvalue().startswith(first)
+    assert reason in out.getvalue()
     out = io.StringIO()
-    assert main_route("sl0t g4c0r", False, io.StringIO(), out, rules_path=RULES) == 0
-    assert out.getvalue().startswith("SPAM — tidak diteruskan")
-    assert "spam: judi online ('gacor', 'slot')" in out.getvalue()
-
-
-def test_main_route_text_as_json() -> None:
-    out = io.StringIO()
-    assert main_route("arsip statis", True, io.StringIO(), out, rules_path=RULES) == 0
+    assert main_route(text, True, io.StringIO(), out, rules_path=RULES) == 0
     obj = json.loads(out.getvalue())
-    assert obj["bidang"] == "kearsipan" and obj["spam"] is False and obj["reasons"]
+    assert obj["bidang"] == bidang and obj["spam"] is spam and obj["reasons"]
 
 
 def test_main_route_json_reads_one_message_per_line() -> None:
@@ -456,16 +452,6 @@ def test_main_route_json_reads_one_message_per_line() -> None:
 def test_main_route_without_text_or_json_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
     assert main_route(None, False, io.StringIO(), io.StringIO(), rules_path=RULES) == 2
     assert "--json" in capsys.readouterr().err
-
-
-def test_main_route_config_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    data = _minimal()
-    data["default"] = "humas"
-    out = io.StringIO()
-    assert main_route("halo", False, io.StringIO(), out, rules_path=_write(tmp_path, data)) == 2
-    assert out.getvalue() == ""
-    err = capsys.readouterr().err
-    assert "kunci 'default': bidang 'humas' tidak ada di office.yaml" in err
 
 
 # --------------------------------------------------------------------------------------------
