@@ -21,10 +21,13 @@ Endpoints (hosts and paths exactly as instagrapi builds them):
 A "login attempt" is one POST of the password (``send_login_request``).
 
 The ``ig`` fixture (offered to ``tests/sop_tasks/channels`` by its ``conftest.py``) is
-:func:`instagram_mock`; the office's published photo (:data:`MEDIA_PK`, :data:`CODE`, its
-:data:`CAPTION`) is answered by :func:`media_info` and edited at :data:`EDIT_URL`. Comments and
-DMs (SOP steps 6 and 9): :func:`comment`, :func:`comments_page`, :func:`no_direct_messages`, the
-URLs :func:`comments_url` / :func:`comment_url`; :func:`live_connection` drives the real hooks.
+:func:`instagram_mock`; the ``store`` fixture (:func:`stored_session_store`, imported by the
+modules that use it) holds a logged-in session; :func:`prepared_content` is what is published and
+:func:`auth_session` the session a request carried. The office's published photo
+(:data:`MEDIA_PK`, :data:`CODE`, its :data:`CAPTION`) is answered by :func:`media_info` and
+edited at :data:`EDIT_URL`. Comments and DMs (SOP steps 6 and 9): :func:`comment`,
+:func:`comments_page`, :func:`no_direct_messages`, the URLs :func:`comments_url` /
+:func:`comment_url`; :func:`live_connection` drives the real hooks.
 """
 
 from __future__ import annotations
@@ -38,7 +41,7 @@ import struct
 import sys
 import time
 import types
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -49,7 +52,8 @@ import requests
 import responses
 from instagrapi import Client
 
-from sop_tasks.channels.instagram import InstagramPublisher, SessionStore
+from sop_tasks.channels.instagram import InstagramPublisher, MemorySessionStore, SessionStore
+from sop_tasks.content import PreparedContent, inspect_media
 from tests.support.faults import FaultQueue, Killed
 
 API = "https://i.instagram.com/api/v1"
@@ -117,6 +121,39 @@ def ig(monkeypatch: pytest.MonkeyPatch) -> Iterator[InstagramFake]:
     """Instagram faked at the HTTP edge (:func:`instagram_mock`)."""
     with instagram_mock(monkeypatch) as fake:
         yield fake
+
+
+@pytest.fixture(name="store")
+def stored_session_store() -> MemorySessionStore:
+    """The ``store`` fixture: a session store holding the office's logged-in session
+    (:func:`session_settings`, :data:`OLD_SESSION`). A module uses it by importing this function."""
+    return MemorySessionStore(session_settings())
+
+
+def prepared_content(*files: Path, caption: str = CAPTION) -> PreparedContent:
+    """Content for Instagram only: ``caption`` and the media ``files`` (each must pass
+    ``inspect_media``)."""
+    media = []
+    for f in files:
+        mf, problems = inspect_media(f, f.name)
+        assert mf is not None, problems
+        media.append(mf)
+    return PreparedContent(
+        title="Pameran Arsip",
+        body="Isi berita.",
+        channels=("instagram",),
+        caption_instagram=caption,
+        text_twitter="",
+        media=tuple(media),
+    )
+
+
+def auth_session(call: Any) -> str:
+    """The sessionid a request was authorised with (from its Bearer IGT:2 header)."""
+    header = call.request.headers.get("Authorization", "")
+    assert header.startswith("Bearer IGT:2:"), header[:20]
+    data: dict[str, str] = json.loads(base64.b64decode(header.rsplit(":", 1)[1]))
+    return data["sessionid"]
 
 
 SECRETS = (OLD_SESSION, NEW_SESSION, PASSWORD, "IGT:2:", "AAC-TEST-CONTEXT")
@@ -316,6 +353,16 @@ class InstagramFake:
                 json={"upload_id": "1", "xsharing_nonces": {}, "status": "ok"},
             )
 
+    def photo_uploaded(self) -> None:
+        """What comes before a photo's configure: the session check (an empty feed), one upload."""
+        self.recent([])
+        self.photo_rupload()
+
+    def photo_published(self, pk: int = MEDIA_PK, code: str = CODE, caption: str = CAPTION) -> None:
+        """A photo published whole (:meth:`photo_uploaded`, then the configure answering ``pk``)."""
+        self.photo_uploaded()
+        self.configure_photo(media_item(pk, code, caption))
+
     def configure_photo(self, media: dict[str, Any]) -> None:
         self.rsps.add(responses.POST, CONFIGURE_URL, json={"media": media, "upload_id": "1", "status": "ok"})
 
@@ -478,8 +525,11 @@ INBOX_URL = f"{API}/direct_v2/inbox/"
 PENDING_INBOX_URL = f"{API}/direct_v2/pending_inbox/"
 
 
-def comments_url(media_id: str = MEDIA_ID) -> str:
-    """``GET``: a post's comments (the inbox sweep, ``find_reply``)."""
+def comments_url(media_id: str | int = MEDIA_ID) -> str:
+    """``GET``: a post's comments (the inbox sweep, ``find_reply``); ``media_id`` a full media id,
+    or the pk (an ``int``) of one of the account's posts."""
+    if isinstance(media_id, int):
+        media_id = f"{media_id}_{USER_ID}"
     return f"{API}/media/{media_id}/comments/"
 
 
@@ -489,13 +539,24 @@ def comment_url(media_id: str = MEDIA_ID) -> str:
 
 
 def comment(
-    pk: str, text: str, user: dict[str, Any], created: int, *, replied_to: str | None = None
+    pk: str | int,
+    text: str,
+    user: dict[str, Any],
+    created: int,
+    *,
+    parent: str | int | None = None,
+    replied_to: str | None = None,
+    replies: Sequence[dict[str, Any]] = (),
 ) -> dict[str, Any]:
-    """A v1 comment as Instagram sends it (comment lists and a new comment's answer)."""
+    """A v1 comment as Instagram sends it (comment lists and a new comment's answer): top-level
+    with its ``replies`` as previews, or a reply in the thread of ``parent`` (by default the
+    comment it is ``replied_to``)."""
+    if parent is None:
+        parent = replied_to
     item: dict[str, Any] = {
-        "pk": pk,
+        "pk": str(pk),
         "user_id": user["pk"],
-        "type": 2 if replied_to else 0,
+        "type": 2 if parent else 0,
         "text": text,
         "created_at": created,
         "created_at_utc": created,
@@ -504,22 +565,27 @@ def comment(
         "bit_flags": 0,
         "user": {**user, "pk_id": str(user["pk"]), "is_private": False, "is_verified": False},
     }
-    if replied_to:
-        item |= {"parent_comment_id": replied_to, "replied_to_comment_id": replied_to}
+    if parent:
+        item["parent_comment_id"] = str(parent)
+        if replied_to:
+            item["replied_to_comment_id"] = replied_to
     else:
-        item |= {"child_comment_count": 0, "preview_child_comments": []}
+        item |= {"child_comment_count": len(replies), "preview_child_comments": list(replies)}
     return item
 
 
-def comments_page(*comments: dict[str, Any]) -> dict[str, Any]:
-    """One page of ``GET media/{id}/comments/`` (newest first), nothing older."""
-    return {
+def comments_page(*comments: dict[str, Any], next_max_id: str | None = None) -> dict[str, Any]:
+    """One page of ``GET media/{id}/comments/`` (newest first); older ones behind ``next_max_id``."""
+    body: dict[str, Any] = {
         "comments": list(comments),
         "comment_count": len(comments),
-        "has_more_comments": False,
+        "has_more_comments": bool(next_max_id),
         "has_more_headload_comments": False,
         "status": "ok",
     }
+    if next_max_id:
+        body["next_max_id"] = next_max_id
+    return body
 
 
 def no_direct_messages(ig: InstagramFake) -> None:

@@ -6,7 +6,6 @@ instagrapi's fixed sleeps are recorded instead of slept.
 
 from __future__ import annotations
 
-import base64
 import io
 import json
 import logging
@@ -21,7 +20,7 @@ from PIL import Image
 
 from sop_tasks.channels.base import Publisher, build_payload, payload_hash
 from sop_tasks.channels.instagram import ACCOUNT_KEY, InstagramPublisher, MemorySessionStore
-from sop_tasks.content import PreparedContent, inspect_media
+from sop_tasks.content import PreparedContent
 from sop_tasks.errors import (
     ActionRequiredError,
     CredentialsError,
@@ -46,47 +45,19 @@ from tests.support.instagram_fake import (
     USERNAME,
     InstagramFake,
     assert_no_secrets,
+    auth_session,
     challenge_body,
     fast_client,
     feed_url,
     make_reel_mp4,
     media_item,
+    prepared_content,
     publisher,
     session_settings,
+    stored_session_store,  # noqa: F401 (the ``store`` fixture)
 )
 from tests.support.media import make_jpeg, make_mp4, make_png
 from tests.support.video import MIDDLE, close_to, make_video_mp4, mean_color_of
-
-
-def _content(*files: Path, caption: str = CAPTION) -> PreparedContent:
-    media = []
-    for f in files:
-        mf, problems = inspect_media(f, f.name)
-        assert mf is not None, problems
-        media.append(mf)
-    return PreparedContent(
-        title="Pameran Arsip",
-        body="Isi berita.",
-        channels=("instagram",),
-        caption_instagram=caption,
-        text_twitter="",
-        media=tuple(media),
-    )
-
-
-def _auth_session(call: Any) -> str:
-    """The sessionid a request was authorised with (from its Bearer IGT:2 header)."""
-    header = call.request.headers.get("Authorization", "")
-    assert header.startswith("Bearer IGT:2:"), header[:20]
-    data: dict[str, str] = json.loads(base64.b64decode(header.rsplit(":", 1)[1]))
-    return data["sessionid"]
-
-
-def _photo_endpoints(ig: InstagramFake, pk: int = 3456789012345678901, code: str = "C0dEpHoTo1") -> None:
-    ig.recent([])
-    ig.photo_rupload()
-    ig.configure_photo(media_item(pk, code, CAPTION))
-
 
 # ---------------------------------------------------------------------- publishing
 
@@ -97,10 +68,11 @@ def test_is_a_publisher() -> None:
     assert PASSWORD not in repr(pub)
 
 
-def test_photo_with_stored_session_publishes_without_login(ig: InstagramFake, tmp_path: Path) -> None:
-    store = MemorySessionStore(session_settings())
-    content = _content(make_jpeg(tmp_path / "pameran.jpg", (1080, 1080)))
-    _photo_endpoints(ig)
+def test_photo_with_stored_session_publishes_without_login(
+    ig: InstagramFake, store: MemorySessionStore, tmp_path: Path
+) -> None:
+    content = prepared_content(make_jpeg(tmp_path / "pameran.jpg", (1080, 1080)))
+    ig.photo_published()
 
     result = publisher(store).publish(content, "sub-1-instagram")
 
@@ -117,28 +89,30 @@ def test_photo_with_stored_session_publishes_without_login(ig: InstagramFake, tm
     assert json.loads(rupload.request.headers["X-Instagram-Rupload-Params"])["media_type"] == "1"
     (configure,) = ig.calls("POST", CONFIGURE_URL)
     assert ig.form(configure)["caption"] == CAPTION
-    assert _auth_session(configure) == OLD_SESSION
+    assert auth_session(configure) == OLD_SESSION
 
 
-def test_png_with_odd_file_name_is_sent_by_its_real_format(ig: InstagramFake, tmp_path: Path) -> None:
+def test_png_with_odd_file_name_is_sent_by_its_real_format(
+    ig: InstagramFake, store: MemorySessionStore, tmp_path: Path
+) -> None:
     # stage_media keeps the source name; a download may have no extension at all
     png = make_png(tmp_path / "unduhan")
-    _photo_endpoints(ig)
+    ig.photo_published()
 
-    publisher(MemorySessionStore(session_settings())).publish(_content(png), "k")
+    publisher(store).publish(prepared_content(png), "k")
 
     (rupload,) = ig.calls("POST", RUPLOAD_PHOTO_URL)
     assert rupload.request.headers["X-Entity-Type"] == "image/png"
     assert rupload.request.body[:2] == b"\xff\xd8"  # instagrapi re-encodes to JPEG
 
 
-def test_album_of_two_images(ig: InstagramFake, tmp_path: Path) -> None:
-    content = _content(make_jpeg(tmp_path / "a.jpg"), make_jpeg(tmp_path / "b.jpg", color="maroon"))
+def test_album_of_two_images(ig: InstagramFake, store: MemorySessionStore, tmp_path: Path) -> None:
+    content = prepared_content(make_jpeg(tmp_path / "a.jpg"), make_jpeg(tmp_path / "b.jpg", color="maroon"))
     ig.recent([])
     ig.photo_rupload(times=2)
     ig.configure_album(media_item(3111111111111111111, "C0dEaLbUm1", CAPTION, media_type=8, children=2))
 
-    result = publisher(MemorySessionStore(session_settings())).publish(content, "k")
+    result = publisher(store).publish(content, "k")
 
     assert (result.post_id, result.url) == ("3111111111111111111", "https://www.instagram.com/p/C0dEaLbUm1/")
     uploads = ig.calls("POST", RUPLOAD_PHOTO_URL)
@@ -163,9 +137,11 @@ def _jpeg(body: bytes) -> Image.Image:
     return Image.open(io.BytesIO(body))
 
 
-def test_single_video_is_a_reel_with_a_cover_cut_from_its_middle(ig: InstagramFake, tmp_path: Path) -> None:
+def test_single_video_is_a_reel_with_a_cover_cut_from_its_middle(
+    ig: InstagramFake, store: MemorySessionStore, tmp_path: Path
+) -> None:
     video = make_video_mp4(tmp_path / "liputan.mp4", size=(144, 256), seconds=3)
-    content = _content(video)
+    content = prepared_content(video)
     ig.recent([])
     ig.video_rupload()
     ig.photo_rupload()  # the cover
@@ -173,7 +149,7 @@ def test_single_video_is_a_reel_with_a_cover_cut_from_its_middle(ig: InstagramFa
         media_item(3222222222222222222, "C0dErEeL01", CAPTION, media_type=2, product_type="clips")
     )
 
-    result = publisher(MemorySessionStore(session_settings())).publish(content, "k")
+    result = publisher(store).publish(content, "k")
 
     assert (result.post_id, result.url) == ("3222222222222222222", "https://www.instagram.com/p/C0dErEeL01/")
     assert result.payload_hash == payload_hash(build_payload("instagram", content))
@@ -209,7 +185,9 @@ def test_single_video_is_a_reel_with_a_cover_cut_from_its_middle(ig: InstagramFa
     assert ig.slept  # instagrapi's fixed pause before configuring was recorded, not slept
 
 
-def test_landscape_reel_gets_a_portrait_cover(ig: InstagramFake, tmp_path: Path) -> None:
+def test_landscape_reel_gets_a_portrait_cover(
+    ig: InstagramFake, store: MemorySessionStore, tmp_path: Path
+) -> None:
     # instagrapi crops a reel's cover to 9:16 when it makes it itself; ours does the same
     ig.recent([])
     ig.video_rupload()
@@ -218,8 +196,8 @@ def test_landscape_reel_gets_a_portrait_cover(ig: InstagramFake, tmp_path: Path)
         media_item(3222222222222222223, "C0dErEeL02", CAPTION, media_type=2, product_type="clips")
     )
 
-    publisher(MemorySessionStore(session_settings())).publish(
-        _content(make_video_mp4(tmp_path / "lebar.mp4", size=(320, 176), seconds=2)), "k"
+    publisher(store).publish(
+        prepared_content(make_video_mp4(tmp_path / "lebar.mp4", size=(320, 176), seconds=2)), "k"
     )
 
     (cover,) = ig.calls("POST", RUPLOAD_PHOTO_URL)
@@ -229,15 +207,15 @@ def test_landscape_reel_gets_a_portrait_cover(ig: InstagramFake, tmp_path: Path)
     assert (ig.form(configure)["original_width"], ig.form(configure)["original_height"]) == (320, 176)
 
 
-def test_album_with_a_video(ig: InstagramFake, tmp_path: Path) -> None:
+def test_album_with_a_video(ig: InstagramFake, store: MemorySessionStore, tmp_path: Path) -> None:
     video = make_video_mp4(tmp_path / "b.mp4", size=(160, 160), seconds=3)
-    content = _content(make_jpeg(tmp_path / "a.jpg"), video)
+    content = prepared_content(make_jpeg(tmp_path / "a.jpg"), video)
     ig.recent([])
     ig.photo_rupload(times=2)  # the image, then the video's cover
     ig.rsps.add(responses.GET, RUPLOAD_VIDEO_URL, json={"offset": 0, "status": "ok"})
     ig.rsps.add(responses.POST, RUPLOAD_VIDEO_URL, json={"status": "ok"})
     ig.configure_album(media_item(3333333333333333333, "C0dEmIxEd1", CAPTION, media_type=8, children=2))
-    pub = publisher(MemorySessionStore(session_settings()))
+    pub = publisher(store)
 
     result = pub.publish(content, "k")
 
@@ -271,11 +249,11 @@ def test_album_with_a_video(ig: InstagramFake, tmp_path: Path) -> None:
     ],
 )
 def test_broken_video_is_refused_before_any_request(
-    ig: InstagramFake, tmp_path: Path, make: Callable[[Path], Path]
+    ig: InstagramFake, store: MemorySessionStore, tmp_path: Path, make: Callable[[Path], Path]
 ) -> None:
-    content = _content(make(tmp_path / "liputan.mp4"))
+    content = prepared_content(make(tmp_path / "liputan.mp4"))
     with pytest.raises(RejectedContentError) as ei:
-        publisher(MemorySessionStore(session_settings())).publish(content, "k")
+        publisher(store).publish(content, "k")
     message = str(ei.value)
     assert "Video 'liputan.mp4' tidak dapat dibaca untuk Instagram" in message
     assert "MP4 standar" in message
@@ -289,12 +267,12 @@ def _truncated(path: Path) -> Path:
 
 
 def test_missing_ffmpeg_asks_the_it_officer_and_sends_nothing(
-    ig: InstagramFake, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    ig: InstagramFake, store: MemorySessionStore, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    content = _content(make_video_mp4(tmp_path / "liputan.mp4"))
+    content = prepared_content(make_video_mp4(tmp_path / "liputan.mp4"))
     monkeypatch.setenv("IMAGEIO_FFMPEG_EXE", str(tmp_path / "tidak-ada" / "ffmpeg"))
     with pytest.raises(ActionRequiredError) as ei:
-        publisher(MemorySessionStore(session_settings())).publish(content, "k")
+        publisher(store).publish(content, "k")
     assert "ffmpeg" in str(ei.value) and "imageio-ffmpeg" in str(ei.value)
     assert not ig.rsps.calls
 
@@ -302,30 +280,36 @@ def test_missing_ffmpeg_asks_the_it_officer_and_sends_nothing(
 # ---------------------------------------------------------------------- session handling
 
 
-def test_first_run_logs_in_once_saves_session_and_next_run_reuses_it(
-    ig: InstagramFake, tmp_path: Path, caplog: pytest.LogCaptureFixture
-) -> None:
-    caplog.set_level(logging.DEBUG)
-    store = MemorySessionStore()
-    content = _content(make_jpeg(tmp_path / "pameran.jpg"))
-    ig.login_ok()
-    _photo_endpoints(ig)
-
-    result = publisher(store).publish(content, "k")
-
-    assert result.status == "published"
+def _logged_in_once_and_saved(ig: InstagramFake, store: MemorySessionStore) -> dict[str, Any]:
+    """One login, its new session saved once and sent with the (last) configure; the saved settings."""
     assert ig.login_attempts == 1
     assert store.saves == 1
     saved = store.load()
     assert saved is not None
     assert saved["authorization_data"]["sessionid"] == NEW_SESSION
+    assert auth_session(ig.calls("POST", CONFIGURE_URL)[-1]) == NEW_SESSION
+    return saved
+
+
+def test_first_run_logs_in_once_saves_session_and_next_run_reuses_it(
+    ig: InstagramFake, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    store = MemorySessionStore()
+    content = prepared_content(make_jpeg(tmp_path / "pameran.jpg"))
+    ig.login_ok()
+    ig.photo_published()
+
+    result = publisher(store).publish(content, "k")
+
+    assert result.status == "published"
+    saved = _logged_in_once_and_saved(ig, store)
     assert saved[ACCOUNT_KEY] == USERNAME
-    (configure,) = ig.calls("POST", CONFIGURE_URL)
-    assert _auth_session(configure) == NEW_SESSION
+    assert len(ig.calls("POST", CONFIGURE_URL)) == 1
 
     # the next run (a new publisher, same store) uses the saved session: no login at all
     ig.rsps.calls.reset()
-    _photo_endpoints(ig, pk=3999999999999999999, code="C0dEnExT01")
+    ig.photo_published(pk=3999999999999999999, code="C0dEnExT01")
     again = publisher(store).publish(content, "k2")
     assert again.post_id == "3999999999999999999"
     assert ig.login_attempts == 0 and store.saves == 1
@@ -334,32 +318,26 @@ def test_first_run_logs_in_once_saves_session_and_next_run_reuses_it(
 
 @pytest.mark.parametrize("where", ["feed", "configure"])
 def test_login_required_relogs_in_exactly_once_then_retries(
-    ig: InstagramFake, tmp_path: Path, caplog: pytest.LogCaptureFixture, where: str
+    ig: InstagramFake, store: MemorySessionStore, tmp_path: Path, caplog: pytest.LogCaptureFixture, where: str
 ) -> None:
     caplog.set_level(logging.DEBUG)
-    store = MemorySessionStore(session_settings())
-    content = _content(make_jpeg(tmp_path / "pameran.jpg"))
+    content = prepared_content(make_jpeg(tmp_path / "pameran.jpg"))
     if where == "feed":  # the very first request of the run (the session check)
         ig.login_required("GET", feed_url())
     else:  # the session dies between the upload and the configure
         ig.login_required("POST", CONFIGURE_URL)
     ig.login_ok()
-    _photo_endpoints(ig)
+    ig.photo_published()
 
     result = publisher(store).publish(content, "k")
 
     assert result.post_id == "3456789012345678901"
-    assert ig.login_attempts == 1
-    assert store.saves == 1
-    saved = store.load()
-    assert saved is not None and saved["authorization_data"]["sessionid"] == NEW_SESSION
-    configures = ig.calls("POST", CONFIGURE_URL)
-    assert _auth_session(configures[-1]) == NEW_SESSION
+    _logged_in_once_and_saved(ig, store)
     assert_no_secrets(caplog.text, repr(result))
 
 
 def test_session_refused_again_after_relogin_stops_without_a_second_login(
-    ig: InstagramFake, tmp_path: Path
+    ig: InstagramFake, store: MemorySessionStore, tmp_path: Path
 ) -> None:
     ig.recent([])
     ig.photo_rupload(times=2)
@@ -368,9 +346,7 @@ def test_session_refused_again_after_relogin_stops_without_a_second_login(
     ig.login_required("POST", CONFIGURE_URL)  # still refused with the brand-new session
 
     with pytest.raises(ActionRequiredError) as ei:
-        publisher(MemorySessionStore(session_settings())).publish(
-            _content(make_jpeg(tmp_path / "a.jpg")), "k"
-        )
+        publisher(store).publish(prepared_content(make_jpeg(tmp_path / "a.jpg")), "k")
 
     assert ig.login_attempts == 1
     assert len(ig.calls("POST", CONFIGURE_URL)) == 2  # the action was retried once, not more
@@ -380,9 +356,9 @@ def test_session_refused_again_after_relogin_stops_without_a_second_login(
 def test_stored_session_of_another_account_is_not_used(ig: InstagramFake, tmp_path: Path) -> None:
     other = session_settings() | {ACCOUNT_KEY: "akun.lain"}
     ig.login_ok()
-    _photo_endpoints(ig)
+    ig.photo_published()
 
-    publisher(MemorySessionStore(other)).publish(_content(make_jpeg(tmp_path / "a.jpg")), "k")
+    publisher(MemorySessionStore(other)).publish(prepared_content(make_jpeg(tmp_path / "a.jpg")), "k")
 
     assert ig.login_attempts == 1
 
@@ -392,9 +368,9 @@ def test_transport_settings_come_from_the_factory_not_the_stored_session(
 ) -> None:
     # saved by the production client (curl transport, 1 s pause): must not override the factory's
     stored = session_settings() | {"private_transport": "curl", "request_timeout": 7}
-    _photo_endpoints(ig)
+    ig.photo_published()
 
-    publisher(MemorySessionStore(stored)).publish(_content(make_jpeg(tmp_path / "a.jpg")), "k")
+    publisher(MemorySessionStore(stored)).publish(prepared_content(make_jpeg(tmp_path / "a.jpg")), "k")
 
     assert ig.calls("POST", CONFIGURE_URL)  # seen by responses: still the requests transport
     assert ig.slept and 7 not in ig.slept  # instagrapi's own pauses were recorded, not 7 s
@@ -413,14 +389,14 @@ def test_unreadable_session_store_is_transient_and_never_logs_in_blindly(
 ) -> None:
     pub = InstagramPublisher(USERNAME, PASSWORD, _BrokenStore(), client_factory=fast_client)
     with pytest.raises(TransientChannelError):
-        pub.publish(_content(make_jpeg(tmp_path / "a.jpg")), "k")
+        pub.publish(prepared_content(make_jpeg(tmp_path / "a.jpg")), "k")
     assert not ig.rsps.calls
 
 
 def test_a_failed_login_is_not_repeated_by_the_same_publisher(ig: InstagramFake, tmp_path: Path) -> None:
     ig.login_fails(503, {"message": "unavailable", "status": "fail"})
     pub = publisher(MemorySessionStore())
-    content = _content(make_jpeg(tmp_path / "a.jpg"))
+    content = prepared_content(make_jpeg(tmp_path / "a.jpg"))
     with pytest.raises(TransientChannelError):
         pub.publish(content, "k")
     with pytest.raises(TransientChannelError):
@@ -437,7 +413,7 @@ def test_challenge_on_login_asks_for_the_app_and_never_logs_in_again(
     caplog.set_level(logging.DEBUG)
     store = MemorySessionStore()
     pub = publisher(store)
-    content = _content(make_jpeg(tmp_path / "a.jpg"))
+    content = prepared_content(make_jpeg(tmp_path / "a.jpg"))
     ig.login_fails(400, challenge_body())
 
     with pytest.raises(ActionRequiredError) as ei:
@@ -466,28 +442,27 @@ def test_next_run_after_a_challenge_presents_the_same_device(ig: InstagramFake, 
     store = MemorySessionStore()
     ig.login_fails(400, challenge_body())
     with pytest.raises(ActionRequiredError):
-        publisher(store).publish(_content(make_jpeg(tmp_path / "a.jpg")), "k")
+        publisher(store).publish(prepared_content(make_jpeg(tmp_path / "a.jpg")), "k")
     first = ig.calls("POST", LOGIN_URL)[0]
 
     ig.rsps.calls.reset()
     ig.login_ok()
-    _photo_endpoints(ig)
-    publisher(store).publish(_content(make_jpeg(tmp_path / "a.jpg")), "k")
+    ig.photo_published()
+    publisher(store).publish(prepared_content(make_jpeg(tmp_path / "a.jpg")), "k")
     second = ig.calls("POST", LOGIN_URL)[0]
 
     assert first.request.headers["X-IG-Device-ID"] == second.request.headers["X-IG-Device-ID"]
     assert first.request.headers["X-IG-Android-ID"] == second.request.headers["X-IG-Android-ID"]
 
 
-def test_challenge_with_a_stored_session_needs_no_login_at_all(ig: InstagramFake, tmp_path: Path) -> None:
-    ig.recent([])
-    ig.photo_rupload()
+def test_challenge_with_a_stored_session_needs_no_login_at_all(
+    ig: InstagramFake, store: MemorySessionStore, tmp_path: Path
+) -> None:
+    ig.photo_uploaded()
     ig.rsps.add(responses.POST, CONFIGURE_URL, status=400, json=challenge_body())
 
     with pytest.raises(ActionRequiredError) as ei:
-        publisher(MemorySessionStore(session_settings())).publish(
-            _content(make_jpeg(tmp_path / "a.jpg")), "k"
-        )
+        publisher(store).publish(prepared_content(make_jpeg(tmp_path / "a.jpg")), "k")
 
     assert "Ini saya" in str(ei.value)
     assert ig.login_attempts == 0
@@ -509,14 +484,13 @@ def test_two_factor_on_login(ig: InstagramFake, tmp_path: Path) -> None:
         },
     )
     with pytest.raises(ActionRequiredError) as ei:
-        publisher(MemorySessionStore()).publish(_content(make_jpeg(tmp_path / "a.jpg")), "k")
+        publisher(MemorySessionStore()).publish(prepared_content(make_jpeg(tmp_path / "a.jpg")), "k")
     assert "2FA" in str(ei.value) and "aplikasi Instagram" in str(ei.value)
     assert ig.login_attempts == 1
 
 
-def test_feedback_required_on_configure(ig: InstagramFake, tmp_path: Path) -> None:
-    ig.recent([])
-    ig.photo_rupload()
+def test_feedback_required_on_configure(ig: InstagramFake, store: MemorySessionStore, tmp_path: Path) -> None:
+    ig.photo_uploaded()
     ig.rsps.add(
         responses.POST,
         CONFIGURE_URL,
@@ -530,9 +504,7 @@ def test_feedback_required_on_configure(ig: InstagramFake, tmp_path: Path) -> No
         },
     )
     with pytest.raises(ActionRequiredError) as ei:
-        publisher(MemorySessionStore(session_settings())).publish(
-            _content(make_jpeg(tmp_path / "a.jpg")), "k"
-        )
+        publisher(store).publish(prepared_content(make_jpeg(tmp_path / "a.jpg")), "k")
     message = str(ei.value)
     assert "membatasi tindakan" in message and "aplikasi Instagram" in message
     assert "We restrict certain activity" in message
@@ -550,7 +522,7 @@ def test_bad_password_names_the_connection(ig: InstagramFake, tmp_path: Path) ->
         },
     )
     with pytest.raises(CredentialsError) as ei:
-        publisher(MemorySessionStore()).publish(_content(make_jpeg(tmp_path / "a.jpg")), "k")
+        publisher(MemorySessionStore()).publish(prepared_content(make_jpeg(tmp_path / "a.jpg")), "k")
     assert "sop_instagram" in str(ei.value) and PASSWORD not in str(ei.value)
     assert ig.login_attempts == 1
 
@@ -558,23 +530,23 @@ def test_bad_password_names_the_connection(ig: InstagramFake, tmp_path: Path) ->
 def test_missing_password_fails_before_any_request(ig: InstagramFake, tmp_path: Path) -> None:
     pub = InstagramPublisher(USERNAME, "", MemorySessionStore(), client_factory=fast_client)
     with pytest.raises(CredentialsError, match="sop_instagram"):
-        pub.publish(_content(make_jpeg(tmp_path / "a.jpg")), "k")
+        pub.publish(prepared_content(make_jpeg(tmp_path / "a.jpg")), "k")
     assert not ig.rsps.calls
 
 
 # ---------------------------------------------------------------------- wait / retry / refused
 
 
-def test_please_wait_a_few_minutes_is_rate_limited_for_ten_minutes(ig: InstagramFake, tmp_path: Path) -> None:
+def test_please_wait_a_few_minutes_is_rate_limited_for_ten_minutes(
+    ig: InstagramFake, store: MemorySessionStore, tmp_path: Path
+) -> None:
     ig.recent(
         status=400, body={"message": "Please wait a few minutes before you try again.", "status": "fail"}
     )
     before = datetime.now(UTC)
 
     with pytest.raises(RateLimitedError) as ei:
-        publisher(MemorySessionStore(session_settings())).publish(
-            _content(make_jpeg(tmp_path / "a.jpg")), "k"
-        )
+        publisher(store).publish(prepared_content(make_jpeg(tmp_path / "a.jpg")), "k")
 
     reset = ei.value.reset_at
     assert reset.tzinfo is not None and reset.utcoffset() == timedelta(0)
@@ -582,76 +554,81 @@ def test_please_wait_a_few_minutes_is_rate_limited_for_ten_minutes(ig: Instagram
     assert ig.login_attempts == 0
 
 
-def test_http_429_is_rate_limited(ig: InstagramFake, tmp_path: Path) -> None:
-    ig.recent([])
-    ig.photo_rupload()
-    ig.rsps.add(responses.POST, CONFIGURE_URL, status=429, json={"message": "rate limited", "status": "fail"})
-    with pytest.raises(RateLimitedError):
-        publisher(MemorySessionStore(session_settings())).publish(
-            _content(make_jpeg(tmp_path / "a.jpg")), "k"
-        )
+@pytest.mark.parametrize(
+    ("where", "status", "answer", "error", "says"),
+    [
+        pytest.param(
+            "configure",
+            429,
+            {"json": {"message": "rate limited", "status": "fail"}},
+            RateLimitedError,
+            (),
+            id="http-429-is-rate-limited",
+        ),
+        *(
+            pytest.param(
+                "configure",
+                status,
+                {"body": "<html>Oops</html>"},
+                TransientChannelError,
+                ("dicoba lagi",),
+                id=f"server-error-{status}-is-transient",
+            )
+            for status in (500, 503)
+        ),
+        pytest.param(
+            "upload", 502, {"body": "Bad Gateway"}, TransientChannelError, (), id="upload-5xx-is-transient"
+        ),
+        # nothing answers the configure: responses refuses the connection
+        pytest.param("configure", None, {}, TransientChannelError, (), id="connection-failure-is-transient"),
+        pytest.param(
+            "configure",
+            400,
+            {"json": {"message": "Uploaded image isn't in an allowed aspect ratio", "status": "fail"}},
+            RejectedContentError,
+            ("aspect ratio", "caption_instagram"),
+            id="media-refused-is-rejected-content",
+        ),
+        pytest.param(
+            "upload",
+            400,
+            {"json": {"message": "bad image", "status": "fail"}},
+            RejectedContentError,
+            (),
+            id="upload-4xx-is-rejected-content",
+        ),
+    ],
+)
+def test_a_refused_upload_or_configure_raises_its_error(
+    ig: InstagramFake,
+    store: MemorySessionStore,
+    tmp_path: Path,
+    where: str,
+    status: int | None,
+    answer: dict[str, Any],
+    error: type[Exception],
+    says: tuple[str, ...],
+) -> None:
+    """``status`` is what Instagram answers at ``where`` (the photo upload or the configure);
+    ``None``: no answer at all."""
+    if where == "upload":
+        ig.recent([])
+        ig.rsps.add(responses.POST, RUPLOAD_PHOTO_URL, status=status, **answer)
+    else:
+        ig.photo_uploaded()
+        if status is not None:
+            ig.rsps.add(responses.POST, CONFIGURE_URL, status=status, **answer)
+    with pytest.raises(error) as ei:
+        publisher(store).publish(prepared_content(make_jpeg(tmp_path / "a.jpg")), "k")
+    for text in says:
+        assert text in str(ei.value)
 
 
-@pytest.mark.parametrize("status", [500, 503])
-def test_server_errors_are_transient(ig: InstagramFake, tmp_path: Path, status: int) -> None:
-    ig.recent([])
-    ig.photo_rupload()
-    ig.rsps.add(responses.POST, CONFIGURE_URL, status=status, body="<html>Oops</html>")
-    with pytest.raises(TransientChannelError) as ei:
-        publisher(MemorySessionStore(session_settings())).publish(
-            _content(make_jpeg(tmp_path / "a.jpg")), "k"
-        )
-    assert "dicoba lagi" in str(ei.value)
-
-
-def test_upload_refused_by_the_server_is_transient_when_5xx(ig: InstagramFake, tmp_path: Path) -> None:
-    ig.recent([])
-    ig.rsps.add(responses.POST, RUPLOAD_PHOTO_URL, status=502, body="Bad Gateway")
-    with pytest.raises(TransientChannelError):
-        publisher(MemorySessionStore(session_settings())).publish(
-            _content(make_jpeg(tmp_path / "a.jpg")), "k"
-        )
-
-
-def test_connection_failure_is_transient(ig: InstagramFake, tmp_path: Path) -> None:
-    ig.recent([])
-    ig.photo_rupload()  # nothing answers the configure: responses refuses the connection
-    with pytest.raises(TransientChannelError):
-        publisher(MemorySessionStore(session_settings())).publish(
-            _content(make_jpeg(tmp_path / "a.jpg")), "k"
-        )
-
-
-def test_media_refused_by_instagram_is_rejected_content(ig: InstagramFake, tmp_path: Path) -> None:
-    ig.recent([])
-    ig.photo_rupload()
-    ig.rsps.add(
-        responses.POST,
-        CONFIGURE_URL,
-        status=400,
-        json={"message": "Uploaded image isn't in an allowed aspect ratio", "status": "fail"},
-    )
-    with pytest.raises(RejectedContentError) as ei:
-        publisher(MemorySessionStore(session_settings())).publish(
-            _content(make_jpeg(tmp_path / "a.jpg")), "k"
-        )
-    assert "aspect ratio" in str(ei.value) and "caption_instagram" in str(ei.value)
-
-
-def test_upload_refused_with_4xx_is_rejected_content(ig: InstagramFake, tmp_path: Path) -> None:
-    ig.recent([])
-    ig.rsps.add(
-        responses.POST, RUPLOAD_PHOTO_URL, status=400, json={"message": "bad image", "status": "fail"}
-    )
-    with pytest.raises(RejectedContentError):
-        publisher(MemorySessionStore(session_settings())).publish(
-            _content(make_jpeg(tmp_path / "a.jpg")), "k"
-        )
-
-
-def test_more_than_ten_items_or_none_are_refused_without_requests(ig: InstagramFake, tmp_path: Path) -> None:
-    one = _content(make_jpeg(tmp_path / "a.jpg"))
-    pub = publisher(MemorySessionStore(session_settings()))
+def test_more_than_ten_items_or_none_are_refused_without_requests(
+    ig: InstagramFake, store: MemorySessionStore, tmp_path: Path
+) -> None:
+    one = prepared_content(make_jpeg(tmp_path / "a.jpg"))
+    pub = publisher(store)
     with pytest.raises(RejectedContentError):
         pub.publish(PreparedContent(**{**one.__dict__, "media": one.media * 11}), "k")
     with pytest.raises(RejectedContentError):
@@ -662,8 +639,10 @@ def test_more_than_ten_items_or_none_are_refused_without_requests(ig: InstagramF
 # ---------------------------------------------------------------------- find_existing, test_connection
 
 
-def test_find_existing_matches_the_caption_in_recent_media(ig: InstagramFake, tmp_path: Path) -> None:
-    content = _content(make_jpeg(tmp_path / "a.jpg"))
+def test_find_existing_matches_the_caption_in_recent_media(
+    ig: InstagramFake, store: MemorySessionStore, tmp_path: Path
+) -> None:
+    content = prepared_content(make_jpeg(tmp_path / "a.jpg"))
     reflowed = "  " + CAPTION.replace("\n\n", "\n \n").replace(" dibuka", "\tdibuka") + "\n"
     ig.recent(
         [
@@ -672,7 +651,7 @@ def test_find_existing_matches_the_caption_in_recent_media(ig: InstagramFake, tm
         ]
     )
 
-    found = publisher(MemorySessionStore(session_settings())).find_existing(content, "k")
+    found = publisher(store).find_existing(content, "k")
 
     assert found is not None
     assert (found.post_id, found.url) == ("3000000000000000002", "https://www.instagram.com/p/C0dEsAmE01/")
@@ -683,25 +662,25 @@ def test_find_existing_matches_the_caption_in_recent_media(ig: InstagramFake, tm
     assert ig.login_attempts == 0
 
 
-def test_find_existing_returns_none_when_no_caption_matches(ig: InstagramFake, tmp_path: Path) -> None:
+def test_find_existing_returns_none_when_no_caption_matches(
+    ig: InstagramFake, store: MemorySessionStore, tmp_path: Path
+) -> None:
     ig.recent([media_item(3000000000000000001, "C0dEoTher1", CAPTION + " (versi lama)")])
-    found = publisher(MemorySessionStore(session_settings())).find_existing(
-        _content(make_jpeg(tmp_path / "a.jpg")), "k"
-    )
+    found = publisher(store).find_existing(prepared_content(make_jpeg(tmp_path / "a.jpg")), "k")
     assert found is None
 
 
-def test_find_existing_does_not_answer_none_when_the_feed_fails(ig: InstagramFake, tmp_path: Path) -> None:
+def test_find_existing_does_not_answer_none_when_the_feed_fails(
+    ig: InstagramFake, store: MemorySessionStore, tmp_path: Path
+) -> None:
     ig.recent(status=503, body={"message": "unavailable", "status": "fail"})
     with pytest.raises(TransientChannelError):
-        publisher(MemorySessionStore(session_settings())).find_existing(
-            _content(make_jpeg(tmp_path / "a.jpg")), "k"
-        )
+        publisher(store).find_existing(prepared_content(make_jpeg(tmp_path / "a.jpg")), "k")
 
 
-def test_test_connection(ig: InstagramFake) -> None:
+def test_test_connection(ig: InstagramFake, store: MemorySessionStore) -> None:
     ig.recent([])
-    assert publisher(MemorySessionStore(session_settings())).test_connection() == (
+    assert publisher(store).test_connection() == (
         True,
         f"Terhubung ke Instagram sebagai {USERNAME}",
     )

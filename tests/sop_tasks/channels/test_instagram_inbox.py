@@ -19,23 +19,26 @@ from sop_tasks.errors import ActionRequiredError, RateLimitedError, TransientCha
 from sop_tasks.incoming import Collector
 from tests.support.instagram_fake import (
     API,
+    INBOX_URL,
     NEW_SESSION,
     PASSWORD,
     PASSWORD_KEY_URL,
+    PENDING_INBOX_URL,
     USDID_URL,
     USER_ID,
     USERNAME,
     InstagramFake,
     assert_no_secrets,
     challenge_body,
+    comment,
+    comments_page,
+    comments_url,
     fast_client,
     feed_url,
     media_item,
-    session_settings,
+    stored_session_store,  # noqa: F401 (the ``store`` fixture)
 )
 
-INBOX_URL = f"{API}/direct_v2/inbox/"
-PENDING_URL = f"{API}/direct_v2/pending_inbox/"
 WIB = timedelta(hours=7)
 
 T0 = 1763600000  # 2025-11-20 00:53:20 UTC, epoch seconds
@@ -53,58 +56,10 @@ def _collector(store: MemorySessionStore) -> InstagramCollector:
     return InstagramCollector(USERNAME, PASSWORD, store, client_factory=fast_client, delay_range=(0, 0))
 
 
-def comments_url(pk: int) -> str:
-    return f"{API}/media/{pk}_{USER_ID}/comments/"
-
-
 def post(pk_code: tuple[int, str], comment_count: int) -> dict[str, Any]:
     item = media_item(pk_code[0], pk_code[1], "Kiriman kantor")
     item["comment_count"] = comment_count
     return item
-
-
-def comment(
-    pk: int, text: str, user: dict[str, Any], created: int, *, replies: tuple[dict[str, Any], ...] = ()
-) -> dict[str, Any]:
-    """A v1 comment as ``media/{id}/comments/`` sends it (threaded: replies as previews)."""
-    return {
-        "pk": str(pk),
-        "user_id": user["pk"],
-        "type": 0,
-        "text": text,
-        "created_at": created,
-        "created_at_utc": created,
-        "content_type": "comment",
-        "status": "Active",
-        "bit_flags": 0,
-        "share_enabled": False,
-        "did_report_as_spam": False,
-        "has_liked_comment": False,
-        "comment_like_count": 0,
-        "user": {**user, "pk_id": str(user["pk"]), "is_private": False, "is_verified": False},
-        "child_comment_count": len(replies),
-        "preview_child_comments": list(replies),
-    }
-
-
-def reply(pk: int, text: str, user: dict[str, Any], created: int, parent: int) -> dict[str, Any]:
-    r = comment(pk, text, user, created)
-    r |= {"type": 2, "parent_comment_id": str(parent)}
-    del r["preview_child_comments"], r["child_comment_count"]
-    return r
-
-
-def comments_page(*comments: dict[str, Any], next_max_id: str | None = None) -> dict[str, Any]:
-    body: dict[str, Any] = {
-        "comments": list(comments),
-        "comment_count": len(comments),
-        "has_more_comments": bool(next_max_id),
-        "has_more_headload_comments": False,
-        "status": "ok",
-    }
-    if next_max_id:
-        body["next_max_id"] = next_max_id
-    return body
 
 
 def message(
@@ -165,7 +120,7 @@ def inbox_body(*threads: dict[str, Any]) -> dict[str, Any]:
 
 def add_inbox(ig: InstagramFake, *threads: dict[str, Any], pending: tuple[dict[str, Any], ...] = ()) -> None:
     ig.rsps.add(responses.GET, INBOX_URL, json=inbox_body(*threads))
-    ig.rsps.add(responses.GET, PENDING_URL, json=inbox_body(*pending))
+    ig.rsps.add(responses.GET, PENDING_INBOX_URL, json=inbox_body(*pending))
 
 
 def urls(ig: InstagramFake) -> list[str]:
@@ -186,15 +141,16 @@ def test_is_a_collector() -> None:
 
 
 def test_comments_on_two_posts_and_a_dm_thread_with_the_stored_session(
-    ig: InstagramFake, caplog: pytest.LogCaptureFixture
+    ig: InstagramFake, store: MemorySessionStore, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.DEBUG)
-    store = MemorySessionStore(session_settings())
     ig.recent([post(POST_A, 3), post(POST_QUIET, 0), post(POST_B, 1)])
-    office_answer = reply(
-        18000000000000003, "@warga.kendal Buka pukul 08.00", OFFICE, T0 + 120, 18000000000000001
+    office_answer = comment(
+        18000000000000003, "@warga.kendal Buka pukul 08.00", OFFICE, T0 + 120, parent=18000000000000001
     )
-    follow_up = reply(18000000000000004, "@dinarpus.kendal Terima kasih!", WARGA, T0 + 180, 18000000000000001)
+    follow_up = comment(
+        18000000000000004, "@dinarpus.kendal Terima kasih!", WARGA, T0 + 180, parent=18000000000000001
+    )
     ig.rsps.add(
         responses.GET,
         comments_url(POST_A[0]),
@@ -274,7 +230,9 @@ def test_comments_on_two_posts_and_a_dm_thread_with_the_stored_session(
     assert_no_secrets(caplog.text, repr(result.items))
 
 
-def test_only_items_newer_than_the_watermark_are_returned(ig: InstagramFake) -> None:
+def test_only_items_newer_than_the_watermark_are_returned(
+    ig: InstagramFake, store: MemorySessionStore
+) -> None:
     ig.recent([post(POST_A, 2)])
     ig.rsps.add(
         responses.GET,
@@ -293,7 +251,7 @@ def test_only_items_newer_than_the_watermark_are_returned(ig: InstagramFake) -> 
         thread([message("31640000000000000000000000000008", GURU, old_dm, "lama")], [GURU], thread_id="2222"),
     )
 
-    result = _collector(MemorySessionStore(session_settings())).collect(mark(T0 + 100, old_dm))
+    result = _collector(store).collect(mark(T0 + 100, old_dm))
 
     assert [i.platform_id for i in result.items] == [
         "18000000000000021",
@@ -303,7 +261,7 @@ def test_only_items_newer_than_the_watermark_are_returned(ig: InstagramFake) -> 
     assert json.loads(result.watermark) == {"comment_created_at": T0 + 500, "dm_timestamp": new_dm}
 
 
-def test_nothing_new_keeps_the_watermark_exactly(ig: InstagramFake) -> None:
+def test_nothing_new_keeps_the_watermark_exactly(ig: InstagramFake, store: MemorySessionStore) -> None:
     ig.recent([post(POST_A, 1)])
     ig.rsps.add(
         responses.GET, comments_url(POST_A[0]), json=comments_page(comment(18000000000000030, "x", GURU, T0))
@@ -311,32 +269,36 @@ def test_nothing_new_keeps_the_watermark_exactly(ig: InstagramFake) -> None:
     add_inbox(ig, thread([message("31640000000000000000000000000030", WARGA, T0 * 1_000_000, "x")], [WARGA]))
     watermark = mark(T0, T0 * 1_000_000)
 
-    result = _collector(MemorySessionStore(session_settings())).collect(watermark)
+    result = _collector(store).collect(watermark)
 
     assert result.items == [] and result.watermark is watermark
 
 
-def test_an_empty_account_on_the_first_sweep_sets_no_watermark(ig: InstagramFake) -> None:
+def test_an_empty_account_on_the_first_sweep_sets_no_watermark(
+    ig: InstagramFake, store: MemorySessionStore
+) -> None:
     ig.recent([])
     add_inbox(ig)
-    result = _collector(MemorySessionStore(session_settings())).collect(None)
+    result = _collector(store).collect(None)
     assert result.items == [] and result.watermark is None
 
 
 def test_an_unreadable_watermark_is_read_like_a_first_sweep(
-    ig: InstagramFake, caplog: pytest.LogCaptureFixture
+    ig: InstagramFake, store: MemorySessionStore, caplog: pytest.LogCaptureFixture
 ) -> None:
     ig.recent([post(POST_A, 1)])
     ig.rsps.add(
         responses.GET, comments_url(POST_A[0]), json=comments_page(comment(18000000000000040, "x", GURU, T0))
     )
     add_inbox(ig)
-    result = _collector(MemorySessionStore(session_settings())).collect("{rusak")
+    result = _collector(store).collect("{rusak")
     assert [i.platform_id for i in result.items] == ["18000000000000040"]
     assert "penanda pemantauan tidak valid" in caplog.text
 
 
-def test_older_comment_pages_are_read_only_while_they_hold_new_comments(ig: InstagramFake) -> None:
+def test_older_comment_pages_are_read_only_while_they_hold_new_comments(
+    ig: InstagramFake, store: MemorySessionStore
+) -> None:
     ig.recent([post(POST_A, 60)])
     url = comments_url(POST_A[0])
     ig.rsps.add(
@@ -355,7 +317,7 @@ def test_older_comment_pages_are_read_only_while_they_hold_new_comments(ig: Inst
     )
     add_inbox(ig)
 
-    result = _collector(MemorySessionStore(session_settings())).collect(mark(T0 + 100, 0))
+    result = _collector(store).collect(mark(T0 + 100, 0))
 
     assert [i.platform_id for i in result.items] == ["18000000000000051", "18000000000000052"]
     pages = ig.calls("GET", url)
@@ -364,7 +326,7 @@ def test_older_comment_pages_are_read_only_while_they_hold_new_comments(ig: Inst
     assert pages[1].request.params["max_id"] == "QVFCcGFnZTI="
 
 
-def test_a_deleted_post_is_skipped(ig: InstagramFake) -> None:
+def test_a_deleted_post_is_skipped(ig: InstagramFake, store: MemorySessionStore) -> None:
     ig.recent([post(POST_A, 1), post(POST_B, 1)])
     ig.rsps.add(
         responses.GET,
@@ -376,11 +338,11 @@ def test_a_deleted_post_is_skipped(ig: InstagramFake) -> None:
         responses.GET, comments_url(POST_B[0]), json=comments_page(comment(18000000000000060, "ok", GURU, T0))
     )
     add_inbox(ig)
-    result = _collector(MemorySessionStore(session_settings())).collect(None)
+    result = _collector(store).collect(None)
     assert [i.platform_id for i in result.items] == ["18000000000000060"]
 
 
-def test_message_requests_are_collected_too(ig: InstagramFake) -> None:
+def test_message_requests_are_collected_too(ig: InstagramFake, store: MemorySessionStore) -> None:
     ig.recent([])
     request = thread(
         [message("31640000000000000000000000000070", GURU, T0 * 1_000_000, "Mohon info pinjam ruang")],
@@ -389,12 +351,14 @@ def test_message_requests_are_collected_too(ig: InstagramFake) -> None:
         pending=True,
     )
     add_inbox(ig, pending=(request,))
-    (item,) = _collector(MemorySessionStore(session_settings())).collect(None).items
+    (item,) = _collector(store).collect(None).items
     assert item.platform_id == "dm:3333:31640000000000000000000000000070"
     assert item.author == "bu.guru.sd" and item.raw["thread"]["pending"] is True
 
 
-def test_a_thread_with_more_new_messages_than_the_inbox_shows_is_read_further(ig: InstagramFake) -> None:
+def test_a_thread_with_more_new_messages_than_the_inbox_shows_is_read_further(
+    ig: InstagramFake, store: MemorySessionStore
+) -> None:
     ig.recent([])
     newest = message("31640000000000000000000000000082", WARGA, (T0 + 300) * 1_000_000, "tiga")
     add_inbox(ig, thread([newest], [WARGA], has_older=True))
@@ -413,7 +377,7 @@ def test_a_thread_with_more_new_messages_than_the_inbox_shows_is_read_further(ig
     thread_url = f"{API}/direct_v2/threads/{THREAD_ID}/"
     ig.rsps.add(responses.GET, thread_url, json=older)
 
-    result = _collector(MemorySessionStore(session_settings())).collect(mark(0, (T0 + 100) * 1_000_000))
+    result = _collector(store).collect(mark(0, (T0 + 100) * 1_000_000))
 
     assert [i.text for i in result.items] == ["dua", "tiga"]
     (call,) = ig.calls("GET", thread_url)  # one page back was enough to reach the watermark
@@ -438,8 +402,9 @@ def test_first_run_logs_in_once_and_saves_the_session(ig: InstagramFake) -> None
     assert saved["authorization_data"]["sessionid"] == NEW_SESSION and saved[ACCOUNT_KEY] == USERNAME
 
 
-def test_login_required_logs_in_once_then_the_read_is_retried(ig: InstagramFake) -> None:
-    store = MemorySessionStore(session_settings())
+def test_login_required_logs_in_once_then_the_read_is_retried(
+    ig: InstagramFake, store: MemorySessionStore
+) -> None:
     ig.recent([])
     ig.login_required("GET", INBOX_URL)
     ig.login_ok()
@@ -453,10 +418,12 @@ def test_login_required_logs_in_once_then_the_read_is_retried(ig: InstagramFake)
     assert ig.login_attempts == 1 and store.saves == 1
 
 
-def test_challenge_stops_with_action_required_and_no_login(ig: InstagramFake) -> None:
+def test_challenge_stops_with_action_required_and_no_login(
+    ig: InstagramFake, store: MemorySessionStore
+) -> None:
     ig.recent([post(POST_A, 1)])
     ig.rsps.add(responses.GET, comments_url(POST_A[0]), status=400, json=challenge_body())
-    collector = _collector(MemorySessionStore(session_settings()))
+    collector = _collector(store)
 
     with pytest.raises(ActionRequiredError) as ei:
         collector.collect(None)
@@ -473,7 +440,7 @@ def test_challenge_stops_with_action_required_and_no_login(ig: InstagramFake) ->
     assert not ig.rsps.calls
 
 
-def test_please_wait_a_few_minutes_is_rate_limited(ig: InstagramFake) -> None:
+def test_please_wait_a_few_minutes_is_rate_limited(ig: InstagramFake, store: MemorySessionStore) -> None:
     ig.recent([])
     ig.rsps.add(
         responses.GET,
@@ -484,14 +451,14 @@ def test_please_wait_a_few_minutes_is_rate_limited(ig: InstagramFake) -> None:
     before = datetime.now(UTC)
 
     with pytest.raises(RateLimitedError) as ei:
-        _collector(MemorySessionStore(session_settings())).collect(None)
+        _collector(store).collect(None)
 
     assert before + timedelta(minutes=9) < ei.value.reset_at < datetime.now(UTC) + timedelta(minutes=11)
     assert "pesan langsung" in str(ei.value)
     assert ig.login_attempts == 0
 
 
-def test_server_error_is_transient(ig: InstagramFake) -> None:
+def test_server_error_is_transient(ig: InstagramFake, store: MemorySessionStore) -> None:
     ig.recent(status=502, body={"message": "Bad Gateway", "status": "fail"})
     with pytest.raises(TransientChannelError, match="dicoba lagi"):
-        _collector(MemorySessionStore(session_settings())).collect(None)
+        _collector(store).collect(None)

@@ -7,8 +7,6 @@ as it is, one login at most).
 
 from __future__ import annotations
 
-import base64
-import json
 import logging
 import re
 import time
@@ -20,7 +18,6 @@ import responses
 
 from sop_tasks.channels.base import Replier, ReplyTarget, Updater, build_payload, payload_hash
 from sop_tasks.channels.instagram import MemorySessionStore, reply_payload_hash
-from sop_tasks.content import PreparedContent
 from sop_tasks.errors import (
     ActionRequiredError,
     RateLimitedError,
@@ -40,23 +37,30 @@ from tests.support.instagram_fake import (
     USERNAME,
     InstagramFake,
     assert_no_secrets,
+    auth_session,
     challenge_body,
+    comment,
+    comment_url,
+    comments_url,
     media_info,
     media_item,
+    prepared_content,
     publisher,
-    session_settings,
+    stored_session_store,  # noqa: F401 (the ``store`` fixture)
 )
 
 COMMENT_PK = "17900000000000001"  # the citizen's comment
 OUR_PK = "17900000000000099"  # our reply
 CITIZEN = {"pk": "61000000001", "username": "warga.kendal", "full_name": "Warga"}
+OFFICE = {"pk": USER_ID, "username": USERNAME, "full_name": "Dinarpus Kendal"}
+NOW = int(time.time())
 THREAD = "340282366841710300949128531777654287254"
 CITIZEN_ITEM = "32000000000000000000000000000000001"
 OUR_ITEM = "32000000000000000000000000000000009"
 REPLY = "Terima kasih, Kak. Pameran buka pukul 08.00–15.00 WIB."
 
-COMMENT_URL = f"{API}/media/{MEDIA_ID}/comment/"
-COMMENTS_URL = f"{API}/media/{MEDIA_ID}/comments/"
+COMMENT_URL = comment_url()
+COMMENTS_URL = comments_url()
 BROADCAST_TEXT_URL = f"{API}/direct_v2/threads/broadcast/text/"
 BROADCAST_LINK_URL = f"{API}/direct_v2/threads/broadcast/link/"
 THREAD_URL = f"{API}/direct_v2/threads/{THREAD}/"
@@ -77,54 +81,6 @@ DM_TARGET = ReplyTarget(
     author="warga.kendal",
 )
 GONE = "komentar/unggahan asli sudah dihapus"
-
-
-@pytest.fixture
-def store() -> MemorySessionStore:
-    return MemorySessionStore(session_settings())
-
-
-def _content(caption: str = NEW_CAPTION) -> PreparedContent:
-    return PreparedContent(
-        title="Pameran Arsip",
-        body="Isi berita.",
-        channels=("instagram",),
-        caption_instagram=caption,
-        text_twitter="",
-    )
-
-
-def _comment(
-    pk: str,
-    text: str,
-    *,
-    user: dict[str, Any] | None = None,
-    parent: str | None = None,
-    replied_to: str | None = None,
-    children: list[dict[str, Any]] | None = None,
-) -> dict[str, Any]:
-    """A v1 comment as Instagram returns it (comment answers and comment lists)."""
-    user = user or {"pk": USER_ID, "username": USERNAME, "full_name": "Dinarpus Kendal"}
-    now = int(time.time())
-    item: dict[str, Any] = {
-        "pk": pk,
-        "text": text,
-        "user_id": user["pk"],
-        "user": user,
-        "created_at": now,
-        "created_at_utc": now,
-        "content_type": "comment",
-        "status": "Active",
-        "type": 2 if parent else 0,
-    }
-    if parent:
-        item["parent_comment_id"] = parent
-    if replied_to:
-        item["replied_to_comment_id"] = replied_to
-    if children is not None:
-        item["child_comment_count"] = len(children)
-        item["preview_child_comments"] = children
-    return item
 
 
 def _form(call: Any) -> dict[str, list[str]]:
@@ -173,6 +129,21 @@ def _requests(ig: InstagramFake) -> list[tuple[str, str]]:
     return [(str(c.request.method), str(c.request.url).split("?", 1)[0]) for c in ig.rsps.calls]
 
 
+def _listed(ig: InstagramFake, *comments: dict[str, Any]) -> None:
+    """The post's comments (``GET``) answered with ``comments`` (replies as their previews)."""
+    ig.rsps.add(responses.GET, COMMENTS_URL, json={"comments": list(comments), "status": "ok"})
+
+
+def _gone_at(ig: InstagramFake, where: str, write_url: str, status: int, body: dict[str, Any]) -> None:
+    """Instagram answers ``status``/``body`` to the post's info read (``where == "info"``), or
+    reads the post and answers so to the write at ``write_url``."""
+    if where == "info":
+        ig.rsps.add(responses.GET, INFO_URL, status=status, json=body)
+    else:
+        media_info(ig)
+        ig.rsps.add(responses.POST, write_url, status=status, json=body)
+
+
 # ---------------------------------------------------------------------- the interfaces
 
 
@@ -190,7 +161,7 @@ def test_reply_to_a_comment_answers_it_under_the_post(ig: InstagramFake, store: 
     ig.rsps.add(
         responses.POST,
         COMMENT_URL,
-        json={"comment": _comment(OUR_PK, REPLY, parent=COMMENT_PK), "status": "ok"},
+        json={"comment": comment(OUR_PK, REPLY, OFFICE, NOW, parent=COMMENT_PK), "status": "ok"},
     )
 
     result = publisher(store).reply(COMMENT_TARGET, REPLY, "item-3-reply")
@@ -220,11 +191,7 @@ def test_reply_to_a_comment_answers_it_under_the_post(ig: InstagramFake, store: 
 def test_reply_to_a_deleted_comment_or_post_is_rejected(
     ig: InstagramFake, store: MemorySessionStore, where: str, status: int, body: dict[str, Any]
 ) -> None:
-    if where == "info":
-        ig.rsps.add(responses.GET, INFO_URL, status=status, json=body)
-    else:
-        media_info(ig)
-        ig.rsps.add(responses.POST, COMMENT_URL, status=status, json=body)
+    _gone_at(ig, where, COMMENT_URL, status, body)
 
     with pytest.raises(RejectedContentError) as ei:
         publisher(store).reply(COMMENT_TARGET, REPLY, "k")
@@ -235,47 +202,49 @@ def test_reply_to_a_deleted_comment_or_post_is_rejected(
     assert ig.login_attempts == 0
 
 
-def test_reply_refused_by_instagram_is_rejected_content(ig: InstagramFake, store: MemorySessionStore) -> None:
+@pytest.mark.parametrize(
+    ("status", "answer", "error", "says"),
+    [
+        pytest.param(
+            400,
+            {"json": {"message": "This comment contains a word that is not allowed.", "status": "fail"}},
+            RejectedContentError,
+            ("not allowed", "teks balasan"),
+            id="refused-by-instagram",
+        ),
+        pytest.param(
+            400,
+            {
+                "json": {
+                    "message": "feedback_required",
+                    "feedback_message": "We restrict certain activity to protect our community.",
+                    "status": "fail",
+                }
+            },
+            ActionRequiredError,
+            ("membatasi tindakan",),
+            id="feedback-required-asks-for-the-app",
+        ),
+        pytest.param(
+            429, {"json": {"message": "rate limited", "status": "fail"}}, RateLimitedError, (), id="429"
+        ),
+        pytest.param(502, {"body": "<html>Bad Gateway</html>"}, TransientChannelError, (), id="5xx"),
+    ],
+)
+def test_a_refused_reply_raises_its_error(
+    ig: InstagramFake,
+    store: MemorySessionStore,
+    status: int,
+    answer: dict[str, Any],
+    error: type[Exception],
+    says: tuple[str, ...],
+) -> None:
     media_info(ig)
-    ig.rsps.add(
-        responses.POST,
-        COMMENT_URL,
-        status=400,
-        json={"message": "This comment contains a word that is not allowed.", "status": "fail"},
-    )
-    with pytest.raises(RejectedContentError) as ei:
+    ig.rsps.add(responses.POST, COMMENT_URL, status=status, **answer)
+    with pytest.raises(error) as ei:
         publisher(store).reply(COMMENT_TARGET, REPLY, "k")
-    assert "not allowed" in str(ei.value) and "teks balasan" in str(ei.value)
-
-
-def test_feedback_required_on_a_reply_asks_for_the_app(ig: InstagramFake, store: MemorySessionStore) -> None:
-    media_info(ig)
-    ig.rsps.add(
-        responses.POST,
-        COMMENT_URL,
-        status=400,
-        json={
-            "message": "feedback_required",
-            "feedback_message": "We restrict certain activity to protect our community.",
-            "status": "fail",
-        },
-    )
-    with pytest.raises(ActionRequiredError, match="membatasi tindakan"):
-        publisher(store).reply(COMMENT_TARGET, REPLY, "k")
-
-
-def test_429_on_a_reply_is_rate_limited(ig: InstagramFake, store: MemorySessionStore) -> None:
-    media_info(ig)
-    ig.rsps.add(responses.POST, COMMENT_URL, status=429, json={"message": "rate limited", "status": "fail"})
-    with pytest.raises(RateLimitedError):
-        publisher(store).reply(COMMENT_TARGET, REPLY, "k")
-
-
-def test_5xx_on_a_reply_is_transient(ig: InstagramFake, store: MemorySessionStore) -> None:
-    media_info(ig)
-    ig.rsps.add(responses.POST, COMMENT_URL, status=502, body="<html>Bad Gateway</html>")
-    with pytest.raises(TransientChannelError):
-        publisher(store).reply(COMMENT_TARGET, REPLY, "k")
+    for text in says:
+        assert text in str(ei.value)
 
 
 def test_login_required_on_a_reply_logs_in_once_and_answers_once(
@@ -285,7 +254,9 @@ def test_login_required_on_a_reply_logs_in_once_and_answers_once(
     media_info(ig)
     ig.login_required("POST", COMMENT_URL)
     ig.login_ok()
-    ig.rsps.add(responses.POST, COMMENT_URL, json={"comment": _comment(OUR_PK, REPLY), "status": "ok"})
+    ig.rsps.add(
+        responses.POST, COMMENT_URL, json={"comment": comment(OUR_PK, REPLY, OFFICE, NOW), "status": "ok"}
+    )
 
     result = publisher(store).reply(COMMENT_TARGET, REPLY, "k")
 
@@ -351,29 +322,26 @@ def test_dm_to_a_thread_that_is_gone_is_rejected(ig: InstagramFake, store: Memor
 def test_find_reply_finds_our_reply_to_the_comment(ig: InstagramFake, store: MemorySessionStore) -> None:
     reflowed = "  " + REPLY.replace(" ", "  ") + "\n"
     other = "17900000000000002"
-    ig.rsps.add(
-        responses.GET,
-        COMMENTS_URL,
-        json={
-            "comments": [
-                _comment(
-                    other,
-                    "Jam buka?",
-                    user=CITIZEN,
-                    children=[_comment("17900000000000098", REPLY, parent=other)],  # the same text elsewhere
-                ),
-                _comment(
-                    COMMENT_PK,
-                    "Pameran buka jam berapa?",
-                    user=CITIZEN,
-                    children=[
-                        _comment("17900000000000097", "Lainnya", parent=COMMENT_PK),
-                        _comment(OUR_PK, reflowed, parent=COMMENT_PK),
-                    ],
-                ),
+    _listed(
+        ig,
+        comment(
+            other,
+            "Jam buka?",
+            CITIZEN,
+            NOW,
+            # the same text elsewhere
+            replies=[comment("17900000000000098", REPLY, OFFICE, NOW, parent=other)],
+        ),
+        comment(
+            COMMENT_PK,
+            "Pameran buka jam berapa?",
+            CITIZEN,
+            NOW,
+            replies=[
+                comment("17900000000000097", "Lainnya", OFFICE, NOW, parent=COMMENT_PK),
+                comment(OUR_PK, reflowed, OFFICE, NOW, parent=COMMENT_PK),
             ],
-            "status": "ok",
-        },
+        ),
     )
 
     found = publisher(store).find_reply(COMMENT_TARGET, REPLY, "item-3-reply")
@@ -389,47 +357,37 @@ def test_find_reply_finds_our_reply_to_the_comment(ig: InstagramFake, store: Mem
 
 def test_find_reply_to_a_reply_in_a_thread(ig: InstagramFake, store: MemorySessionStore) -> None:
     parent = "17900000000000003"  # the citizen's comment is itself a reply under this one
-    ig.rsps.add(
-        responses.GET,
-        COMMENTS_URL,
-        json={
-            "comments": [
-                _comment(
-                    parent,
-                    "Ada pameran?",
-                    user=CITIZEN,
-                    children=[
-                        _comment(COMMENT_PK, "Jam berapa?", user=CITIZEN, parent=parent),
-                        _comment(OUR_PK, REPLY, parent=parent, replied_to=COMMENT_PK),
-                    ],
-                )
+    _listed(
+        ig,
+        comment(
+            parent,
+            "Ada pameran?",
+            CITIZEN,
+            NOW,
+            replies=[
+                comment(COMMENT_PK, "Jam berapa?", CITIZEN, NOW, parent=parent),
+                comment(OUR_PK, REPLY, OFFICE, NOW, parent=parent, replied_to=COMMENT_PK),
             ],
-            "status": "ok",
-        },
+        ),
     )
     found = publisher(store).find_reply(COMMENT_TARGET, REPLY, "k")
     assert found is not None and found.post_id == OUR_PK
 
 
 def test_find_reply_returns_none_without_our_reply(ig: InstagramFake, store: MemorySessionStore) -> None:
-    ig.rsps.add(
-        responses.GET,
-        COMMENTS_URL,
-        json={
-            "comments": [
-                _comment(
-                    COMMENT_PK,
-                    "Pameran buka jam berapa?",
-                    user=CITIZEN,
-                    children=[
-                        _comment("17900000000000096", REPLY, user=CITIZEN, parent=COMMENT_PK),  # not ours
-                        _comment("17900000000000095", REPLY + " (lama)", parent=COMMENT_PK),
-                    ],
-                ),
-                _comment("17900000000000094", REPLY),  # ours, but not a reply to the comment
+    _listed(
+        ig,
+        comment(
+            COMMENT_PK,
+            "Pameran buka jam berapa?",
+            CITIZEN,
+            NOW,
+            replies=[
+                comment("17900000000000096", REPLY, CITIZEN, NOW, parent=COMMENT_PK),  # not ours
+                comment("17900000000000095", REPLY + " (lama)", OFFICE, NOW, parent=COMMENT_PK),
             ],
-            "status": "ok",
-        },
+        ),
+        comment("17900000000000094", REPLY, OFFICE, NOW),  # ours, but not a reply to the comment
     )
     assert publisher(store).find_reply(COMMENT_TARGET, REPLY, "k") is None
 
@@ -487,7 +445,7 @@ def test_find_reply_in_a_dm_matches_a_link_message(ig: InstagramFake, store: Mem
 
 
 def test_update_edits_the_caption_in_place(ig: InstagramFake, store: MemorySessionStore) -> None:
-    content = _content()
+    content = prepared_content(caption=NEW_CAPTION)
     media_info(ig)
     ig.rsps.add(
         responses.POST, EDIT_URL, json={"media": media_item(MEDIA_PK, CODE, NEW_CAPTION), "status": "ok"}
@@ -508,7 +466,7 @@ def test_update_with_the_caption_already_in_place_sends_no_edit(
     ig: InstagramFake, store: MemorySessionStore
 ) -> None:
     media_info(ig, caption=NEW_CAPTION.replace("\n\n", "\n \n"))
-    result = publisher(store).update(str(MEDIA_PK), _content(), "k")
+    result = publisher(store).update(str(MEDIA_PK), prepared_content(caption=NEW_CAPTION), "k")
     assert result.url == f"https://www.instagram.com/p/{CODE}/"
     assert not ig.calls("POST", EDIT_URL)
 
@@ -524,18 +482,14 @@ def test_update_with_the_caption_already_in_place_sends_no_edit(
 def test_update_of_a_deleted_post_is_rejected(
     ig: InstagramFake, store: MemorySessionStore, where: str, status: int, body: dict[str, Any]
 ) -> None:
-    if where == "info":
-        ig.rsps.add(responses.GET, INFO_URL, status=status, json=body)
-    else:
-        media_info(ig)
-        ig.rsps.add(responses.POST, EDIT_URL, status=status, json=body)
+    _gone_at(ig, where, EDIT_URL, status, body)
     with pytest.raises(RejectedContentError, match="unggahan asli sudah dihapus"):
-        publisher(store).update(str(MEDIA_PK), _content(), "k")
+        publisher(store).update(str(MEDIA_PK), prepared_content(caption=NEW_CAPTION), "k")
 
 
 def test_update_never_empties_a_caption(ig: InstagramFake, store: MemorySessionStore) -> None:
     with pytest.raises(RejectedContentError, match="caption_instagram"):
-        publisher(store).update(str(MEDIA_PK), _content(caption=" "), "k")
+        publisher(store).update(str(MEDIA_PK), prepared_content(caption=" "), "k")
     assert not ig.rsps.calls
 
 
@@ -553,10 +507,10 @@ def test_one_publisher_replies_finds_and_updates_with_the_stored_session(
 
     pub.reply(DM_TARGET, REPLY, "k1")
     pub.find_reply(DM_TARGET, REPLY, "k1")
-    pub.update(str(MEDIA_PK), _content(), "k2")
+    pub.update(str(MEDIA_PK), prepared_content(caption=NEW_CAPTION), "k2")
 
     assert ig.login_attempts == 0 and store.saves == 0  # the stored session, as it is
-    assert {_auth_session(c) for c in ig.rsps.calls} == {OLD_SESSION}
+    assert {auth_session(c) for c in ig.rsps.calls} == {OLD_SESSION}
 
 
 def test_a_challenge_stops_every_later_request(ig: InstagramFake, store: MemorySessionStore) -> None:
@@ -568,9 +522,3 @@ def test_a_challenge_stops_every_later_request(ig: InstagramFake, store: MemoryS
     with pytest.raises(ActionRequiredError):
         pub.find_reply(DM_TARGET, REPLY, "k")
     assert not ig.rsps.calls and ig.login_attempts == 0
-
-
-def _auth_session(call: Any) -> str:
-    header = call.request.headers.get("Authorization", "")
-    data: dict[str, str] = json.loads(base64.b64decode(header.rsplit(":", 1)[1]))
-    return data["sessionid"]
