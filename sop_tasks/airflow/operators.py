@@ -136,29 +136,19 @@ class VerifyOperator(HITLOperator, SkipMixin):
             ),
             None,
         )
-        if approval.is_yes(chosen):
-            ledger.add_event(
-                sid,
-                self.sop_step.number,
-                "approved",
-                actor=who,
-                started_at=started and started.replace(tzinfo=UTC),
-                ended_at=at,
-                reason=reason,
-            )
-            return self._outcome(context, True, who, reason)
-        if not reason:
+        yes = approval.is_yes(chosen)
+        if not yes and not reason:
             reason = "(alasan tidak diisi)"
         ledger.add_event(
             sid,
             self.sop_step.number,
-            "returned",
+            "approved" if yes else "returned",
             actor=who,
             started_at=started and started.replace(tzinfo=UTC),
             ended_at=at,
             reason=reason,
         )
-        return self._outcome(context, False, who, reason)
+        return self._outcome(context, yes, who, reason)
 
     def _outcome(self, context: Any, yes: bool, who: str | None, reason: str | None) -> dict[str, Any]:
         """Carry out a recorded decision: "Ya" goes on; "Tidak" skips everything downstream."""
