@@ -21,7 +21,7 @@ run: $(STAMP)
 
 ## The whole suite: lint, types, unit, DAG integrity, end to end on real Airflow.
 test: $(STAMP) lint
-	$(BIN)/python -m pytest -q -p no:cacheprovider
+	$(BIN)/python -m pytest -q -rs -p no:cacheprovider
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
