@@ -133,6 +133,20 @@ def _list(form: Mapping[str, Any], key: str) -> list[str]:
     return [str(p).strip() for p in v if str(p).strip()]
 
 
+# Line breaks, control characters and the bidi controls that reorder what is shown.
+_TITLE_FORBIDDEN = re.compile(r"[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
+
+
+def _hidden_characters(text: str) -> str | None:
+    """What makes ``text`` unfit for one line (a title, a subject): described for the officer."""
+    found = _TITLE_FORBIDDEN.search(text)
+    if not found:
+        return None
+    ch = found.group()
+    what = "baris baru" if ch in "\n\r\u2028\u2029" else "karakter kendali/tersembunyi"
+    return f"{what} (U+{ord(ch):04X} pada posisi {found.start() + 1})"
+
+
 def parse_publish_at(raw: str, tz: ZoneInfo) -> datetime:
     """Parse a date-time from the form; a time without offset is WIB (the office's zone)."""
     dt = datetime.fromisoformat(raw.replace("Z", "+00:00"))
@@ -293,8 +307,14 @@ def prepare(
     channels = [c for c in CHANNELS if c in channels and c in cfg.channels]
     if not channels and not unknown and not disabled:
         problems.append("Pilih minimal satu kanal (website, instagram, twitter)")
+    bad = _hidden_characters(title)
     if not title:
         problems.append("Judul (title) wajib diisi")
+    elif bad:
+        problems.append(
+            f"Judul (title) berisi {bad}; tulis judul dalam satu baris tanpa karakter tersembunyi "
+            "(judul menjadi subjek email dan nama unggahan)"
+        )
     elif len(title) > MAX_TITLE:
         problems.append(f"Judul terlalu panjang ({len(title)} karakter, maksimal {MAX_TITLE})")
     if not body and "website" in channels:

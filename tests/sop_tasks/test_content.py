@@ -146,3 +146,21 @@ def test_media_by_url_is_downloaded_and_checked(cfg, tmp_path, http_dir):
     )
     text = "\n".join(problems)
     assert "HTTP 404" in text and "page.jpg" in text and "http(s)" in text
+
+
+@pytest.mark.parametrize(
+    ("title", "shown"),
+    [
+        ("Pameran arsip\nBcc: semua@evil.test", "baris baru (U+000A pada posisi 14)"),
+        ("Pameran\r", None),  # a trailing break is trimmed like any blank: accepted
+        ("Pameran\u2028arsip", "baris baru (U+2028 pada posisi 8)"),
+        ("Pameran\x1b[2J arsip", "karakter kendali/tersembunyi (U+001B pada posisi 8)"),
+        ("Pameran \u202egpj.exe", "karakter kendali/tersembunyi (U+202E pada posisi 9)"),
+    ],
+)
+def test_a_title_must_be_one_clean_line(cfg, tmp_path, title, shown):
+    if shown is None:
+        assert prepare(_form(title=title), cfg, tmp_path / "s").title == "Pameran"
+        return
+    (problem,) = _problems(_form(title=title), cfg, tmp_path)
+    assert problem.startswith(f"Judul (title) berisi {shown}; tulis judul dalam satu baris")
