@@ -1,0 +1,120 @@
+"""A real local HTTP server for media-URL tests: files, redirects and deliberately slow answers.
+
+It listens on 127.0.0.1, which production refuses to download from; tests reach it through
+:func:`test_policy` (the loopback allow-list and, when given, names that resolve to it).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import http.server
+import ipaddress
+import threading
+import time
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from sop_tasks.media_fetch import FetchPolicy
+
+
+@dataclass
+class Route:
+    body: bytes = b""
+    status: int = 200
+    location: str | None = None  # a redirect
+    trickle_seconds: float = 0.0  # one byte of the body every so many seconds
+    stall_before_headers: float = 0.0
+    length: int | None = None  # Content-Length to announce (default: len(body); -1: none)
+
+
+@dataclass
+class MediaServer:
+    base: str
+    port: int
+    routes: dict[str, Route] = field(default_factory=dict)
+    seen: list[tuple[str, str]] = field(default_factory=list)  # (path, Host header)
+
+    def add(self, path: str, route: Route | None = None, **kw: object) -> str:
+        self.routes[path] = route or Route(**kw)  # type: ignore[arg-type]
+        return self.base + path
+
+    def file(self, path: str, source: Path) -> str:
+        return self.add(path, Route(body=source.read_bytes()))
+
+
+@contextlib.contextmanager
+def media_server() -> Iterator[MediaServer]:
+    state: dict[str, MediaServer] = {}
+    stop = threading.Event()
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.0"
+
+        def log_message(self, *args: object) -> None:  # quiet
+            pass
+
+        def do_GET(self) -> None:
+            server = state["s"]
+            server.seen.append((self.path, self.headers.get("Host", "")))
+            route = server.routes.get(self.path)
+            if route is None:
+                self.send_error(404)
+                return
+            if route.stall_before_headers and stop.wait(route.stall_before_headers):
+                return
+            self.send_response(route.status)
+            if route.location:
+                self.send_header("Location", route.location)
+            length = route.length if route.length is not None else len(route.body)
+            if length >= 0:  # HTTP/1.0 without a length: the body ends when the server closes
+                self.send_header("Content-Length", str(length))
+            self.end_headers()
+            try:
+                if route.trickle_seconds:
+                    for i in range(len(route.body)):
+                        if stop.wait(route.trickle_seconds):
+                            return
+                        self.wfile.write(route.body[i : i + 1])
+                        self.wfile.flush()
+                else:
+                    self.wfile.write(route.body)
+            except OSError:  # the client hung up (a refused download): fine
+                pass
+
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    httpd.daemon_threads = True
+    port = int(httpd.server_address[1])
+    state["s"] = MediaServer(f"http://127.0.0.1:{port}", port)
+    t = threading.Thread(target=httpd.serve_forever, daemon=True)
+    t.start()
+    try:
+        yield state["s"]
+    finally:
+        stop.set()
+        httpd.shutdown()
+        httpd.server_close()
+
+
+def test_policy(names: Mapping[str, list[str]] | None = None, **kw: object) -> FetchPolicy:
+    """Production rules plus the loopback test server (127.0.0.1 only); ``names`` maps host names
+    to the addresses the injected resolver answers (anything else: not found). Calls are
+    counted in ``policy.resolve.calls``."""
+    table = dict(names or {})
+    calls: list[str] = []
+
+    def resolve(host: str, port: int) -> list[str]:
+        calls.append(host)
+        if host in table:
+            return list(table[host])
+        try:
+            return [str(ipaddress.ip_address(host))]
+        except ValueError:
+            raise OSError(f"unknown host {host}") from None
+
+    resolve.calls = calls  # type: ignore[attr-defined]
+    return FetchPolicy(resolve=resolve, allow=(ipaddress.ip_network("127.0.0.1/32"),), **kw)  # type: ignore[arg-type]
+
+
+def elapsed(since: float) -> float:
+    return time.monotonic() - since
