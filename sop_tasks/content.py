@@ -361,13 +361,23 @@ def stage_media(
             if not candidate.is_file():
                 problems.append(f"Media '{src}': berkas tidak ditemukan di folder media {root}")
                 continue
-            with candidate.open("rb") as fh:
-                big = _too_big(f"Media '{src}'", _kind_of(fh.read(16)), os.fstat(fh.fileno()).st_size)
-            if big:  # measured before copying: a 3 GB file is refused without reading it
-                problems.append(big)
-                continue
             dest = staging / f"{i:02d}-{candidate.name}"
-            shutil.copyfile(candidate, dest)
+            try:
+                with candidate.open("rb") as fh:
+                    big = _too_big(f"Media '{src}'", _kind_of(fh.read(16)), os.fstat(fh.fileno()).st_size)
+                    if big:  # measured before copying: a 3 GB file is refused without reading it
+                        problems.append(big)
+                        continue
+                    fh.seek(0)
+                    with dest.open("wb") as out:
+                        shutil.copyfileobj(fh, out, 1 << 20)
+            except OSError as exc:
+                dest.unlink(missing_ok=True)
+                problems.append(
+                    f"Media '{src}': berkas tidak dapat dibaca ({exc.strerror or type(exc).__name__}); "
+                    "periksa izin berkas di folder media"
+                )
+                continue
         mf, errs = inspect_media(dest, src)
         problems.extend(errs)
         if mf:

@@ -13,7 +13,7 @@ from sop_tasks.content import (
 )
 from sop_tasks.errors import ContentError
 from tests.support.media import make_jpeg, make_mp4, make_png, make_png_bomb
-from tests.support.media_server import Route, elapsed, media_server, test_policy
+from tests.support.media_server import Route, elapsed, media_server, self_signed, test_policy
 from tests.support.video import make_video_mp4
 
 
@@ -338,3 +338,20 @@ def test_a_publish_time_out_of_range_is_a_clear_error(cfg, tmp_path, raw):
     (problem,) = _problems(_form(publish_at=raw), cfg, tmp_path)
     assert problem.startswith(f"Waktu tayang (publish_at) '{raw}' ")
     assert "2026-12-01T09:00 (WIB)" in problem
+
+
+def test_https_is_checked_for_the_url_host_name_while_connected_to_the_checked_address(cfg, tmp_path):
+    cert, key = self_signed(tmp_path, "media.kendalkab.test")
+    with media_server(tls=(cert, key)) as srv:
+        srv.file("/poster.jpg", make_jpeg(tmp_path / "poster.jpg"))
+        policy = test_policy(
+            {"media.kendalkab.test": ["127.0.0.1"], "lain.kendalkab.test": ["127.0.0.1"]},
+            ca_file=str(cert),
+        )
+        good = f"https://media.kendalkab.test:{srv.port}/poster.jpg"
+        content = prepare(_form(media=[good]), cfg, tmp_path / "s", fetch=policy)
+        assert content.media[0].name == "poster.jpg"  # SNI and certificate matched the name
+        other = f"https://lain.kendalkab.test:{srv.port}/poster.jpg"
+        with pytest.raises(ContentError, match=r"sertifikat HTTPS server 'lain\.kendalkab\.test' tidak sah"):
+            prepare(_form(media=[other]), cfg, tmp_path / "s2", fetch=policy)
+    assert srv.seen == [("/poster.jpg", f"media.kendalkab.test:{srv.port}")]

@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import http.server
 import ipaddress
+import ssl
 import threading
 import time
 from collections.abc import Iterator, Mapping
@@ -44,7 +45,8 @@ class MediaServer:
 
 
 @contextlib.contextmanager
-def media_server() -> Iterator[MediaServer]:
+def media_server(tls: tuple[Path, Path] | None = None) -> Iterator[MediaServer]:
+    """The server; with ``tls`` (cert, key) it speaks HTTPS and its base URL is ``https://``."""
     state: dict[str, MediaServer] = {}
     stop = threading.Event()
 
@@ -84,8 +86,12 @@ def media_server() -> Iterator[MediaServer]:
 
     httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     httpd.daemon_threads = True
+    if tls:
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        ctx.load_cert_chain(*tls)
+        httpd.socket = ctx.wrap_socket(httpd.socket, server_side=True)
     port = int(httpd.server_address[1])
-    state["s"] = MediaServer(f"http://127.0.0.1:{port}", port)
+    state["s"] = MediaServer(f"{'https' if tls else 'http'}://127.0.0.1:{port}", port)
     t = threading.Thread(target=httpd.serve_forever, daemon=True)
     t.start()
     try:
@@ -118,3 +124,37 @@ def test_policy(names: Mapping[str, list[str]] | None = None, **kw: object) -> F
 
 def elapsed(since: float) -> float:
     return time.monotonic() - since
+
+
+def self_signed(directory: Path, name: str) -> tuple[Path, Path]:
+    """A certificate for ``name`` (its own CA) and its key, as PEM files: (cert, key)."""
+    import datetime
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])
+    now = datetime.datetime.now(datetime.UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(subject)
+        .issuer_name(subject)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(hours=1))
+        .not_valid_after(now + datetime.timedelta(days=1))
+        .add_extension(x509.SubjectAlternativeName([x509.DNSName(name)]), critical=False)
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )
+    cert_file, key_file = directory / f"{name}.crt", directory / f"{name}.key"
+    cert_file.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_file.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        )
+    )
+    return cert_file, key_file
