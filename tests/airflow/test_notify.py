@@ -24,10 +24,11 @@ def test_every_subject_is_one_clean_line_so_the_mail_goes_out(monkeypatch):
         monkeypatch.setenv("AIRFLOW_CONN_SMTP_DEFAULT", conn)
         for step in (2, 3, 4):
             subject = f"[SOP] Pengingat verifikasi langkah {step}: {title}"
-            assert notify(["kasubag@dinarpus.test"], subject, "teks") is True
+            assert notify(["kasubag@dinarpus.test"], subject, "teks\u200b\u202e terbalik") is True
     assert len(inbox.messages) == 3
     for step, msg in zip((2, 3, 4), inbox.messages, strict=True):
         assert msg["Subject"] == (
             f"[SOP] Pengingat verifikasi langkah {step}: Pameran arsip Bcc: semua@evil.test Hari ini"
         )
         assert msg["Bcc"] is None and "evil" not in msg["X-Rcpt"]
+        assert "teks terbalik" in body_text(msg)
