@@ -258,7 +258,7 @@ def test_a_slow_server_is_cut_off_at_the_total_deadline(cfg, tmp_path, route):
         took = elapsed(started)
     (problem,) = ei.value.problems
     assert "unduhan tidak selesai dalam 2 detik" in problem and "folder media" in problem
-    assert 2 <= took < 10  # the deadline, not a byte's timeout (the trickle alone would take 40 s)
+    assert 2 <= took < 20  # the deadline, not a byte's timeout (the trickle alone would take 40 s)
     assert _staged(tmp_path / "s") == []
 
 
