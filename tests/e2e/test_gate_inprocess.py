@@ -62,12 +62,10 @@ def _states(dr: Any) -> dict[str, tuple[str, int]]:
     from sqlalchemy import select
 
     with create_session() as s:
-        rows = s.execute(
-            select(TaskInstance.task_id, TaskInstance.state, TaskInstance.try_number).where(
-                TaskInstance.dag_id == dr.dag_id, TaskInstance.run_id == dr.run_id
-            )
+        tis = s.scalars(
+            select(TaskInstance).where(TaskInstance.dag_id == dr.dag_id, TaskInstance.run_id == dr.run_id)
         ).all()
-    return {t: (str(getattr(st, "value", st)), n) for t, st, n in rows}
+        return {ti.task_id: (str(getattr(ti.state, "value", ti.state)), int(ti.try_number)) for ti in tis}
 
 
 def _outbox_files(office_cfg: Any, sid: int) -> list[Any]:
@@ -98,13 +96,14 @@ def test_marking_the_three_verifications_success_publishes_nothing(dagbag, rest_
     assert reason.startswith("Ditolak: persetujuan tidak lengkap — langkah 2 (Kasubag Umum dan Kepegawaian)")
     assert "langkah 3 (Kepala Bidang) belum disetujui" in reason
     assert "langkah 4 (Kepala Dinas) belum disetujui" in reason
-    assert summary["steps"]["5"]["actor"] == "pengelola_ti"  # the configured officer (no trigger user)
+    sub = ledger.submission(sid)
+    assert sub.submitted_by and summary["steps"]["5"]["actor"] == sub.submitted_by  # who triggered the run
     from airflow.models.dagrun import DagRun
     from airflow.utils.session import create_session
     from sqlalchemy import select
 
     with create_session() as s:
-        note = s.scalar(select(DagRun.note).where(DagRun.run_id == dr.run_id))
+        note = s.scalar(select(DagRun).where(DagRun.run_id == dr.run_id)).note
     assert note and "ditolak: persetujuan tidak lengkap" in note and "Kepala Bidang" in note
 
 
@@ -123,7 +122,7 @@ def test_an_update_with_its_verifications_marked_success_changes_nothing(dagbag,
         VERIFY,
         "pengelola_ti",
     )
-    assert _states(up)["sop10_perbarui_website"] == ("failed", 1)
+    assert _states(up)["sop10_pemutakhiran_website"] == ("failed", 1)
     uid = ledger.submission_id("sop_update", up.run_id)
     assert ledger.channel_results(uid) == [] and _outbox_files(office_cfg, uid) == []
     assert ledger.summary_of(uid)["status"] == STATUS_REFUSED
