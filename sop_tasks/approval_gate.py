@@ -65,11 +65,14 @@ def submission_problems(
     content: PreparedContent | None,
     run: tuple[str, str] | None = None,
     submission_id: int | None = None,
+    channel: str | None = None,
 ) -> list[str]:
     """Every reason the submission may not be written to a channel now ([] = approved)."""
     if sub is None:
         return [f"pengajuan {submission_id} tidak ada di catatan"]
     problems: list[str] = []
+    if channel is not None and content is not None and channel not in content.channels:
+        problems.append(f"kanal {channel} tidak termasuk kanal pengajuan {sub.id} yang diverifikasi")
     if run is not None and (sub.dag_id, sub.run_id) != run:
         problems.append(
             f"pengajuan {sub.id} bukan pengajuan run ini ({run[0]} / {run[1]}); hanya pengajuan yang "
@@ -144,9 +147,12 @@ def check_submission(
     content: PreparedContent | None,
     run: tuple[str, str] | None = None,
     submission_id: int | None = None,
+    channel: str | None = None,
 ) -> None:
     """Raise ApprovalMissingError unless the submission may be written now (see the module doc)."""
-    problems = submission_problems(sub, events, cfg, content=content, run=run, submission_id=submission_id)
+    problems = submission_problems(
+        sub, events, cfg, content=content, run=run, submission_id=submission_id, channel=channel
+    )
     if problems:
         raise ApprovalMissingError(problems)
 

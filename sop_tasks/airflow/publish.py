@@ -287,6 +287,7 @@ def write_channel(
             content=content,
             run=run,
             submission_id=submission_id,
+            channel=channel,
         )
 
     name = CHANNEL_NAMES[channel]

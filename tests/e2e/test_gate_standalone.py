@@ -29,10 +29,11 @@ from sop_tasks.followup import FollowUps
 from sop_tasks.incoming import IncomingItem
 from sop_tasks.records.inbox import Inbox
 from sop_tasks.records.ledger import STATUS_REFUSED, Ledger
+from tests.support.follow_up import Routed
 from tests.support.shortcuts import Marker, clear, mark, set_xcom, ti_path
 from tests.support.standalone import Stack, standalone
 
-pytestmark = [pytest.mark.e2e, pytest.mark.timeout(900)]
+pytestmark = [pytest.mark.e2e, pytest.mark.timeout(1500)]
 VERIFY = ["sop02_verifikasi_kasubag", "sop03_verifikasi_kabid", "sop04_verifikasi_kadis"]
 WHO = dict(zip(VERIFY, ["kasubag", "kabid", "kadis"], strict=True))
 UPLOAD = "sop05_unggah_website"
@@ -42,7 +43,7 @@ UPLOAD = "sop05_unggah_website"
 def stack(wordpress):
     home = Path(tempfile.mkdtemp(prefix="sop-gate-"))
     extra = {"AIRFLOW_CONN_SOP_WEBSITE": wordpress.conn_json(timeout=60)}
-    with standalone(home, extra_env=extra) as s:
+    with standalone(home, timeout=600, extra_env=extra) as s:  # a loaded CI machine is slow
         yield s
     shutil.rmtree(home, ignore_errors=True)
 
@@ -153,7 +154,7 @@ def test_marks_forged_conf_and_clear_after_tidak_never_reach_wordpress(stack, wo
     assert (
         mark(stack.api, "pengelola_ti", "sop_publish", returned, "sop04_verifikasi_kadis").status_code == 200
     )
-    r = clear(stack.api, "pengelola_ti", "sop_publish", returned, ["sop05_tunggu_jadwal", UPLOAD])
+    r = clear(stack.api, "pengelola_ti", "sop_publish", returned, ["sop05_unggah_tunggu_jadwal", UPLOAD])
     assert r.status_code == 200, r.text
     end = time.monotonic() + 300
     while _ti(stack, "sop_publish", returned, UPLOAD).get("state") not in ("failed", "success"):
@@ -222,7 +223,7 @@ def test_edited_xcom_marked_update_and_marked_reply_change_nothing_on_wordpress(
                 post_ref=post["post_id"],
             )
         ],
-        [type("R", (), {"bidang": "perpustakaan", "spam": False, "reasons": ("uji",)})()],
+        [Routed("perpustakaan")],
         sweep,
     )
     item = next(i for i in inbox.items() if i.platform_id == cid)

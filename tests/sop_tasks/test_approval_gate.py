@@ -215,6 +215,14 @@ def test_another_runs_submission_is_refused(ledger, office_cfg):
     assert problems and "bukan pengajuan run ini" in problems[0]
 
 
+def test_a_channel_the_verified_submission_did_not_choose_is_refused(ledger, office_cfg):
+    sid, run_id = _submit(ledger, office_cfg)  # website only
+    approve_all(ledger, sid, office_cfg)
+    with pytest.raises(ApprovalMissingError, match="kanal twitter tidak termasuk kanal pengajuan"):
+        publish_channel("twitter", sid, ledger=ledger, cfg=office_cfg, run=("sop_publish", run_id))
+    assert ledger.channel_results(sid) == []
+
+
 def test_an_unknown_or_invalid_submission_is_refused(ledger, office_cfg):
     assert gate.submission_problems(None, [], office_cfg, content=None, submission_id=42) == [
         "pengajuan 42 tidak ada di catatan"
