@@ -10,6 +10,8 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote
 
+import requests
+
 from tests.support.airflow_api import ApiClient
 
 
@@ -71,7 +73,12 @@ class Marker:
         end = time.monotonic() + self.deadline_s
         try:
             while not self._stop.is_set() and time.monotonic() < end:
-                for d in self.api.pending(self.dag_id):
+                try:
+                    pending = self.api.pending(self.dag_id)
+                except requests.RequestException:  # a slow, loaded api-server: ask again
+                    time.sleep(1)
+                    continue
+                for d in pending:
                     ti = d["task_instance"]
                     run_id, task_id = ti["dag_run_id"], ti["task_id"]
                     if self.run_ids is not None and run_id not in self.run_ids:
