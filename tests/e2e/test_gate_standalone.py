@@ -92,34 +92,36 @@ def _wait_all(stack: Stack, dag_id: str, run_ids: list[str], timeout: float = 42
 
 
 def _answer(stack: Stack, dag_id: str, run_id: str, answers: list[tuple[str, str, str, str | None]]) -> None:
-    """Answer this run's questions in order: (task, user, option, reason); waits until each settled."""
+    """Answer this run's questions: (task, user, option, reason) each, until the records hold every
+    answer. A question asked again (an answer lost to Airflow 3.3.2's HITL race, see DESIGN.md)
+    is answered again; only settled questions (``awaiting_input``) are answered."""
+    steps = {task: int(task[3:5]) for task, *_ in answers}
+    by_task = {task: (user, option, reason) for task, user, option, reason in answers}
+    ledger = _ledger(stack)
     end = time.monotonic() + 400
-    todo = list(answers)
-    sent = False
-    while todo:
-        assert time.monotonic() < end, f"not asked: {todo}\n{stack.log_tail()}"
-        task, user, option, reason = todo[0]
+
+    def answered() -> set[str]:
+        sid = ledger.submission_id(dag_id, run_id)
+        evs = ledger.events(sid) if sid is not None else []
+        decided = {e.step for e in evs if e.event in ("approved", "returned")}
+        return {t for t, n in steps.items() if n in decided}
+
+    while answered() != set(steps):
+        assert time.monotonic() < end, f"answered {answered()} of {steps}\n{stack.log_tail()}"
         try:
             pending = stack.api.pending(dag_id, run_id)
         except requests.RequestException:  # a slow, loaded api-server: ask again
             continue
-        waiting = [
-            d
-            for d in pending
-            if d["task_instance"]["task_id"] == task and d["task_instance"].get("state") == "awaiting_input"
-        ]
-        if waiting:
-            try:
-                r = stack.api.respond(user, dag_id, run_id, task, option, {"alasan": reason})
-            except requests.RequestException:  # it may have landed: the next look tells
-                sent = True
-                continue
-            assert r.status_code == 200, r.text
-            todo.pop(0)
-        elif sent and not any(d["task_instance"]["task_id"] == task for d in pending):
-            todo.pop(0)  # the answer that timed out did land
-        sent = False if waiting else sent
-        time.sleep(0.5)
+        for d in pending:
+            ti = d["task_instance"]
+            if ti["task_id"] in by_task and ti.get("state") == "awaiting_input":
+                user, option, reason = by_task[ti["task_id"]]
+                try:
+                    r = stack.api.respond(user, dag_id, run_id, ti["task_id"], option, {"alasan": reason})
+                except requests.RequestException:  # it may have landed: the records tell
+                    continue
+                assert r.status_code in (200, 409), r.text  # 409: already answered
+        time.sleep(1)
 
 
 def _refused(stack: Stack, dag_id: str, run_id: str) -> dict[str, Any]:
