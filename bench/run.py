@@ -93,6 +93,7 @@ def bench_wordpress(runs: int = 5) -> None:
     from sop_tasks.airflow.hooks import WordPressHook
     from sop_tasks.config import load_config
     from sop_tasks.records.ledger import Ledger
+    from tests.support.approvals import approve_all
     from tests.support.media import make_jpeg
     from tests.support.wordpress import wordpress_site
 
@@ -122,6 +123,7 @@ def bench_wordpress(runs: int = 5) -> None:
                 ledger=ledger,
                 cfg=cfg,
             )["submission_id"]
+            approve_all(ledger, sid, cfg)  # steps 2–4 recorded: the approval gate lets it through
             pub.round_trips.clear()
             t = time.perf_counter()
             publish.publish_channel("website", sid, ledger=ledger, cfg=cfg)

@@ -74,7 +74,13 @@ def sop_follow_up() -> None:
     def unggah_balasan(**context: Any) -> dict[str, Any]:
         info = context["ti"].xcom_pull(task_ids=fua.PREPARE_TASK)
         with platform_outcomes(log):  # like uploads: no login loop, rate limits reschedule
-            return fua.post_reply(int(info["item_id"]), info["bidang"], ledger=get_ledger(), cfg=cfg)
+            return fua.post_reply(
+                int(info["item_id"]),
+                info["bidang"],
+                ledger=get_ledger(),
+                cfg=cfg,
+                run_id=getattr(context.get("dag_run"), "run_id", None),  # the decision must be this run's
+            )
 
     @task(task_id=fua.NO_REPLY_TASK, task_display_name="8. Selesai tanpa balasan")
     def tanpa_balasan(**context: Any) -> str:

@@ -152,7 +152,7 @@ def cmd_records_list(args: argparse.Namespace, out: TextIO | None = None) -> int
             who = f" oleh {safe_line(info['actor'], 60)}" if info["actor"] else ""
             why = (
                 f" — {safe_line(info['reason'], 200)}"
-                if info["reason"] and info["outcome"] in ("returned", "invalid")
+                if info["reason"] and info["outcome"] in ("returned", "invalid", "refused")
                 else ""
             )
             out.write(

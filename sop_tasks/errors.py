@@ -6,7 +6,14 @@ Every error a staff member can meet says, in Bahasa Indonesia, what happened and
 
     SopError                      base of everything raised on purpose here
     ├── ConfigError               the office config (config/*.yaml) is invalid: file, key, fix
+    ├── SopConfigImportError      a DAG file cannot load the office config (its import error)
     ├── ContentError              a submission cannot be published as it is (permanent)
+    ├── NotFoundError             a submission, update or incoming item is not in the records
+    │                             (also a LookupError)
+    ├── VersionTaken              two updates of one submission took the same version number
+    ├── FollowUpError             a follow-up (SOP steps 8–9) cannot go on as asked
+    ├── ApprovalMissingError      a channel write lacks the recorded approvals it needs
+    │                             (SOP warning 1): permanent, never retried
     └── ChannelError              a platform refused or failed
         ├── CredentialsError      the connection's credentials are wrong (permanent)
         ├── ActionRequiredError   a person must act in the platform's app first (challenge,
@@ -47,6 +54,42 @@ class ContentError(SopError):
             "Konten tidak dapat diproses. Perbaiki hal berikut lalu kirim ulang formulir:\n"
             + "\n".join(f"- {p}" for p in self.problems)
         )
+
+
+class SopConfigImportError(SopError):
+    """Raised at DAG parse time when the office config is invalid; shown as the DAG import error."""
+
+
+class NotFoundError(SopError, LookupError):
+    """Something the records should hold is not there; the message says what and where to look."""
+
+    @classmethod
+    def submission(cls, submission_id: object, *, what: str = "Pengajuan") -> NotFoundError:
+        return cls(f"{what} {submission_id} tidak ada di catatan; lihat nomornya dengan `sop records list`")
+
+
+class VersionTaken(SopError):
+    """Two updates of one submission were prepared at the same moment; the second must rerun."""
+
+    def __init__(self, submission_id: int, version: int) -> None:
+        super().__init__(f"version {version} of submission {submission_id} was taken")
+
+
+class FollowUpError(SopError):
+    """A follow-up that cannot go on as asked; the message says why, in Indonesian."""
+
+
+class ApprovalMissingError(SopError):
+    """A channel write without the approvals SOP warning 1 demands: ``missing`` names each one.
+
+    Permanent: nothing a retry could change; the write never happens and the refusal is recorded.
+    """
+
+    PREFIX = "Ditolak: persetujuan tidak lengkap"
+
+    def __init__(self, missing: Sequence[str]) -> None:
+        self.missing = list(missing)
+        super().__init__(f"{self.PREFIX} — " + "; ".join(self.missing))
 
 
 class ChannelError(SopError):

@@ -16,6 +16,7 @@ from sqlalchemy import select
 
 from sop_tasks.channels.base import ReplyTarget
 from sop_tasks.config import CHANNEL_NAMES, OfficeConfig
+from sop_tasks.errors import FollowUpError
 from sop_tasks.records.inbox import Inbox
 from sop_tasks.records.ledger import WIB, Ledger, to_wib, utcnow
 from sop_tasks.records.models import (
@@ -43,6 +44,9 @@ STEP7, STEP8, STEP9 = step(7), step(8), step(9)
 EVENT_PPID = "ppid"  # marked as a public-information request (deadline = ppid_days working days)
 EVENT_PPID_EXTENDED = "ppid_extended"  # extended once (deadline = the new one; text = the reason)
 EVENT_POSTED, EVENT_REMINDED, EVENT_ERROR = "posted", "reminded", "error"
+# The approval gate refused to post the reply (text: "Ditolak: persetujuan tidak lengkap — …").
+EVENT_REFUSED = "refused"
+REFUSED_LABEL = "ditolak: persetujuan tidak lengkap"
 # follow_up.replies_need_approval: the official's approval of a reply (SOP warning 1 for replies).
 # A returned reply no longer stands: the bidang answers again in a revision run.
 EVENT_APPROVAL_REQUESTED = "reply_approval_requested"  # detail["reply_id"]: the reply to approve
@@ -66,10 +70,6 @@ _DAYS = ("Senin", "Selasa", "Rabu", "Kamis", "Jumat", "Sabtu", "Minggu")
 def fmt_date(d: date) -> str:
     """``Kamis, 07-01-2027`` — how a date is shown to staff."""
     return f"{_DAYS[d.weekday()]}, {d:%d-%m-%Y}"
-
-
-class FollowUpError(Exception):
-    """A follow-up that cannot go on as asked; the message says why, in Indonesian."""
 
 
 @dataclass(frozen=True)
@@ -551,6 +551,8 @@ class FollowUps:
             results = replies.get(f.item_id, []) if decision and decision.event == "reply" else []
             posted = next((r for r in results if r.status in ("published", "outbox")), None)
             failed = next((r for r in reversed(results) if r.status == "error"), None)
+            since = decision.id if decision is not None else (returns[-1].returned.id if returns else 0)
+            refused = any(e.event == EVENT_REFUSED and e.bidang == f.bidang and e.id > since for e in all_evs)
             rerouted_from = f.via.split(":", 1)[1] if f.via.startswith("teruskan:") else None
             std_forward = None if rerouted_from else STEP7.standard_seconds  # a reroute is step 8
             to_forward = secs(item.seen_at, f.forwarded_at)
@@ -575,7 +577,7 @@ class FollowUps:
                     "status": decision.event
                     if decision
                     else (EVENT_RETURNED if awaiting else "menunggu tindak lanjut"),
-                    "status_label": _status_label(decision, posted, failed, returns, verdict, asked),
+                    "status_label": _status_label(decision, posted, failed, returns, verdict, asked, refused),
                     "answered_by": decision.actor if decision else None,
                     "answered_at": iso(decision.at) if decision else None,
                     "reply_text": decision.text
@@ -635,10 +637,13 @@ def _status_label(
     returns: list[ReturnedReply] | None = None,
     verdict: FollowUpEvent | None = None,
     awaiting_approval: bool = False,
+    refused: bool = False,
 ) -> str:
     """What staff read as the follow-up's status (one plain line: the CLI prints it as is)."""
     returns = returns or []
     if decision is None:
+        if refused:  # a reply was attempted without the bidang's decision (e.g. a task marked success)
+            return f"{REFUSED_LABEL} (belum ada keputusan bidang)"
         if not returns:
             return "menunggu tindak lanjut"
         last = returns[-1].returned
@@ -655,6 +660,8 @@ def _status_label(
     if posted is not None:
         done = "dibalas (outbox, koneksi belum diatur)" if posted.mode == "outbox" else "dibalas"
         return done + revised
+    if refused:  # the approval gate refused to post it (the text of the event names what is missing)
+        return REFUSED_LABEL + revised
     if failed:
         return "dijawab, gagal diunggah" + revised
     if verdict is not None and verdict.event == EVENT_APPROVED:

@@ -29,9 +29,10 @@ def run_note(summary: dict[str, Any]) -> str:
             "returned": "Tidak (dikembalikan)",
             "published": "diunggah",
             "outbox": "outbox",
+            "refused": "DITOLAK (persetujuan tidak lengkap)",
         }.get(info["outcome"], info["outcome"])
         lines.append(f"- Langkah {no} ({info['label']}): {outcome}{who}")
-        if info.get("reason") and info["outcome"] in ("returned", "invalid"):
+        if info.get("reason") and info["outcome"] in ("returned", "invalid", "refused"):
             lines += [
                 "",
                 "  Alasan:",

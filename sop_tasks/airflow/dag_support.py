@@ -9,11 +9,7 @@ from typing import Any
 from airflow.sdk import Param
 
 from sop_tasks.config import CHANNEL_NAMES, CHANNELS, OfficeConfig, load_config
-from sop_tasks.errors import ConfigError, ContentError
-
-
-class SopConfigImportError(Exception):
-    """Raised at DAG parse time when the office config is invalid; shown as the DAG import error."""
+from sop_tasks.errors import ConfigError, ContentError, SopConfigImportError
 
 
 def dag_config() -> OfficeConfig:

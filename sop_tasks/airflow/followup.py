@@ -16,12 +16,13 @@ from sop_tasks import approval
 from sop_tasks import followup as fu
 from sop_tasks.airflow.ledger import get_ledger
 from sop_tasks.airflow.notify import notify
-from sop_tasks.airflow.publish import CONN_IDS
+from sop_tasks.airflow.publish import writer_for
 from sop_tasks.approval import REASON_PARAM
-from sop_tasks.channels import OutboxPublisher
-from sop_tasks.channels.base import Replier
+from sop_tasks.approval_gate import TEXT_HASH_KEY, check_reply, text_hash
+from sop_tasks.channels.base import PublishResult, Replier
 from sop_tasks.config import CHANNEL_NAMES, OfficeConfig
-from sop_tasks.errors import ChannelError
+from sop_tasks.errors import ApprovalMissingError
+from sop_tasks.exactly_once import ReplyResults, write_once
 from sop_tasks.records.inbox import Inbox
 from sop_tasks.records.ledger import Ledger, to_wib
 from sop_tasks.records.models import FollowUpEvent
@@ -428,6 +429,7 @@ class ReplyApprovalOperator(HITLOperator, SkipMixin):
         if not approved and not reason:
             reason = "(alasan tidak diisi)"
         store = fu.FollowUps(get_ledger())
+        reply = store.decided(item_id, code)
         verdict_id = store.add(
             item_id,
             code,
@@ -435,6 +437,11 @@ class ReplyApprovalOperator(HITLOperator, SkipMixin):
             actor=who,
             text=reason,
             run_id=context["dag_run"].run_id,
+            # the reply text answered: step 9 posts only this very text (sop_tasks.approval_gate)
+            detail={
+                "reply_id": reply.id if reply else None,
+                TEXT_HASH_KEY: text_hash(reply.text if reply else None),
+            },
         )
         verdict = next(e for e in store.events(item_id) if e.id == verdict_id)
         if approved:
@@ -477,59 +484,31 @@ class ReplyApprovalOperator(HITLOperator, SkipMixin):
 
 
 def replier_for(channel: str, cfg: OfficeConfig) -> Replier:
-    from airflow.sdk import BaseHook
-    from airflow.sdk.exceptions import AirflowNotFoundException
-
-    from sop_tasks.airflow import hooks
-
-    try:
-        BaseHook.get_connection(CONN_IDS[channel])
-    except AirflowNotFoundException:
-        return OutboxPublisher(channel, cfg.path("outbox"))
-    replier: Replier = hooks.hook_for(channel, CONN_IDS[channel], cfg).get_conn()
+    """The channel's client for replies: the same single look-up as uploads and updates."""
+    replier: Replier = writer_for(channel, cfg)
     return replier
 
 
-def post_reply(item_id: int, bidang: str, *, ledger: Ledger, cfg: OfficeConfig) -> dict[str, Any]:
-    """SOP step 9: the bidang's answer, posted where the message came from — exactly once."""
+def post_reply(
+    item_id: int, bidang: str, *, ledger: Ledger, cfg: OfficeConfig, run_id: str | None = None
+) -> dict[str, Any]:
+    """SOP step 9: the bidang's answer, posted where the message came from — exactly once, and only
+    when the records hold what SOP warning 1 asks of a reply (``sop_tasks.approval_gate``).
+
+    ``run_id``: the posting run; the decision must have been recorded in it (an edited XCom cannot
+    point this run at another item's reply)."""
     store = fu.FollowUps(ledger)
     view = store.view(item_id)
-    decision = store.decided(item_id, bidang)
-    returned = store.awaiting_revision(item_id, bidang) if decision is None else None
-    if returned is not None:
-        approver = cfg.verifier(REPLY_APPROVER_ROLE).title
-        raise AirflowFailException(
-            f"Balasan {bidang} untuk informasi masuk #{item_id} dikembalikan oleh {approver} "
-            f"({returned.returned.actor or '?'}): tidak diunggah; bidang menulis jawaban baru di "
-            "tindak lanjut revisi (SOP peringatan 1: hanya yang disetujui pejabat yang boleh diunggah)"
-        )
-    if decision is None or decision.event != "reply" or not decision.text:
-        raise AirflowFailException(
-            f"Tidak ada jawaban {bidang} untuk informasi masuk #{item_id} yang dapat diunggah; langkah 8 "
-            "run ini harus memilih 'Balas' dengan isi jawaban — lihat catatan run"
-        )
-    if cfg.follow_up.replies_need_approval:
-        verdict = fu.verdict_on(store.events(item_id), decision)  # on this very reply
-        if verdict is None or verdict.event != EVENT_APPROVED:
-            approver = cfg.verifier(REPLY_APPROVER_ROLE).title
-            state = "dikembalikan" if verdict is not None else "belum disetujui"
-            todo = (
-                "bidang menulis jawaban baru di tindak lanjut revisi"
-                if verdict is not None
-                else "run ini dimulai sebelum replies_need_approval dinyalakan; picu sop_follow_up baru "
-                f"untuk item_id {item_id} agar balasan disetujui dulu"
-            )
-            raise AirflowFailException(
-                f"Balasan {bidang} untuk informasi masuk #{item_id} {state} oleh {approver}: tidak diunggah "
-                f"(SOP peringatan 1: hanya yang disetujui pejabat yang boleh diunggah); {todo}"
-            )
     item = view.item
-    key = fu.reply_key(item)
-    done = next((r for r in store.reply_results(item_id) if r.status in ("published", "outbox")), None)
+    decision = store.decided(item_id, bidang)
     evs = store.events(item_id)
     replies = [fu.standing_decision(evs, b) for b in dict.fromkeys(e.bidang for e in evs)]
-    first = min((d for d in replies if d is not None and d.event == "reply"), key=lambda d: d.id)
-    if first.bidang != bidang:
+    first = min(
+        (d for d in replies if d is not None and d.event == "reply"), key=lambda d: d.id, default=None
+    )
+    results = ReplyResults(store, item_id, item.channel, bidang, key=fu.reply_key(item))
+    done = results.settled()
+    if decision is not None and decision.event == "reply" and first is not None and first.bidang != bidang:
         # One answer per message: a second bidang's reply (a run started by hand) is not posted,
         # whether the first one is already up or still on its way.
         def name(code: str) -> str:
@@ -544,39 +523,40 @@ def post_reply(item_id: int, bidang: str, *, ledger: Ledger, cfg: OfficeConfig) 
             f"{name(bidang)} tidak diunggah agar warga tidak menerima dua balasan. Bila perlu "
             f"melengkapi, hubungi {name(first.bidang)} atau pengelola TI"
         )
-        store.add(item_id, bidang, "error", text=message)
+        store.add(item_id, bidang, fu.EVENT_ERROR, text=message)
         raise AirflowFailException(message)
-    if done is not None:
-        log.info("Balasan #%s sudah diunggah sebelumnya: %s", item_id, done.url)
-        return {"item_id": item_id, "mode": done.mode, "post_id": done.post_id, "url": done.url}
-    replier = replier_for(item.channel, cfg)
-    target = fu.target_of(item)
-    earlier = [r for r in store.reply_results(item_id) if r.status == "intent"]
-    store.add_reply_result(item_id, item.channel, mode=replier.mode, status="intent", idempotency_key=key)
-    try:
-        result = replier.find_reply(target, decision.text, key) if earlier else None
-        result = result or replier.reply(target, decision.text, key)
-    except ChannelError as exc:
-        store.add_reply_result(
-            item_id, item.channel, mode=replier.mode, status="error", idempotency_key=key, message=str(exc)
+    text = decision.text if decision is not None else None
+    forwarded = {f.bidang for f in Inbox(ledger).forwards() if f.item_id == item_id}
+
+    def gate() -> None:
+        check_reply(
+            store.events(item_id),
+            cfg,
+            item_id=item_id,
+            bidang=bidang,
+            text=text,
+            forwarded_to=forwarded,
+            approver_role=REPLY_APPROVER_ROLE,
+            run_id=run_id,
         )
-        store.add(item_id, bidang, "error", text=str(exc))
-        raise
-    store.add_reply_result(
-        item_id,
-        item.channel,
-        mode=result.mode,
-        status=result.status,
-        idempotency_key=key,
-        post_id=result.post_id,
-        url=result.url,
-    )
-    store.add(
-        item_id, bidang, "posted", detail={"mode": result.mode, "url": result.url, "post_id": result.post_id}
-    )
-    where = "OUTBOX (koneksi belum diatur)" if result.mode == "outbox" else result.url
-    log.info("Balasan untuk #%s (%s) diunggah: %s", item_id, CHANNEL_NAMES[item.channel], where)
-    return {"item_id": item_id, "mode": result.mode, "post_id": result.post_id, "url": result.url}
+
+    def attempt(replier: Replier, key: str, retrying: bool) -> PublishResult:
+        target = fu.target_of(item)
+        found = replier.find_reply(target, text or "", key) if retrying else None
+        return found or replier.reply(target, text or "", key)
+
+    try:
+        settled, fresh = write_once(
+            results, gate=gate, writer=lambda: replier_for(item.channel, cfg), attempt=attempt
+        )
+    except ApprovalMissingError as exc:  # recorded in record 3; never retried
+        raise AirflowFailException(str(exc)) from None
+    if fresh is None:
+        log.info("Balasan #%s sudah diunggah sebelumnya: %s", item_id, settled.url)
+    else:
+        where = "OUTBOX (koneksi belum diatur)" if fresh.mode == "outbox" else fresh.url
+        log.info("Balasan untuk #%s (%s) diunggah: %s", item_id, CHANNEL_NAMES[item.channel], where)
+    return {"item_id": item_id, "mode": settled.mode, "post_id": settled.post_id, "url": settled.url}
 
 
 def reminders(ledger: Ledger, cfg: OfficeConfig, notify: Any, now: datetime | None = None) -> int:

@@ -19,13 +19,17 @@ from sop_tasks.airflow.notify import notify
 from sop_tasks.airflow.publish import STEP1, STEP5, load_content, publish_channel, submission_id_from
 from sop_tasks.airflow.update import PREPARE_TASK as UPDATE_PREPARE_TASK
 from sop_tasks.airflow.update import STEP10, update_channel
+from sop_tasks.approval_gate import HASH_KEY
 from sop_tasks.config import CHANNEL_NAMES, OfficeConfig, load_config
 from sop_tasks.errors import (
     ActionRequiredError,
+    ApprovalMissingError,
     CredentialsError,
+    NotFoundError,
     RateLimitedError,
     RejectedContentError,
 )
+from sop_tasks.records.kinds import StepEventKind
 from sop_tasks.records.ledger import to_wib
 from sop_tasks.sop import VERIFY_STEPS, Step
 
@@ -75,19 +79,21 @@ class VerifyOperator(HITLOperator, SkipMixin):
 
     def execute(self, context: Any) -> Any:
         ledger = get_ledger()
-        sid = submission_id_from(context, self.source_task_id)
+        sid = submission_id_from(context, self.source_task_id, self.sop_step.number)
         content = load_content(ledger, sid)
         events = ledger.events(sid)
         decided = [
-            e for e in events if e.step == self.sop_step.number and e.event in ("approved", "returned")
+            e
+            for e in events
+            if e.step == self.sop_step.number and e.event in (StepEventKind.APPROVED, StepEventKind.RETURNED)
         ]
         if decided:  # a retried or cleared task: the official already answered; never ask twice
             return self._outcome(
-                context, decided[-1].event == "approved", decided[-1].actor, decided[-1].reason
+                context, decided[-1].event == StepEventKind.APPROVED, decided[-1].actor, decided[-1].reason
             )
         earlier = []
         for ev in events:
-            if ev.event == "approved" and ev.step < self.sop_step.number:
+            if ev.event == StepEventKind.APPROVED and ev.step < self.sop_step.number:
                 earlier.append((ev.actor or "?", self.role_titles.get(ev.step, ""), to_wib(ev.ended_at)))
         update = None
         version = ledger.content_version(sid)
@@ -108,9 +114,13 @@ class VerifyOperator(HITLOperator, SkipMixin):
         ledger.add_event(
             sid,
             self.sop_step.number,
-            "requested",
+            StepEventKind.REQUESTED,
             started_at=datetime.now(UTC),
-            detail={"assigned": [u["id"] for u in self.assigned_users or []]},
+            # the version shown: its approval is bound to it (sop_tasks.approval_gate)
+            detail={
+                "assigned": [u["id"] for u in self.assigned_users or []],
+                HASH_KEY: content.content_hash(),
+            },
         )
         notify(
             self.verifier_emails,
@@ -126,27 +136,30 @@ class VerifyOperator(HITLOperator, SkipMixin):
         who = (ret.get("responded_by_user") or {}).get("id") or "?"
         at = ret.get("responded_at")
         reason = ((ret.get("params_input") or {}).get(approval.REASON_PARAM) or "").strip() or None
-        sid = submission_id_from(context, self.source_task_id)
+        sid = submission_id_from(context, self.source_task_id, self.sop_step.number)
         ledger = get_ledger()
-        started = next(
+        request = next(
             (
-                e.started_at
+                e
                 for e in reversed(ledger.events(sid))
-                if e.step == self.sop_step.number and e.event == "requested"
+                if e.step == self.sop_step.number and e.event == StepEventKind.REQUESTED
             ),
             None,
         )
+        started = request.started_at if request is not None else None
+        shown = (request.detail or {}).get(HASH_KEY) if request is not None else None
         yes = approval.is_yes(chosen)
         if not yes and not reason:
             reason = "(alasan tidak diisi)"
         ledger.add_event(
             sid,
             self.sop_step.number,
-            "approved" if yes else "returned",
+            StepEventKind.APPROVED if yes else StepEventKind.RETURNED,
             actor=who,
             started_at=started and started.replace(tzinfo=UTC),
             ended_at=at,
             reason=reason,
+            detail={HASH_KEY: shown},
         )
         return self._outcome(context, yes, who, reason)
 
@@ -181,7 +194,7 @@ class WaitForPublishTime(BaseOperator):
         if at is None or at <= datetime.now(UTC):
             self.log.info("Tidak ada waktu tayang di masa depan: langsung unggah")
             return
-        ledger.add_event(sid, STEP5.number, "scheduled", detail={"publish_at": at.isoformat()})
+        ledger.add_event(sid, STEP5.number, StepEventKind.SCHEDULED, detail={"publish_at": at.isoformat()})
         self.log.info("Menunggu waktu tayang %s (tanpa memakai slot worker)", at.isoformat())
         self.defer(trigger=DateTimeTrigger(moment=at), method_name="execute_complete")
 
@@ -215,6 +228,11 @@ def platform_outcomes(log: Any) -> Iterator[None]:
     """
     try:
         yield
+    except ApprovalMissingError as exc:  # SOP warning 1: recorded by the product; never retried
+        log.error("%s", exc)
+        raise AirflowFailException(str(exc)) from None
+    except NotFoundError as exc:
+        raise AirflowFailException(str(exc)) from None
     except RateLimitedError as exc:
         log.warning("%s; dijadwalkan ulang setelah %s", exc, exc.reset_at.isoformat())
         raise AirflowRescheduleException(exc.reset_at) from None
@@ -247,16 +265,22 @@ class PublishChannelOperator(BaseOperator):
         self.channel = channel
         self._cfg = cfg
 
-    def run_channel(self, submission_id: int, cfg: OfficeConfig) -> dict[str, Any]:
-        return publish_channel(self.channel, submission_id, ledger=get_ledger(), cfg=cfg)
+    def run_channel(
+        self, submission_id: int, cfg: OfficeConfig, run: tuple[str, str] | None
+    ) -> dict[str, Any]:
+        return publish_channel(self.channel, submission_id, ledger=get_ledger(), cfg=cfg, run=run)
 
     def execute(self, context: Any) -> dict[str, Any]:
         chosen = context["ti"].xcom_pull(task_ids=self.source_task_id)["channels"]
         if self.channel not in chosen:
             raise AirflowSkipException(f"{CHANNEL_NAMES[self.channel]} {self.not_chosen}")
         cfg = self._cfg or load_config()
+        dag_run = context.get("dag_run")
+        run = (dag_run.dag_id, dag_run.run_id) if dag_run is not None else None
+        claimed = int(context["ti"].xcom_pull(task_ids=self.source_task_id)["submission_id"])
         with platform_outcomes(self.log):
-            return self.run_channel(submission_id_from(context, self.source_task_id), cfg)
+            # The XCom names the submission; the gate checks it is the one this run recorded.
+            return self.run_channel(claimed, cfg, run)
 
 
 class UpdateChannelOperator(PublishChannelOperator):
@@ -275,5 +299,7 @@ class UpdateChannelOperator(PublishChannelOperator):
         kwargs.setdefault("max_active_tis_per_dag", 1)
         super().__init__(channel=channel, cfg=cfg, **kwargs)
 
-    def run_channel(self, submission_id: int, cfg: OfficeConfig) -> dict[str, Any]:
-        return update_channel(self.channel, submission_id, ledger=get_ledger(), cfg=cfg)
+    def run_channel(
+        self, submission_id: int, cfg: OfficeConfig, run: tuple[str, str] | None
+    ) -> dict[str, Any]:
+        return update_channel(self.channel, submission_id, ledger=get_ledger(), cfg=cfg, run=run)

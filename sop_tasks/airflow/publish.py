@@ -9,11 +9,15 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
+from sop_tasks.approval_gate import check_submission
 from sop_tasks.channels import OutboxPublisher, Publisher, PublishResult
 from sop_tasks.config import CHANNEL_NAMES, OfficeConfig, load_config
 from sop_tasks.content import PreparedContent, prepare
-from sop_tasks.errors import ChannelError, ContentError
+from sop_tasks.errors import ApprovalMissingError, ContentError, NotFoundError
+from sop_tasks.exactly_once import ChannelResults, write_once
+from sop_tasks.records.kinds import ChannelAction, StepEventKind
 from sop_tasks.records.ledger import Ledger
+from sop_tasks.records.models import Submission
 from sop_tasks.sop import step
 from sop_tasks.update import ACTION_WORDS
 
@@ -26,16 +30,48 @@ def safe_name(run_id: str) -> str:
     return re.sub(r"[^A-Za-z0-9_.-]+", "_", run_id)[:120]
 
 
-def submission_id_from(context: Any, source_task_id: str = STEP1.task_id) -> int:
-    """The submission id the run's first task returned through XCom (a small dict)."""
+def submission_id_from(context: Any, source_task_id: str = STEP1.task_id, step_no: int = STEP5.number) -> int:
+    """The submission the run's first task recorded — and returned through XCom (a small dict).
+
+    An XCom that names another submission than the one this run recorded (edited by hand) is
+    refused, and the refusal recorded on the run's own submission (as step ``step_no``): a step
+    never acts on someone else's submission.
+    """
+    from airflow.sdk.exceptions import AirflowFailException
+
+    from sop_tasks.airflow.ledger import get_ledger
+
     data = context["ti"].xcom_pull(task_ids=source_task_id)
-    return int(data["submission_id"])
+    claimed = int(data["submission_id"])
+    dag_run = context.get("dag_run")
+    if dag_run is None:
+        return claimed
+    own = get_ledger().submission_id(dag_run.dag_id, dag_run.run_id)
+    if own is not None and own != claimed:
+        message = str(
+            ApprovalMissingError(
+                [
+                    f"XCom langkah pertama menyebut pengajuan {claimed}, padahal run ini "
+                    f"mencatat pengajuan {own}"
+                ]
+            )
+        )
+        get_ledger().add_event(
+            own,
+            step_no,
+            StepEventKind.REFUSED,
+            reason=message,
+            ended_at=datetime.now(UTC),
+            detail={"xcom_submission_id": claimed},
+        )
+        raise AirflowFailException(message)
+    return claimed
 
 
 def load_content(ledger: Ledger, submission_id: int) -> PreparedContent:
     sub = ledger.submission(submission_id)
     if sub is None:
-        raise LookupError(f"Pengajuan {submission_id} tidak ada di catatan")
+        raise NotFoundError.submission(submission_id)
     return PreparedContent.from_json(sub.content)
 
 
@@ -66,7 +102,7 @@ def record_refusal(
     ledger.add_event(
         sid,
         step_no,
-        "invalid",
+        StepEventKind.INVALID,
         actor=submitted_by,
         reason="\n".join(exc.problems),
         started_at=started,
@@ -116,7 +152,12 @@ def identify(
         submitted_by=submitted_by,
     )
     ledger.add_event(
-        sid, STEP1.number, "valid", actor=submitted_by, started_at=started, ended_at=datetime.now(UTC)
+        sid,
+        STEP1.number,
+        StepEventKind.VALID,
+        actor=submitted_by,
+        started_at=started,
+        ended_at=datetime.now(UTC),
     )
     log.info(
         "Pengajuan %s valid untuk kanal %s dengan %d media",
@@ -148,8 +189,9 @@ def connected(channel: str) -> bool:
     return True
 
 
-def publisher_for(channel: str, cfg: OfficeConfig) -> Publisher:
-    """The channel's live publisher when its connection exists; otherwise outbox mode."""
+def writer_for(channel: str, cfg: OfficeConfig) -> Any:
+    """The channel's one client for every write (publish, update, reply): the live platform
+    client when its connection exists, otherwise the outbox. The only connection look-up."""
     from sop_tasks.airflow import hooks
 
     if not connected(channel):
@@ -157,99 +199,115 @@ def publisher_for(channel: str, cfg: OfficeConfig) -> Publisher:
     return hooks.hook_for(channel, CONN_IDS[channel], cfg).get_conn()
 
 
+def publisher_for(channel: str, cfg: OfficeConfig) -> Publisher:
+    publisher: Publisher = writer_for(channel, cfg)
+    return publisher
+
+
+def step_actor(sub: Submission, cfg: OfficeConfig) -> str:
+    """Who a write step is recorded as: the user who triggered the run, else the configured officer."""
+    return sub.submitted_by or cfg.officers.users[0]
+
+
 def publish_channel(
-    channel: str, submission_id: int, *, ledger: Ledger, cfg: OfficeConfig | None = None
+    channel: str,
+    submission_id: int,
+    *,
+    ledger: Ledger,
+    cfg: OfficeConfig | None = None,
+    run: tuple[str, str] | None = None,
 ) -> dict[str, Any]:
-    """SOP step 5 for one channel, exactly once.
+    """SOP step 5 for one channel, exactly once, and only with the three recorded approvals.
 
     A settled result is never repeated (retry, cleared task, cleared run). The intent is recorded
     before the external write; an attempt that finds an earlier intent first asks the platform
-    for the post that attempt may have made, and publishes only if there is none.
+    for the post that attempt may have made, and publishes only if there is none. ``run`` is
+    (dag_id, run_id) of the writing run: the submission must be the one that run recorded.
     """
-    sub = ledger.submission(submission_id)
-    if sub is None:
-        raise LookupError(f"Pengajuan {submission_id} tidak ada di catatan")
-    content = PreparedContent.from_json(sub.content)
-    name = CHANNEL_NAMES[channel]
 
-    def attempt(publisher: Publisher, key: str, retrying: bool) -> PublishResult:
+    def attempt(publisher: Publisher, key: str, retrying: bool, content: PreparedContent) -> PublishResult:
         result = publisher.find_existing(content, key) if retrying else None
         if result is not None:
             log.info(
-                "%s: unggahan dari percobaan sebelumnya ditemukan (%s); tidak diunggah lagi", name, result.url
+                "%s: unggahan dari percobaan sebelumnya ditemukan (%s); tidak diunggah lagi",
+                CHANNEL_NAMES[channel],
+                result.url,
             )
             return result
         return publisher.publish(content, key)
 
-    return run_exactly_once(
-        channel, submission_id, ledger=ledger, cfg=cfg or load_config(), step_no=STEP5.number, attempt=attempt
+    return write_channel(
+        channel,
+        submission_id,
+        ledger=ledger,
+        cfg=cfg or load_config(),
+        step_no=STEP5.number,
+        attempt=attempt,
+        run=run,
     )
 
 
-def run_exactly_once(
+def write_channel(
     channel: str,
     submission_id: int,
     *,
     ledger: Ledger,
     cfg: OfficeConfig,
     step_no: int,
-    attempt: Callable[[Publisher, str, bool], PublishResult],
-    action: str = "publish",
+    attempt: Callable[[Any, str, bool, PreparedContent], PublishResult],
+    action: ChannelAction = ChannelAction.PUBLISH,
+    run: tuple[str, str] | None = None,
 ) -> dict[str, Any]:
-    """One external write for (submission, channel), recorded intent first and settled once.
+    """One channel write of a submission through the exactly-once path, behind the approval gate.
 
-    ``attempt(publisher, key, retrying)`` does the write; ``retrying`` is true when an earlier
-    attempt recorded its intent and may have reached the platform, so it must look first.
+    ``attempt(writer, key, retrying, content)`` does the write; ``retrying`` is true when an
+    earlier attempt recorded its intent and may have reached the platform, so it must look first.
     """
     sub = ledger.submission(submission_id)
     if sub is None:
-        raise LookupError(f"Pengajuan {submission_id} tidak ada di catatan")
-    key = idempotency_key(submission_id, sub.dag_id, sub.run_id, channel)
-    name = CHANNEL_NAMES[channel]
-    done = ledger.final_result(submission_id, channel)
-    if done is not None:
-        log.info("%s sudah selesai sebelumnya (%s): tidak dikirim lagi", name, done.status)
-        return {
-            "channel": channel,
-            "mode": done.mode,
-            "status": done.status,
-            "post_id": done.post_id,
-            "url": done.url,
-        }
-    publisher = publisher_for(channel, cfg)
-    started = datetime.now(UTC)
-    earlier = [
-        r for r in ledger.channel_results(submission_id) if r.channel == channel and r.status == "intent"
-    ]
-    record = {"mode": publisher.mode, "idempotency_key": key, "action": action}
-    ledger.add_channel_result(submission_id, channel, status="intent", **record)
-    try:
-        result = attempt(publisher, key, bool(earlier))
-    except ChannelError as exc:
-        ledger.add_channel_result(submission_id, channel, status="error", message=str(exc), **record)
-        raise
-    ledger.add_channel_result(
+        raise NotFoundError.submission(submission_id)
+    content = PreparedContent.from_json(sub.content)
+    own = ledger.submission_id(*run) if run is not None else None
+    results = ChannelResults(
+        ledger,
         submission_id,
         channel,
-        mode=result.mode,
-        status=result.status,
-        idempotency_key=key,
-        post_id=result.post_id,
-        url=result.url,
-        payload_hash=result.payload_hash,
+        key=idempotency_key(submission_id, sub.dag_id, sub.run_id, channel),
+        step_no=step_no,
         action=action,
+        actor=step_actor(sub, cfg),
+        refusal_submission_id=own,
     )
-    ledger.add_event(
-        submission_id,
-        step_no,
-        result.status,
-        actor="pengelola_ti",
-        started_at=started,
-        ended_at=datetime.now(UTC),
-        detail={"channel": channel, "mode": result.mode, "url": result.url, "action": action},
+
+    def gate() -> None:
+        check_submission(
+            ledger.submission(submission_id),
+            ledger.events(submission_id),
+            cfg,
+            content=content,
+            run=run,
+            submission_id=submission_id,
+            channel=channel,
+        )
+
+    name = CHANNEL_NAMES[channel]
+    settled, fresh = write_once(
+        results,
+        gate=gate,
+        writer=lambda: publisher_for(channel, cfg),
+        attempt=lambda w, key, retrying: attempt(w, key, retrying, content),
     )
-    if result.mode == "outbox":
-        log.info("%s dalam mode OUTBOX (koneksi belum diatur): muatan ditulis ke %s", name, result.url)
+    if fresh is None:
+        log.info("%s sudah selesai sebelumnya (%s): tidak dikirim lagi", name, settled.status)
+        return {
+            "channel": channel,
+            "mode": settled.mode,
+            "status": settled.status,
+            "post_id": settled.post_id,
+            "url": settled.url,
+        }
+    if fresh.mode == "outbox":
+        log.info("%s dalam mode OUTBOX (koneksi belum diatur): muatan ditulis ke %s", name, fresh.url)
     else:
-        log.info("%s %s: %s", name, ACTION_WORDS.get(action, action), result.url)
-    return result.to_json()
+        log.info("%s %s: %s", name, ACTION_WORDS.get(action, action), fresh.url)
+    return fresh.to_json()

@@ -7,13 +7,14 @@ from datetime import UTC, datetime
 from typing import Any, cast
 
 from sop_tasks import update
-from sop_tasks.airflow.publish import CONN_IDS, connected, record_refusal, run_exactly_once, safe_name
+from sop_tasks.airflow.publish import CONN_IDS, connected, record_refusal, safe_name, write_channel
 from sop_tasks.channels import Publisher, PublishResult
 from sop_tasks.channels.base import Updater
 from sop_tasks.config import CHANNEL_NAMES, OfficeConfig
 from sop_tasks.content import PreparedContent
-from sop_tasks.errors import ContentError, CredentialsError, RejectedContentError
-from sop_tasks.records.ledger import Ledger, VersionTaken
+from sop_tasks.errors import ContentError, CredentialsError, NotFoundError, RejectedContentError, VersionTaken
+from sop_tasks.records.kinds import ChannelAction, StepEventKind
+from sop_tasks.records.ledger import Ledger
 from sop_tasks.sop import step
 
 log = logging.getLogger(__name__)
@@ -135,7 +136,7 @@ def prepare(
     ledger.add_event(
         uid,
         STEP10.number,
-        "valid",
+        StepEventKind.VALID,
         actor=submitted_by,
         started_at=started,
         ended_at=datetime.now(UTC),
@@ -156,20 +157,27 @@ def prepare(
     return {"submission_id": uid, "update_of": original_id, "channels": list(p.content.channels)}
 
 
-def update_channel(channel: str, update_id: int, *, ledger: Ledger, cfg: OfficeConfig) -> dict[str, Any]:
-    """Step 10 for one channel, exactly once: change the live post (or post the X correction)."""
+def update_channel(
+    channel: str,
+    update_id: int,
+    *,
+    ledger: Ledger,
+    cfg: OfficeConfig,
+    run: tuple[str, str] | None = None,
+) -> dict[str, Any]:
+    """Step 10 for one channel, exactly once and only with the three recorded approvals: change
+    the live post (or post the X correction). ``run``: the writing run, as for uploads."""
     version = ledger.content_version(update_id)
     sub = ledger.submission(update_id)
     if version is None or sub is None:
-        raise LookupError(f"Pemutakhiran {update_id} tidak ada di catatan")
-    content = PreparedContent.from_json(sub.content)
+        raise NotFoundError.submission(update_id, what="Pemutakhiran")
     name = CHANNEL_NAMES[channel]
     post = ledger.live_posts(version.submission_id).get(channel)
     if post is None:
         raise RejectedContentError(
             channel, f"{name}: pengajuan {version.submission_id} tidak pernah diunggah ke kanal ini"
         )
-    prepared = next((e.detail or {} for e in ledger.events(update_id) if e.event == "valid"), {})
+    prepared = next((e.detail or {} for e in ledger.events(update_id) if e.event == StepEventKind.VALID), {})
     based_on = (prepared.get("based_on") or {}).get(channel)
     now_live = ledger.live_contents(version.submission_id).get(channel, (1, {}))[0]
     if based_on is not None and now_live != based_on and ledger.final_result(update_id, channel) is None:
@@ -179,9 +187,9 @@ def update_channel(channel: str, update_id: int, *, ledger: Ledger, cfg: OfficeC
             f"sejak pemutakhiran ini disiapkan dari versi {based_on}; tidak diubah agar perubahan itu "
             "tidak tertimpa. Ajukan pemutakhiran baru dari versi terbaru",
         )
-    action = cfg.follow_up.x_update if channel == "twitter" else "update"  # X: reply | repost
+    action = ChannelAction(cfg.follow_up.x_update) if channel == "twitter" else ChannelAction.UPDATE
 
-    def attempt(publisher: Publisher, key: str, retrying: bool) -> PublishResult:
+    def attempt(publisher: Publisher, key: str, retrying: bool, content: PreparedContent) -> PublishResult:
         # A retry after an ambiguous failure changes or posts nothing twice: WordPress and
         # Instagram edits are idempotent; X looks for the earlier attempt's post when retrying.
         if post.mode == "live" and publisher.mode != "live":
@@ -200,6 +208,13 @@ def update_channel(channel: str, update_id: int, *, ledger: Ledger, cfg: OfficeC
             )
         return cast(Updater, publisher).update(post.post_id or "", content, key, look_first=retrying)
 
-    return run_exactly_once(
-        channel, update_id, ledger=ledger, cfg=cfg, step_no=STEP10.number, attempt=attempt, action=action
+    return write_channel(
+        channel,
+        update_id,
+        ledger=ledger,
+        cfg=cfg,
+        step_no=STEP10.number,
+        attempt=attempt,
+        action=action,
+        run=run,
     )

@@ -12,7 +12,9 @@ from sqlalchemy import Engine, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from sop_tasks.errors import NotFoundError, VersionTaken
 from sop_tasks.records.db import get_engine
+from sop_tasks.records.kinds import FINAL_RESULTS, ResultStatus, StepEventKind
 from sop_tasks.records.models import ChannelResult, ContentVersion, StepEvent, Submission
 from sop_tasks.sop import STEPS, StepKind
 
@@ -27,8 +29,9 @@ STATUS_PUBLISHED = "diunggah"
 STATUS_UPDATED = "diperbarui"
 STATUS_OUTBOX = "outbox"
 STATUS_FAILED = "gagal unggah"
+STATUS_REFUSED = "ditolak: persetujuan tidak lengkap"  # the approval gate refused a channel write
 
-FINAL_CHANNEL = ("published", "outbox")
+FINAL_CHANNEL = FINAL_RESULTS
 
 
 def utcnow() -> datetime:
@@ -59,13 +62,6 @@ class StepSummary:
     @property
     def over_standard(self) -> bool:
         return bool(self.seconds and self.standard_seconds and self.seconds > self.standard_seconds)
-
-
-class VersionTaken(Exception):
-    """Two updates of one submission were prepared at the same moment; the second must rerun."""
-
-    def __init__(self, submission_id: int, version: int) -> None:
-        super().__init__(f"version {version} of submission {submission_id} was taken")
 
 
 @dataclass(frozen=True)
@@ -321,7 +317,7 @@ class Ledger:
         """
         sub = self.submission(submission_id)
         if sub is None:
-            raise LookupError(f"Pengajuan {submission_id} tidak ada di catatan")
+            raise NotFoundError.submission(submission_id)
         live = {
             r.channel: (1, sub.content)
             for r in self.channel_results(submission_id)
@@ -441,22 +437,35 @@ def step_summaries(events: list[StepEvent]) -> list[StepSummary]:
 
 def status_of(sub: Submission, events: list[StepEvent], channels: dict[str, dict[str, Any]]) -> str:
     kinds = {e.event for e in events}
-    if "invalid" in kinds:
+    if StepEventKind.INVALID in kinds:
         return STATUS_INVALID
-    if "returned" in kinds:
-        return STATUS_RETURNED
     statuses = [c["status"] for c in channels.values()]
+    if StepEventKind.REFUSED in kinds and not (statuses and all(s in FINAL_CHANNEL for s in statuses)):
+        return STATUS_REFUSED
+    if StepEventKind.RETURNED in kinds:
+        return STATUS_RETURNED
     if statuses and all(s in FINAL_CHANNEL for s in statuses):
-        if not any(s == "published" for s in statuses):
+        if not any(s == ResultStatus.PUBLISHED for s in statuses):
             return STATUS_OUTBOX
         return STATUS_UPDATED if sub.kind == "update" else STATUS_PUBLISHED
-    if "failed" in statuses:
+    if ResultStatus.ERROR in statuses:  # the stored word is "error" (documented as failed)
         return STATUS_FAILED
     approved = {e.step for e in events if e.event == "approved"}
     verify_steps = {s.number for s in STEPS if s.kind is StepKind.VERIFY}
     if verify_steps <= approved:
         return STATUS_APPROVED
     return STATUS_WAITING
+
+
+def _refusals(events: Iterable[StepEvent], channels: dict[str, dict[str, Any]]) -> None:
+    """A channel the approval gate refused (and that has not settled since) shows the refusal."""
+    for e in events:
+        if e.event != StepEventKind.REFUSED:
+            continue
+        ch = str((e.detail or {}).get("channel") or "")
+        cur = channels.get(ch)
+        if cur is not None and cur["status"] not in FINAL_CHANNEL:
+            cur.update({"status": STATUS_REFUSED, "message": e.reason})
 
 
 def summarize(
@@ -466,6 +475,7 @@ def summarize(
     version: ContentVersion | None = None,
 ) -> dict[str, Any]:
     channels = _channels(sub, results)
+    _refusals(events, channels)
     steps = step_summaries(events)
     created = to_wib(sub.created_at)
     update = None

@@ -11,7 +11,9 @@ from __future__ import annotations
 from datetime import date, datetime
 
 from sqlalchemy import JSON, Boolean, Date, DateTime, ForeignKey, Integer, String, Text, UniqueConstraint
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, validates
+
+from sop_tasks.records.kinds import ChannelAction, ResultStatus, StepEventKind, checked
 
 
 class Base(DeclarativeBase):
@@ -48,6 +50,10 @@ class StepEvent(Base):
     detail: Mapped[dict | None] = mapped_column(JSON)
     recorded_at: Mapped[datetime] = mapped_column(DateTime)
 
+    @validates("event")
+    def _event(self, key: str, value: str) -> str | None:
+        return checked(StepEventKind, value, "step_events.event")
+
 
 class ChannelResult(Base):
     __tablename__ = "channel_results"
@@ -56,8 +62,9 @@ class ChannelResult(Base):
     submission_id: Mapped[int] = mapped_column(ForeignKey("submissions.id"), index=True)
     channel: Mapped[str] = mapped_column(String(20))
     mode: Mapped[str] = mapped_column(String(10))  # outbox | live
-    status: Mapped[str] = mapped_column(String(20))  # intent | published | outbox | failed
-    # publish (None in rows older than 0004) | update (in place) | reply (X correction) | repost
+    status: Mapped[str] = mapped_column(String(20))  # ResultStatus: intent|published|outbox|error|refused
+    # ChannelAction: publish (None in rows older than 0004) | update (in place) | reply (X correction)
+    # | repost
     action: Mapped[str | None] = mapped_column(String(20))
     idempotency_key: Mapped[str] = mapped_column(String(100), index=True)
     post_id: Mapped[str | None] = mapped_column(String(100))
@@ -65,6 +72,14 @@ class ChannelResult(Base):
     payload_hash: Mapped[str | None] = mapped_column(String(64))
     message: Mapped[str | None] = mapped_column(Text)
     recorded_at: Mapped[datetime] = mapped_column(DateTime)
+
+    @validates("status")
+    def _status(self, key: str, value: str) -> str | None:
+        return checked(ResultStatus, value, "channel_results.status")
+
+    @validates("action")
+    def _action(self, key: str, value: str | None) -> str | None:
+        return checked(ChannelAction, value, "channel_results.action")
 
 
 class Sweep(Base):
@@ -165,12 +180,16 @@ class ReplyResult(Base):
     item_id: Mapped[int] = mapped_column(ForeignKey("incoming_items.id"), index=True)
     channel: Mapped[str] = mapped_column(String(20))
     mode: Mapped[str] = mapped_column(String(10))
-    status: Mapped[str] = mapped_column(String(20))  # intent | published | outbox | error
+    status: Mapped[str] = mapped_column(String(20))  # ResultStatus: intent|published|outbox|error|refused
     idempotency_key: Mapped[str] = mapped_column(String(100))
     post_id: Mapped[str | None] = mapped_column(String(100))
     url: Mapped[str | None] = mapped_column(Text)
     message: Mapped[str | None] = mapped_column(Text)
     recorded_at: Mapped[datetime] = mapped_column(DateTime)
+
+    @validates("status")
+    def _status(self, key: str, value: str) -> str | None:
+        return checked(ResultStatus, value, "reply_results.status")
 
 
 class ContentVersion(Base):

@@ -23,6 +23,7 @@ from sop_tasks.channels.instagram import MemorySessionStore
 from sop_tasks.errors import ContentError, CredentialsError, RejectedContentError, TransientChannelError
 from sop_tasks.records.ledger import Ledger
 from tests.support import instagram_fake as igf
+from tests.support.approvals import approve_all
 from tests.support.instagram_fake import InstagramFake, instagram_mock
 from tests.support.media import make_jpeg
 from tests.support.x_fake import (
@@ -78,11 +79,12 @@ def _submit(ledger: Ledger, cfg, media_dir: Path, channels: list[str], **form) -
         ledger=ledger,
         cfg=cfg,
     )
+    approve_all(ledger, out["submission_id"], cfg)  # steps 2–4: the gate lets only this through
     return out["submission_id"], run_id
 
 
 def _prepare(ledger: Ledger, cfg, form: dict) -> dict:
-    return prepare(
+    out = prepare(
         {"reason": "Jam layanan berubah mulai Desember", **form},
         dag_id="sop_update",
         run_id=f"manual__{uuid.uuid4().hex}",
@@ -91,6 +93,8 @@ def _prepare(ledger: Ledger, cfg, form: dict) -> dict:
         ledger=ledger,
         cfg=cfg,
     )
+    approve_all(ledger, out["submission_id"], cfg)  # steps 2–4 of the update
+    return out
 
 
 def _refusal(ledger: Ledger, cfg, form: dict) -> tuple[str, list]:
