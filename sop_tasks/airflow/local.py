@@ -17,11 +17,20 @@ from pathlib import Path
 from sop_tasks.config import PROJECT_ROOT, OfficeConfig, load_config
 
 PASSWORDS_FILE = "passwords.json"
+AUTH_MANAGER = "sop_tasks.airflow.auth.SopAuthManager"
+# The roles of sop_tasks.airflow.auth (defined here: this module must not import Airflow, whose
+# configuration is read from the environment this module builds).
+ADMIN, OFFICER, STAFF = "admin", "op", "viewer"
 
 
 def users(cfg: OfficeConfig) -> dict[str, str]:
-    """Every local user and its SimpleAuthManager role (admin, op, user)."""
-    return {"admin": "admin", **cfg.all_users()}
+    """Every local user and its role in :mod:`sop_tasks.airflow.auth` (admin, op, viewer).
+
+    The officers are ``op``; every other staff user named in the config (verifiers, acting
+    officials, bidang) is ``viewer``: they see and answer what is assigned to them, nothing else.
+    """
+    roles = {"op": OFFICER}
+    return {"admin": ADMIN, **{u: roles.get(r, STAFF) for u, r in cfg.all_users().items()}}
 
 
 def airflow_env(
@@ -34,6 +43,10 @@ def airflow_env(
         "AIRFLOW__CORE__PLUGINS_FOLDER": str(root / "plugins"),
         "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
         "AIRFLOW__CORE__DEFAULT_TIMEZONE": cfg.timezone,
+        "AIRFLOW__CORE__AUTH_MANAGER": AUTH_MANAGER,
+        # The Test button of the Connections form; Airflow lets only those who may create a
+        # connection (the admin, see sop_tasks.airflow.auth) use it.
+        "AIRFLOW__CORE__TEST_CONNECTION": "Enabled",
         "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": ",".join(f"{u}:{r}" for u, r in users(cfg).items()),
         "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE": str(home / PASSWORDS_FILE),
         "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{home / 'airflow.db'}",

@@ -75,12 +75,16 @@ class Stack:
 
 @contextlib.contextmanager
 def standalone(
-    home: Path, *, timeout: float = 240, extra_env: dict[str, str] | None = None
+    home: Path, *, timeout: float = 240, extra_env: dict[str, str] | None = None, base_path: str = ""
 ) -> Iterator[Stack]:
+    """``base_path`` (e.g. ``/sop``): serve under a sub-path, as behind a reverse proxy
+    (``[api] base_url``); the API is then called through that sub-path."""
     cfg = load_config()
     port = free_port()
     env = os.environ.copy()
     env.update(airflow_env(home, cfg, root=PROJECT_ROOT, port=port))
+    if base_path:
+        env["AIRFLOW__API__BASE_URL"] = f"http://localhost:{port}{base_path}"
     env.update(extra_env or {})
     passwords = ensure_passwords(home, cfg)
     bin_dir = Path(sys.executable).parent
@@ -94,7 +98,7 @@ def standalone(
         stderr=subprocess.STDOUT,
         start_new_session=True,
     )
-    base = f"http://127.0.0.1:{port}"
+    base = f"http://127.0.0.1:{port}{base_path}"
     session = requests.Session()
 
     def call(method: str, path: str, **kw: Any) -> requests.Response:
@@ -112,7 +116,7 @@ def standalone(
                 r = stack.api.request("admin", "GET", "/api/v2/dags/sop_publish")
                 if r.status_code == 200:
                     break
-            except (requests.ConnectionError, AssertionError, KeyError):
+            except (requests.ConnectionError, requests.Timeout, AssertionError, KeyError):
                 pass
             time.sleep(1)
         yield stack
