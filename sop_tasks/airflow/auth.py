@@ -26,10 +26,14 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from airflow.api_fastapi.auth.managers.base_auth_manager import BaseAuthManager
 from airflow.api_fastapi.auth.managers.models.resource_details import DagAccessEntity
+from airflow.api_fastapi.auth.managers.simple.datamodels.login import LoginBody, LoginResponse
 from airflow.api_fastapi.auth.managers.simple.simple_auth_manager import SimpleAuthManager
 from airflow.api_fastapi.auth.managers.simple.user import SimpleAuthManagerUser
+from airflow.api_fastapi.auth.managers.simple.utils import parse_login_body
 from airflow.api_fastapi.common.types import MenuItem
+from fastapi import APIRouter, Depends, HTTPException, status
 
 from sop_tasks.airflow.local import ADMIN, OFFICER, STAFF
 
@@ -99,8 +103,41 @@ def may_admin_resource(role: str | None, method: str) -> bool:
     return role == OFFICER and method == "GET"
 
 
+def hashes_path() -> str | None:
+    """``[sop] password_hashes_file``: when set, logins are checked against salted hashes there
+    (see :mod:`sop_tasks.passwords`) and no plaintext password file is made or read."""
+    from airflow.configuration import conf
+
+    return conf.get("sop", "password_hashes_file", fallback=None) or None
+
+
+def check_login(username: str, password: str) -> SimpleAuthManagerUser | None:
+    """The configured user if ``password`` matches their stored hash, else None."""
+    from pathlib import Path
+
+    from sop_tasks import passwords
+
+    path = hashes_path()
+    stored = passwords.load(Path(path)).get(username) if path else None
+    role = role_of(username)
+    ok = passwords.verify_password(password, stored if role is not None else None)
+    return SimpleAuthManagerUser(username=username, role=role) if ok and role is not None else None
+
+
 class SopAuthManager(SimpleAuthManager):
     """SimpleAuthManager's users, passwords and login page with the SOP's role matrix."""
+
+    def init(self) -> None:
+        if hashes_path():
+            BaseAuthManager.init(self)  # no plaintext passwords generated or printed
+            return
+        super().init()
+
+    def get_fastapi_app(self) -> Any:
+        app = super().get_fastapi_app()
+        if app is not None and hashes_path():
+            _use_hashed_login(app)
+        return app
 
     def deserialize_user(self, token: dict[str, Any]) -> SimpleAuthManagerUser:
         username = str(token["sub"])
@@ -187,3 +224,32 @@ class SopAuthManager(SimpleAuthManager):
         if role == STAFF:
             return [m for m in menu_items if m not in STAFF_HIDDEN_MENU]
         return menu_items
+
+
+def _use_hashed_login(app: Any) -> None:
+    """Put hash-checking ``POST /token`` and ``POST /token/cli`` in front of SimpleAuthManager's
+    (same bodies and answers, so its login page and ``airflow`` CLI work unchanged)."""
+    from airflow.api_fastapi.app import get_auth_manager
+    from airflow.configuration import conf
+
+    router = APIRouter()
+
+    def token(body: LoginBody, expires: int) -> LoginResponse:
+        if not body.username or not body.password:
+            raise HTTPException(status.HTTP_400_BAD_REQUEST, "Username and password must be provided")
+        user = check_login(body.username, body.password)
+        if user is None:
+            raise HTTPException(status.HTTP_401_UNAUTHORIZED, "Invalid credentials")
+        return LoginResponse(
+            access_token=get_auth_manager().generate_jwt(user=user, expiration_time_in_seconds=expires)
+        )
+
+    @router.post("/token", status_code=status.HTTP_201_CREATED)
+    def create_token(body: LoginBody = Depends(parse_login_body)) -> LoginResponse:  # noqa: B008
+        return token(body, conf.getint("api_auth", "jwt_expiration_time"))
+
+    @router.post("/token/cli", status_code=status.HTTP_201_CREATED)
+    def create_token_cli(body: LoginBody) -> LoginResponse:
+        return token(body, conf.getint("api_auth", "jwt_cli_expiration_time"))
+
+    app.router.routes[0:0] = router.routes

@@ -1,7 +1,9 @@
 """The embedded (``make run``) deployment: Airflow settings, users and their passwords.
 
 ``python -m sop_tasks.airflow.local env`` prints ``export`` lines for the shell;
-``python -m sop_tasks.airflow.local users`` creates missing passwords and prints the file path.
+``python -m sop_tasks.airflow.local users`` creates missing passwords and prints the file path;
+``python -m sop_tasks.airflow.local standalone`` starts the stack (``airflow standalone`` with the
+SOP auth manager kept, see :func:`run_standalone`).
 Tests use the same functions, so what they run is what staff run.
 """
 
@@ -75,6 +77,31 @@ def ensure_passwords(home: Path, cfg: OfficeConfig) -> Path:
     return path
 
 
+def standalone_command() -> list[str]:
+    """The command that starts the embedded stack (use it instead of ``airflow standalone``)."""
+    return [sys.executable, "-m", "sop_tasks.airflow.local", "standalone"]
+
+
+def run_standalone() -> None:
+    """Airflow's ``standalone`` (scheduler, dag-processor, triggerer, api-server) with this
+    project's auth manager kept: ``airflow standalone`` itself replaces any configured auth
+    manager by SimpleAuthManager in its components' environment, which would give every officer
+    SimpleAuthManager's "op" rights (connections, variables) and every verifier its viewer rights
+    (pools) instead of the SOP's roles."""
+    from airflow.cli.commands.standalone_command import StandaloneCommand
+
+    wanted = os.environ.get("AIRFLOW__CORE__AUTH_MANAGER") or AUTH_MANAGER
+
+    class _Standalone(StandaloneCommand):
+        def calculate_env(self) -> dict[str, str]:
+            env = dict(super().calculate_env())
+            env["AIRFLOW__CORE__AUTH_MANAGER"] = wanted
+            os.environ["AIRFLOW__CORE__AUTH_MANAGER"] = wanted
+            return env
+
+    _Standalone().run()
+
+
 def main(argv: list[str]) -> int:
     cfg = load_config()
     home = Path(os.environ.get("AIRFLOW_HOME") or PROJECT_ROOT / ".airflow").resolve()
@@ -86,7 +113,10 @@ def main(argv: list[str]) -> int:
     if argv[:1] == ["users"]:
         print(ensure_passwords(home, cfg))
         return 0
-    print("pakai: python -m sop_tasks.airflow.local env|users", file=sys.stderr)
+    if argv[:1] == ["standalone"]:
+        run_standalone()
+        return 0
+    print("pakai: python -m sop_tasks.airflow.local env|users|standalone", file=sys.stderr)
     return 2
 
 

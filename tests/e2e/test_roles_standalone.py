@@ -38,7 +38,7 @@ GUARD_REASON = "Alasan wajib diisi"  # the guard's own 422 (Airflow's 422 is a l
 def stack(wordpress):
     home = Path(tempfile.mkdtemp(prefix="sop-roles-"))
     extra = {"AIRFLOW_CONN_SOP_WEBSITE": wordpress.conn_json(timeout=60)}
-    with standalone(home, extra_env=extra, base_path=SUB) as s:
+    with standalone(home, extra_env=extra, base_path=SUB, timeout=600) as s:
         yield s
     shutil.rmtree(home, ignore_errors=True)
 

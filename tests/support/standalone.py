@@ -19,7 +19,7 @@ from typing import Any
 
 import requests
 
-from sop_tasks.airflow.local import airflow_env, ensure_passwords
+from sop_tasks.airflow.local import airflow_env, ensure_passwords, standalone_command
 from sop_tasks.config import PROJECT_ROOT, load_config
 from tests.support.airflow_api import ApiClient
 
@@ -92,7 +92,7 @@ def standalone(
     log_path = home / "standalone.log"
     log = log_path.open("wb")
     proc = subprocess.Popen(
-        [str(bin_dir / "airflow"), "standalone"],
+        standalone_command(),
         env=env,
         stdout=log,
         stderr=subprocess.STDOUT,
