@@ -75,7 +75,12 @@ class Stack:
 
 @contextlib.contextmanager
 def standalone(
-    home: Path, *, timeout: float = 240, extra_env: dict[str, str] | None = None, base_path: str = ""
+    home: Path,
+    *,
+    timeout: float = 240,
+    extra_env: dict[str, str] | None = None,
+    base_path: str = "",
+    request_timeout: float = 60,
 ) -> Iterator[Stack]:
     """``base_path`` (e.g. ``/sop``): serve under a sub-path, as behind a reverse proxy
     (``[api] base_url``); the API is then called through that sub-path."""
@@ -102,7 +107,7 @@ def standalone(
     session = requests.Session()
 
     def call(method: str, path: str, **kw: Any) -> requests.Response:
-        return session.request(method, base + path, timeout=60, **kw)
+        return session.request(method, base + path, timeout=request_timeout, **kw)
 
     stack = Stack(base, home, ApiClient(call, passwords), proc, log_path)
     try:
