@@ -1,9 +1,9 @@
 """The ``sop`` command.
 
 ``sop check-config``; ``sop records list|export|sweeps|incoming|tindak-lanjut``; ``sop route``;
-``sop ppid extend``. Text that came from the public or from a form is made inert before it
-reaches a terminal (control characters and escape sequences removed) or a spreadsheet (no
-formulas).
+``sop ppid extend``; ``sop pengguna sandi NAMA`` (a staff password, stored as a salted hash). Text
+that came from the public or from a form is made inert before it reaches a terminal (control
+characters and escape sequences removed) or a spreadsheet (no formulas).
 """
 
 from __future__ import annotations
