@@ -21,4 +21,4 @@ cat <<MSG
   Hentikan dengan Ctrl-C.
 
 MSG
-exec airflow standalone
+exec python -m sop_tasks.airflow.local standalone  # airflow standalone, SOP roles kept

@@ -1,9 +1,9 @@
 """The ``sop`` command.
 
 ``sop check-config``; ``sop records list|export|sweeps|incoming|tindak-lanjut``; ``sop route``;
-``sop ppid extend``. Text that came from the public or from a form is made inert before it
-reaches a terminal (control characters and escape sequences removed) or a spreadsheet (no
-formulas).
+``sop ppid extend``; ``sop pengguna sandi NAMA`` (a staff password, stored as a salted hash). Text
+that came from the public or from a form is made inert before it reaches a terminal (control
+characters and escape sequences removed) or a spreadsheet (no formulas).
 """
 
 from __future__ import annotations
@@ -503,6 +503,41 @@ def cmd_route(args: argparse.Namespace) -> int:
     return main_route(args.text, args.json, sys.stdin, sys.stdout)
 
 
+def cmd_user_password(args: argparse.Namespace, out: TextIO | None = None, err: TextIO | None = None) -> int:
+    """Set or reset a staff password as a salted hash (the auth manager reads it at each login)."""
+    import secrets
+
+    from sop_tasks import passwords
+    from sop_tasks.airflow.local import users
+
+    out, err = out or sys.stdout, err or sys.stderr
+    known = users(load_config())
+    if args.nama not in known:
+        print(
+            f"Galat: pengguna '{safe_line(args.nama, 40)}' tidak ada. Pengguna: {', '.join(known)} "
+            "(tambahkan dulu di config/office.yaml).",
+            file=err,
+        )
+        return 2
+    if args.acak:
+        password = secrets.token_urlsafe(12)
+    else:
+        password = getpass.getpass(f"Kata sandi baru untuk {args.nama}: ")
+        if getpass.getpass("Ulangi kata sandi: ") != password:
+            print("Galat: kedua kata sandi tidak sama; tidak ada yang diubah.", file=err)
+            return 2
+    path = passwords.hashes_file()
+    try:
+        passwords.set_password(path, args.nama, password)
+    except ValueError as exc:
+        print(f"Galat: {exc}; tidak ada yang diubah.", file=err)
+        return 2
+    print(f"Kata sandi {args.nama} disimpan sebagai hash di {path}; berlaku pada login berikutnya.", file=out)
+    if args.acak:
+        print(f"Kata sandi baru (tampil sekali ini saja): {password}", file=out)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="sop", description="SOP Pengelolaan Media Sosial — Dinarpus Kendal")
     sub = p.add_subparsers(dest="command", required=True)
@@ -564,6 +599,16 @@ def build_parser() -> argparse.ArgumentParser:
     )
     rt.add_argument("--json", action="store_true", help="keluaran JSON (satu objek per baris)")
     rt.set_defaults(func=cmd_route)
+    pg = sub.add_parser("pengguna", help="pengguna Airflow kantor")
+    pgsub = pg.add_subparsers(dest="pengguna_command", required=True)
+    pw = pgsub.add_parser(
+        "sandi",
+        help="atur/setel ulang kata sandi seorang pengguna (disimpan sebagai hash, "
+        "berkas [sop] password_hashes_file)",
+    )
+    pw.add_argument("nama", help="nama pengguna, mis. kadis")
+    pw.add_argument("--acak", action="store_true", help="buat kata sandi acak dan tampilkan sekali")
+    pw.set_defaults(func=cmd_user_password)
     return p
 
 

@@ -1,7 +1,9 @@
 """The embedded (``make run``) deployment: Airflow settings, users and their passwords.
 
 ``python -m sop_tasks.airflow.local env`` prints ``export`` lines for the shell;
-``python -m sop_tasks.airflow.local users`` creates missing passwords and prints the file path.
+``python -m sop_tasks.airflow.local users`` creates missing passwords and prints the file path;
+``python -m sop_tasks.airflow.local standalone`` starts the stack (``airflow standalone`` with the
+SOP auth manager kept, see :func:`run_standalone`).
 Tests use the same functions, so what they run is what staff run.
 """
 
@@ -17,11 +19,20 @@ from pathlib import Path
 from sop_tasks.config import PROJECT_ROOT, OfficeConfig, load_config
 
 PASSWORDS_FILE = "passwords.json"
+AUTH_MANAGER = "sop_tasks.airflow.auth.SopAuthManager"
+# The roles of sop_tasks.airflow.auth (defined here: this module must not import Airflow, whose
+# configuration is read from the environment this module builds).
+ADMIN, OFFICER, STAFF = "admin", "op", "viewer"
 
 
 def users(cfg: OfficeConfig) -> dict[str, str]:
-    """Every local user and its SimpleAuthManager role (admin, op, user)."""
-    return {"admin": "admin", **cfg.all_users()}
+    """Every local user and its role in :mod:`sop_tasks.airflow.auth` (admin, op, viewer).
+
+    The officers are ``op``; every other staff user named in the config (verifiers, acting
+    officials, bidang) is ``viewer``: they see and answer what is assigned to them, nothing else.
+    """
+    roles = {"op": OFFICER}
+    return {"admin": ADMIN, **{u: roles.get(r, STAFF) for u, r in cfg.all_users().items()}}
 
 
 def airflow_env(
@@ -34,6 +45,10 @@ def airflow_env(
         "AIRFLOW__CORE__PLUGINS_FOLDER": str(root / "plugins"),
         "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
         "AIRFLOW__CORE__DEFAULT_TIMEZONE": cfg.timezone,
+        "AIRFLOW__CORE__AUTH_MANAGER": AUTH_MANAGER,
+        # The Test button of the Connections form; Airflow lets only those who may create a
+        # connection (the admin, see sop_tasks.airflow.auth) use it.
+        "AIRFLOW__CORE__TEST_CONNECTION": "Enabled",
         "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": ",".join(f"{u}:{r}" for u, r in users(cfg).items()),
         "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE": str(home / PASSWORDS_FILE),
         "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{home / 'airflow.db'}",
@@ -62,6 +77,31 @@ def ensure_passwords(home: Path, cfg: OfficeConfig) -> Path:
     return path
 
 
+def standalone_command() -> list[str]:
+    """The command that starts the embedded stack (use it instead of ``airflow standalone``)."""
+    return [sys.executable, "-m", "sop_tasks.airflow.local", "standalone"]
+
+
+def run_standalone() -> None:
+    """Airflow's ``standalone`` (scheduler, dag-processor, triggerer, api-server) with this
+    project's auth manager kept: ``airflow standalone`` itself replaces any configured auth
+    manager by SimpleAuthManager in its components' environment, which would give every officer
+    SimpleAuthManager's "op" rights (connections, variables) and every verifier its viewer rights
+    (pools) instead of the SOP's roles."""
+    from airflow.cli.commands.standalone_command import StandaloneCommand
+
+    wanted = os.environ.get("AIRFLOW__CORE__AUTH_MANAGER") or AUTH_MANAGER
+
+    class _Standalone(StandaloneCommand):
+        def calculate_env(self) -> dict[str, str]:
+            env = dict(super().calculate_env())
+            env["AIRFLOW__CORE__AUTH_MANAGER"] = wanted
+            os.environ["AIRFLOW__CORE__AUTH_MANAGER"] = wanted
+            return env
+
+    _Standalone().run()
+
+
 def main(argv: list[str]) -> int:
     cfg = load_config()
     home = Path(os.environ.get("AIRFLOW_HOME") or PROJECT_ROOT / ".airflow").resolve()
@@ -73,7 +113,10 @@ def main(argv: list[str]) -> int:
     if argv[:1] == ["users"]:
         print(ensure_passwords(home, cfg))
         return 0
-    print("pakai: python -m sop_tasks.airflow.local env|users", file=sys.stderr)
+    if argv[:1] == ["standalone"]:
+        run_standalone()
+        return 0
+    print("pakai: python -m sop_tasks.airflow.local env|users|standalone", file=sys.stderr)
     return 2
 
 

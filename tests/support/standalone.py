@@ -19,7 +19,7 @@ from typing import Any
 
 import requests
 
-from sop_tasks.airflow.local import airflow_env, ensure_passwords
+from sop_tasks.airflow.local import airflow_env, ensure_passwords, standalone_command
 from sop_tasks.config import PROJECT_ROOT, load_config
 from tests.support.airflow_api import ApiClient
 
@@ -75,12 +75,21 @@ class Stack:
 
 @contextlib.contextmanager
 def standalone(
-    home: Path, *, timeout: float = 240, extra_env: dict[str, str] | None = None
+    home: Path,
+    *,
+    timeout: float = 240,
+    extra_env: dict[str, str] | None = None,
+    base_path: str = "",
+    request_timeout: float = 60,
 ) -> Iterator[Stack]:
+    """``base_path`` (e.g. ``/sop``): serve under a sub-path, as behind a reverse proxy
+    (``[api] base_url``); the API is then called through that sub-path."""
     cfg = load_config()
     port = free_port()
     env = os.environ.copy()
     env.update(airflow_env(home, cfg, root=PROJECT_ROOT, port=port))
+    if base_path:
+        env["AIRFLOW__API__BASE_URL"] = f"http://localhost:{port}{base_path}"
     env.update(extra_env or {})
     passwords = ensure_passwords(home, cfg)
     bin_dir = Path(sys.executable).parent
@@ -88,17 +97,17 @@ def standalone(
     log_path = home / "standalone.log"
     log = log_path.open("wb")
     proc = subprocess.Popen(
-        [str(bin_dir / "airflow"), "standalone"],
+        standalone_command(),
         env=env,
         stdout=log,
         stderr=subprocess.STDOUT,
         start_new_session=True,
     )
-    base = f"http://127.0.0.1:{port}"
+    base = f"http://127.0.0.1:{port}{base_path}"
     session = requests.Session()
 
     def call(method: str, path: str, **kw: Any) -> requests.Response:
-        return session.request(method, base + path, timeout=60, **kw)
+        return session.request(method, base + path, timeout=request_timeout, **kw)
 
     stack = Stack(base, home, ApiClient(call, passwords), proc, log_path)
     try:
@@ -112,7 +121,7 @@ def standalone(
                 r = stack.api.request("admin", "GET", "/api/v2/dags/sop_publish")
                 if r.status_code == 200:
                     break
-            except (requests.ConnectionError, AssertionError, KeyError):
+            except (requests.ConnectionError, requests.Timeout, AssertionError, KeyError):
                 pass
             time.sleep(1)
         yield stack

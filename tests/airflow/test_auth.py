@@ -1,0 +1,112 @@
+"""The role matrix of the SOP auth manager, called as Airflow calls it (no running server)."""
+
+from __future__ import annotations
+
+import pytest
+from airflow.api_fastapi.auth.managers.models.resource_details import (
+    ConnectionDetails,
+    DagAccessEntity,
+    DagDetails,
+    VariableDetails,
+)
+from airflow.api_fastapi.auth.managers.simple.user import SimpleAuthManagerUser
+from airflow.api_fastapi.common.types import MenuItem
+
+from sop_tasks.airflow import auth, local
+
+E = DagAccessEntity
+
+
+@pytest.fixture(scope="module")
+def manager() -> auth.SopAuthManager:
+    return auth.SopAuthManager()
+
+
+def _user(manager: auth.SopAuthManager, name: str, claimed: str = "admin") -> SimpleAuthManagerUser:
+    """The user as Airflow rebuilds it from a token — whatever role the token claims."""
+    return manager.deserialize_user({"sub": name, "role": claimed})
+
+
+def test_embedded_env_uses_the_sop_auth_manager_and_enables_the_connection_test(office_cfg, tmp_path):
+    env = local.airflow_env(tmp_path, office_cfg)
+    assert env["AIRFLOW__CORE__AUTH_MANAGER"] == "sop_tasks.airflow.auth.SopAuthManager"
+    assert env["AIRFLOW__CORE__TEST_CONNECTION"] == "Enabled"
+    roles = dict(pair.split(":") for pair in env["AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS"].split(","))
+    assert roles["admin"] == "admin" and roles["pengelola_ti"] == "op"
+    for staff in ("kasubag", "kabid", "plt_kabid", "kadis", "bidang_perpustakaan", "sekretariat"):
+        assert roles[staff] == "viewer", staff
+
+
+def test_the_role_comes_from_the_current_user_list_not_from_the_token(manager):
+    assert _user(manager, "kadis").role == "viewer"  # a forged/old "admin" claim counts for nothing
+    assert _user(manager, "pengelola_ti", "viewer").role == "op"
+    gone = _user(manager, "mantan_pegawai")
+    assert gone.role is None
+    assert not manager.is_authorized_dag(method="GET", user=gone, details=DagDetails(id="sop_publish"))
+    assert manager.filter_authorized_menu_items(list(MenuItem), user=gone) == []
+
+
+# (method, entity) → who may, on sop_publish. The e2e matrix checks the same over HTTP.
+DAG_CASES = [
+    ("GET", None, {"admin", "op", "viewer"}),
+    ("GET", E.TASK_LOGS, {"admin", "op", "viewer"}),
+    ("GET", E.HITL_DETAIL, {"admin", "op", "viewer"}),
+    ("PUT", E.HITL_DETAIL, {"admin", "op", "viewer"}),  # then only if assigned (Airflow checks)
+    ("POST", E.RUN, {"admin", "op"}),  # trigger
+    ("PUT", E.RUN, {"admin", "op"}),  # run state
+    ("PUT", E.TASK_INSTANCE, {"admin", "op"}),  # mark, clear
+    ("DELETE", E.RUN, {"admin"}),
+    ("DELETE", E.TASK_INSTANCE, {"admin"}),
+    ("POST", E.XCOM, {"admin"}),
+    ("PUT", E.XCOM, {"admin"}),
+    ("PUT", None, {"admin"}),  # pause, edit the DAG
+    ("DELETE", None, {"admin"}),
+]
+
+
+@pytest.mark.parametrize(("method", "entity", "who"), DAG_CASES)
+def test_dag_matrix(manager, method, entity, who):
+    users = {"admin": "admin", "op": "pengelola_ti", "viewer": "kasubag"}
+    for role, name in users.items():
+        ok = manager.is_authorized_dag(
+            method=method,
+            access_entity=entity,
+            details=DagDetails(id="sop_publish"),
+            user=_user(manager, name),
+        )
+        assert ok == (role in who), (method, entity, role)
+
+
+def test_the_officer_runs_only_the_projects_dags(manager):
+    officer = _user(manager, "pengelola_ti")
+    for dag_id, expected in (("sop_update", True), ("sop_follow_up", True), ("lain", False), (None, False)):
+        ok = manager.is_authorized_dag(
+            method="POST", access_entity=E.RUN, details=DagDetails(id=dag_id), user=officer
+        )
+        assert ok is expected, dag_id
+
+
+@pytest.mark.parametrize("method", ["GET", "POST", "PUT", "DELETE"])
+def test_connections_variables_pools_config(manager, method):
+    for name, may in (
+        ("admin", True),
+        ("pengelola_ti", method == "GET"),
+        ("kadis", False),
+        ("sekretariat", False),
+    ):
+        user = _user(manager, name)
+        assert (
+            manager.is_authorized_connection(method=method, user=user, details=ConnectionDetails("x")) is may
+        )
+        assert manager.is_authorized_variable(method=method, user=user, details=VariableDetails("x")) is may
+        assert manager.is_authorized_pool(method=method, user=user) is may
+        assert manager.is_authorized_configuration(method=method, user=user) is may
+
+
+def test_staff_menus_leave_out_admin_pages(manager):
+    staff = manager.filter_authorized_menu_items(list(MenuItem), user=_user(manager, "bidang_kearsipan"))
+    assert MenuItem.REQUIRED_ACTIONS in staff and MenuItem.DAGS in staff
+    assert not {MenuItem.CONNECTIONS, MenuItem.VARIABLES, MenuItem.POOLS, MenuItem.CONFIG} & set(staff)
+    assert set(
+        manager.filter_authorized_menu_items(list(MenuItem), user=_user(manager, "pengelola_ti"))
+    ) == set(MenuItem)

@@ -1,0 +1,82 @@
+"""The answer guard finds requests and users exactly as Airflow's own app does (in-process app;
+the running-stack cases, sub-path included, are in test_roles_standalone.py)."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import pytest
+
+from sop_tasks.airflow.hitl_guard import authorized_user, hitl_target
+
+pytestmark = pytest.mark.e2e
+PATH = "/api/v2/dags/sop_publish/dagRuns/run%201/taskInstances/sop02_verifikasi_kasubag/{mi}/hitlDetails"
+
+
+@pytest.fixture(scope="module")
+def app(rest_api) -> Any:
+    from airflow.api_fastapi.app import cached_app
+
+    return cached_app()
+
+
+def _scope(
+    app: Any, path: str, *, method: str = "PATCH", headers: list[tuple[bytes, bytes]] | None = None
+) -> Any:
+    from urllib.parse import unquote
+
+    return {
+        "type": "http",
+        "method": method,
+        "path": unquote(path),
+        "raw_path": path.encode(),
+        "root_path": "",
+        "query_string": b"",
+        "headers": headers or [],
+        "app": app,
+    }
+
+
+@pytest.mark.parametrize(
+    ("spelling", "expected"),
+    [("-1", -1), ("-1.0", -1), ("-01", -1), ("%20-1", -1), ("-1%20", -1), ("-1.00", -1), ("+0", 0), ("0", 0)],
+)
+def test_every_spelling_the_router_takes_is_recognised(app, spelling, expected):
+    assert hitl_target(_scope(app, PATH.format(mi=spelling))) == (
+        "sop_publish",
+        "run 1",
+        "sop02_verifikasi_kasubag",
+        expected,
+    )
+
+
+@pytest.mark.parametrize(
+    ("path", "method"),
+    [
+        (PATH.format(mi="abc"), "PATCH"),  # Airflow's own 422
+        (PATH.format(mi="-1"), "GET"),  # reading the question
+        (PATH.format(mi="-1").removesuffix("/hitlDetails"), "PATCH"),  # marking the task: not an answer
+        ("/api/v2/dags/sop_publish/dagRuns/r/taskInstances/t/hitlDetails", "PATCH"),  # no such route
+    ],
+)
+def test_other_requests_are_not_the_answer_route(app, path, method):
+    assert hitl_target(_scope(app, path, method=method)) is None
+
+
+def test_the_user_is_whoever_airflow_sees_bearer_first_then_cookie(app, rest_api):
+    target = hitl_target(_scope(app, PATH.format(mi="-1")))
+    assert target is not None
+    kasubag, kabid = rest_api.token("kasubag"), rest_api.token("kabid")
+
+    def who(headers: list[tuple[bytes, bytes]]) -> str | None:
+        user = asyncio.run(authorized_user(_scope(app, PATH.format(mi="-1"), headers=headers), target))
+        return None if user is None else str(user.get_id())
+
+    cookie = (b"cookie", f"_token={kasubag}".encode())
+    assert who([cookie]) == "kasubag"
+    assert who([(b"authorization", f"Bearer {kasubag}".encode())]) == "kasubag"
+    assert who([(b"authorization", f"Bearer {kabid}".encode()), cookie]) == "kabid"
+    assert who([(b"authorization", b"Bearer junk"), cookie]) is None  # Airflow: 403 invalid token
+    assert who([]) is None  # Airflow: 401
+    assert who([(b"cookie", b"_token=junk")]) is None
