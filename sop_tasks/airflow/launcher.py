@@ -204,6 +204,9 @@ def end_stack(
         time.sleep(0.3)
     left = _still_there(procs) + stack_processes(home, stack_id)
     _signal_all(left, pgid, signal.SIGKILL)
+    end = time.monotonic() + 5
+    while _still_there(left) and time.monotonic() < end:  # SIGKILL is not instant for a process in I/O
+        time.sleep(0.1)
 
 
 # ---- commands -------------------------------------------------------------------------------
@@ -320,7 +323,8 @@ def stop(home: Path) -> int:
             time.sleep(0.3)
     left = stack_processes(home)
     if left:  # the launcher was killed, or a stack was started by hand on this home
-        end_stack(home, None, rec.pgid if rec else None, grace)
+        # by the processes found, not by the recorded group: after a crash that number may be reused
+        end_stack(home, None, None, grace)
     if rec is None and not left:
         print(f"Tidak ada Airflow SOP yang berjalan untuk {home}.")
         return 0
