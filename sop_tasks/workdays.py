@@ -99,15 +99,17 @@ def office_data_warning(
         return None
     year_end = date(today.year, 12, 31)
     if today.year in missing:
-        when = "sudah tidak dihitung"
+        when = "cuti bersama tahun ini sudah tidak dihitung sebagai hari libur"
     elif (year_end - today).days < lead_days:
-        when = f"tidak dihitung mulai 1 Januari {today.year + 1} ({(year_end - today).days + 1} hari lagi)"
+        left = (year_end - today).days + 1
+        when = f"mulai 1 Januari {today.year + 1} ({left} hari lagi) cuti bersama tidak dihitung"
+        when += " sebagai hari libur"
     else:
         return None
     listed = ", ".join(str(y) for y in missing)
     return (
         f"Daftar hari libur kantor (kunci 'holidays' di config/office.yaml: cuti bersama dan libur "
-        f"daerah) belum memuat tahun {listed}: cuti bersama {when} sebagai hari libur, sehingga "
+        f"daerah) belum memuat tahun {listed}: {when}, sehingga "
         "batas PPID, pengingat tindak lanjut dan bukti pemantauan bisa keliru. Libur nasional "
         "sudah dihitung otomatis. Tambahkan tanggal cuti bersama tahun itu (SKB 3 Menteri) dan "
         "libur daerah ke 'holidays', lalu jalankan `sop check-config`."
