@@ -26,7 +26,7 @@ stop:
 
 ## The whole suite: lint, types, unit, DAG integrity, end to end on real Airflow.
 test: $(STAMP) lint
-	$(BIN)/python -m pytest -q -p no:cacheprovider
+	$(BIN)/python -m pytest -q -rs -p no:cacheprovider
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

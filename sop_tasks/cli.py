@@ -21,13 +21,14 @@ from typing import Any, TextIO
 
 from sop_tasks.config import CHANNEL_NAMES, OfficeConfig, load_config
 from sop_tasks.errors import ConfigError, SopError
-from sop_tasks.render import clean_text, plain_line
+from sop_tasks.render import csv_cell, plain_line
 from sop_tasks.sop import STEPS, VERIFY_STEPS
 from sop_tasks.update import ACTION_WORDS
 
 # Characters a terminal may act on even inside a JSON string (json.dumps leaves them raw).
-_JSON_UNSAFE = re.compile(r"[\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+_JSON_UNSAFE = re.compile(
+    r"[\x7f-\x9f\u061c\u200b-\u200f\u2028\u2029\u202a-\u202e\u2060-\u2064\u2066-\u206f\ufeff]"
+)
 
 
 def safe_line(text: str | None, limit: int = 120) -> str:
@@ -42,10 +43,7 @@ def _json_line(obj: Any) -> str:
 
 def _csv_cell(value: Any) -> Any:
     """A CSV cell that cannot run as a spreadsheet formula and carries no control characters."""
-    if not isinstance(value, str):
-        return value
-    value = clean_text(value)
-    return "'" + value if value.startswith(_FORMULA_START) else value
+    return csv_cell(value) if isinstance(value, str) else value
 
 
 def _write_csv(rows: list[dict[str, Any]], out: TextIO) -> None:

@@ -191,7 +191,35 @@ class OfficeConfig(_Model):
         dupes = sorted({c for c in codes if codes.count(c) > 1})
         if dupes:
             raise ValueError(f"kode bidang ganda: {', '.join(dupes)}; setiap bidang perlu kode unik")
+        duties = self._separation_of_duties()
+        if duties:
+            raise ValueError("; ".join(duties))
         return self
+
+    def _separation_of_duties(self) -> list[str]:
+        """SOP warning 1 needs three different people, none of whom prepared the content."""
+        problems = []
+        steps = {v.role: s.number for v, s in zip(self.verifiers, VERIFY_STEPS, strict=True)}
+        holders: dict[str, list[Verifier]] = {}
+        for v in self.verifiers:
+            for user in dict.fromkeys(v.users):
+                holders.setdefault(user, []).append(v)
+        for user, roles in holders.items():
+            if len(roles) > 1:
+                where = " dan ".join(f"langkah {steps[v.role]} ({v.role})" for v in roles)
+                problems.append(
+                    f"pengguna '{user}' menjadi verifikator di {where}; satu orang hanya boleh "
+                    "memverifikasi satu langkah — hapus namanya dari 'users' salah satu peran di 'verifiers' "
+                    "(Plt/Plh: pakai akun lain)"
+                )
+        for user in dict.fromkeys(self.officers.users):
+            for v in holders.get(user, []):
+                problems.append(
+                    f"pengguna '{user}' adalah Pengelola TI ('officers.users') sekaligus verifikator "
+                    f"langkah {steps[v.role]} ({v.role}); yang menyiapkan konten tidak boleh "
+                    "memverifikasinya — hapus namanya dari salah satu daftar"
+                )
+        return problems
 
     @property
     def tz(self) -> ZoneInfo:
@@ -281,14 +309,54 @@ def explain(file: Path, exc: ValidationError, messages: dict[str, str] | None = 
     return problems
 
 
+class _DuplicateKey(yaml.MarkedYAMLError):
+    def __init__(self, key: object, first: yaml.Mark, again: yaml.Mark) -> None:
+        super().__init__(problem=f"kunci '{key}' ditulis dua kali", problem_mark=again)
+        self.key = key
+        self.first_line = first.line + 1
+        self.line = again.line + 1
+
+
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """PyYAML's safe loader, except that a key written twice in one mapping is an error (plain
+    YAML keeps the last one silently: a duplicated ``users:`` once made the officer a verifier)."""
+
+    def construct_mapping(self, node: yaml.Node, deep: bool = False) -> dict[Any, Any]:
+        if isinstance(node, yaml.MappingNode):
+            seen: dict[Any, yaml.Mark] = {}
+            for key_node, _ in node.value:
+                if key_node.tag == "tag:yaml.org,2002:merge":
+                    continue
+                key = self.construct_object(key_node, deep=True)
+                try:
+                    first = seen.setdefault(key, key_node.start_mark)
+                except TypeError:  # an unhashable key: the base loader explains it
+                    continue
+                if first is not key_node.start_mark:
+                    raise _DuplicateKey(key, first, key_node.start_mark)
+        return super().construct_mapping(node, deep=deep)  # type: ignore[arg-type]
+
+
 def read_yaml_mapping(file: Path) -> dict[str, Any]:
-    """A config file's top-level mapping, or a ConfigError naming the file (and line) to fix."""
+    """A config file's top-level mapping, or a ConfigError naming the file (and line) to fix.
+
+    Every YAML config file is read here (office.yaml, routing.yaml): a key written twice in one
+    mapping is refused, naming the key and both lines.
+    """
     if not file.exists():
         raise ConfigError(
             [f"{file}: berkas tidak ada; salin config/{file.name} dari repositori atau atur SOP_CONFIG_DIR"]
         )
     try:
-        raw = yaml.safe_load(file.read_text(encoding="utf-8"))
+        raw = yaml.load(file.read_text(encoding="utf-8"), Loader=_UniqueKeyLoader)  # noqa: S506 (safe loader)
+    except _DuplicateKey as exc:
+        raise ConfigError(
+            [
+                f"{file} baris {exc.line}: kunci '{exc.key}' ditulis dua kali dalam satu bagian "
+                f"(pertama di baris {exc.first_line}); YAML hanya memakai yang terakhir tanpa peringatan — "
+                "gabungkan isinya ke satu kunci lalu hapus yang lain"
+            ]
+        ) from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" baris {mark.line + 1} kolom {mark.column + 1}" if mark else ""

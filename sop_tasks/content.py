@@ -7,10 +7,13 @@ every problem at once, in Bahasa Indonesia, so the officer can fix them in one g
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
+import os
 import re
 import shutil
+import subprocess
 import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
@@ -22,6 +25,7 @@ from zoneinfo import ZoneInfo
 
 from sop_tasks.config import CHANNEL_NAMES, CHANNELS, OfficeConfig
 from sop_tasks.errors import ContentError
+from sop_tasks.media_fetch import FetchPolicy, FetchRefused, download
 
 X_MAX_WEIGHTED = 280
 IG_MAX_CAPTION = 2200
@@ -34,7 +38,9 @@ MAX_IMAGE_BYTES = 8 * 1024 * 1024
 X_MAX_IMAGE_BYTES = 5 * 1024 * 1024
 MAX_VIDEO_BYTES = 100 * 1024 * 1024
 MAX_TITLE = 200
-DOWNLOAD_TIMEOUT = 20
+MAX_IMAGE_PIXELS = 50_000_000  # 50 megapixels: every real photo; a decompression bomb is far larger
+VIDEO_PROBE_TIMEOUT_SECONDS = 120  # ffmpeg reading a video's header and first frame
+PUBLISH_YEARS = (2000, 2099)
 
 _HASHTAG = re.compile(r"(?<![\w&])[#＃](\w+)", re.UNICODE)
 _ELLIPSIS = "…"
@@ -133,6 +139,20 @@ def _list(form: Mapping[str, Any], key: str) -> list[str]:
     return [str(p).strip() for p in v if str(p).strip()]
 
 
+# Line breaks, control characters and the bidi controls that reorder what is shown.
+_TITLE_FORBIDDEN = re.compile(r"[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
+
+
+def _hidden_characters(text: str) -> str | None:
+    """What makes ``text`` unfit for one line (a title, a subject): described for the officer."""
+    found = _TITLE_FORBIDDEN.search(text)
+    if not found:
+        return None
+    ch = found.group()
+    what = "baris baru" if ch in "\n\r\u2028\u2029" else "karakter kendali/tersembunyi"
+    return f"{what} (U+{ord(ch):04X} pada posisi {found.start() + 1})"
+
+
 def parse_publish_at(raw: str, tz: ZoneInfo) -> datetime:
     """Parse a date-time from the form; a time without offset is WIB (the office's zone)."""
     dt = datetime.fromisoformat(raw.replace("Z", "+00:00"))
@@ -148,37 +168,133 @@ def _sniff_video(head: bytes) -> str | None:
     return None
 
 
+def _image_problem(path: Path) -> tuple[str, int, int] | str:
+    """(format, width, height) of an image decoded in full, or why it cannot be accepted.
+
+    The size in the header is checked before any pixel is decoded (a 30000×30000 PNG of 109 KB
+    would need gigabytes), then every pixel is decoded (a truncated or corrupt file is refused
+    here, not at upload).
+    """
+    from PIL import Image, UnidentifiedImageError
+
+    unknown = (
+        "bukan gambar atau video yang dikenali (isi berkas diperiksa, bukan namanya); "
+        "pakai JPEG, PNG, MP4 atau MOV"
+    )
+    fmt = ""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            with Image.open(path) as im:
+                fmt = im.format or ""
+                width, height = im.size
+                if width * height > MAX_IMAGE_PIXELS:
+                    return _too_many_pixels(width, height)
+                im.verify()
+            if fmt not in IMAGE_FORMATS:
+                return f"format gambar {fmt} tidak diterima; simpan ulang sebagai JPEG atau PNG"
+            with Image.open(path) as im:
+                im.load()  # decode every pixel
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
+        found = re.search(r"\((\d+) pixels\)", str(exc))  # Pillow names the size, not the sides
+        return _too_many_pixels(None, None, int(found.group(1)) if found else None)
+    except UnidentifiedImageError:
+        return unknown
+    except (OSError, SyntaxError, ValueError, EOFError, MemoryError) as exc:
+        if fmt in IMAGE_FORMATS:
+            return (
+                f"gambar {fmt} rusak atau terpotong dan tidak dapat dibuka seluruhnya "
+                f"({type(exc).__name__}); simpan ulang atau ekspor ulang gambarnya"
+            )
+        return unknown
+    return fmt, width, height
+
+
+def _too_many_pixels(width: int | None, height: int | None, pixels: int | None = None) -> str:
+    if width and height:
+        size = f"{width}×{height} piksel"
+    else:
+        size = f"{pixels / 1_000_000:.0f} megapiksel" if pixels else "dengan ukuran piksel terlalu besar"
+    return (
+        f"gambar {size}, maksimal {MAX_IMAGE_PIXELS // 1_000_000} megapiksel; "
+        "perkecil resolusinya (mis. 4096 piksel sisi terpanjang) lalu simpan ulang"
+    )
+
+
+def _video_problem(path: Path) -> str | None:
+    """Why ffmpeg (from imageio-ffmpeg) cannot read the video and decode its first frame."""
+    try:
+        import imageio_ffmpeg
+
+        exe = imageio_ffmpeg.get_ffmpeg_exe()
+    except Exception as exc:  # not installed / no binary: the server's problem, not the file's
+        return (
+            f"tidak dapat diperiksa: program ffmpeg tidak tersedia di server ({type(exc).__name__}); "
+            "Pengelola TI: pasang ulang paket dari requirements.lock (imageio-ffmpeg)"
+        )
+    command = [exe, "-hide_banner", "-nostdin", "-loglevel", "error", "-i", str(path)]
+    command += ["-map", "0:v:0", "-frames:v", "1", "-f", "null", "-"]
+    try:
+        done = subprocess.run(
+            command, capture_output=True, text=True, timeout=VIDEO_PROBE_TIMEOUT_SECONDS, check=False
+        )
+    except subprocess.TimeoutExpired:
+        return (
+            f"pemeriksaan video melebihi {VIDEO_PROBE_TIMEOUT_SECONDS} detik; "
+            "ekspor ulang sebagai MP4 (H.264)"
+        )
+    except OSError as exc:
+        return f"tidak dapat diperiksa: program ffmpeg gagal dijalankan ({type(exc).__name__})"
+    if done.returncode == 0:
+        return None
+    said = done.stderr.strip().splitlines()[-1][:160] if done.stderr.strip() else "tanpa keterangan"
+    return (
+        f"video tidak dapat dibaca ({said}); pakai video MP4 standar (H.264) yang dapat diputar, "
+        "ekspor ulang bila perlu"
+    )
+
+
+def _too_big(label: str, kind: str, size: int) -> str | None:
+    limit = MAX_VIDEO_BYTES if kind == "video" else MAX_IMAGE_BYTES
+    if size <= limit:
+        return None
+    return f"{label}: {kind_name(kind)} {size / 2**20:.1f} MB, maksimal {limit // 2**20} MB"
+
+
+def kind_name(kind: str) -> str:
+    return "video" if kind == "video" else "gambar"
+
+
+def _kind_of(head: bytes) -> str:
+    return "video" if _sniff_video(head) else "image"
+
+
 def inspect_media(path: Path, source: str) -> tuple[MediaFile | None, list[str]]:
-    """Check a file by its content (not its extension). Returns the file or its problems."""
+    """Check a file by its content (not its extension). Returns the file or its problems.
+
+    Images are decoded in full and videos probed with ffmpeg, so what the verifiers approve can
+    be sent.
+    """
     label = f"Media '{source}'"
     size = path.stat().st_size
     if size == 0:
         return None, [f"{label}: berkas kosong (0 byte)"]
     with path.open("rb") as fh:
         head = fh.read(16)
-    digest = _sha256(path)
-    from PIL import Image, UnidentifiedImageError
-
     video = _sniff_video(head)
+    big = _too_big(label, _kind_of(head), size)
+    if big:
+        return None, [big]
     if video:
-        if size > MAX_VIDEO_BYTES:
-            return None, [f"{label}: video {size / 2**20:.1f} MB, maksimal {MAX_VIDEO_BYTES // 2**20} MB"]
-        return MediaFile(source, str(path), "video", video, size, digest), []
-    try:
-        with Image.open(path) as im:
-            fmt = im.format or ""
-            width, height = im.size
-            im.verify()
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError):
-        return None, [
-            f"{label}: bukan gambar atau video yang dikenali (isi berkas diperiksa, bukan namanya); "
-            "pakai JPEG, PNG, MP4 atau MOV"
-        ]
-    if fmt not in IMAGE_FORMATS:
-        return None, [f"{label}: format gambar {fmt} tidak diterima; simpan ulang sebagai JPEG atau PNG"]
-    if size > MAX_IMAGE_BYTES:
-        return None, [f"{label}: gambar {size / 2**20:.1f} MB, maksimal {MAX_IMAGE_BYTES // 2**20} MB"]
-    return MediaFile(source, str(path), "image", IMAGE_FORMATS[fmt], size, digest, width, height), []
+        problem = _video_problem(path)
+        if problem:
+            return None, [f"{label}: {problem}"]
+        return MediaFile(source, str(path), "video", video, size, _sha256(path)), []
+    image = _image_problem(path)
+    if isinstance(image, str):
+        return None, [f"{label}: {image}"]
+    fmt, width, height = image
+    return MediaFile(source, str(path), "image", IMAGE_FORMATS[fmt], size, _sha256(path), width, height), []
 
 
 def _sha256(path: Path) -> str:
@@ -213,29 +329,14 @@ def staged_problem(m: MediaFile) -> str | None:
     return None
 
 
-def _download(url: str, dest: Path) -> str | None:
-    """Fetch ``url`` into ``dest``; return a problem text or None."""
-    import requests
+def stage_media(
+    sources: Sequence[str], media_dir: Path, staging: Path, fetch: FetchPolicy | None = None
+) -> tuple[list[MediaFile], list[str]]:
+    """Copy (or download) each media source into ``staging`` and inspect it.
 
-    limit = MAX_VIDEO_BYTES
-    try:
-        with requests.get(url, stream=True, timeout=DOWNLOAD_TIMEOUT) as r:
-            if r.status_code != 200:
-                return f"Media '{url}': tidak dapat diunduh (HTTP {r.status_code}); periksa alamatnya"
-            got = 0
-            with dest.open("wb") as fh:
-                for chunk in r.iter_content(1 << 16):
-                    got += len(chunk)
-                    if got > limit:
-                        return f"Media '{url}': lebih dari {limit // 2**20} MB"
-                    fh.write(chunk)
-    except requests.RequestException as exc:
-        return f"Media '{url}': tidak dapat diunduh ({type(exc).__name__}); periksa alamat dan jaringan"
-    return None
-
-
-def stage_media(sources: Sequence[str], media_dir: Path, staging: Path) -> tuple[list[MediaFile], list[str]]:
-    """Copy (or download) each media source into ``staging`` and inspect it."""
+    A file refused on the way is removed from ``staging`` at once; local files are measured
+    before they are copied (a huge file is refused without reading it).
+    """
     files: list[MediaFile] = []
     problems: list[str] = []
     staging.mkdir(parents=True, exist_ok=True)
@@ -243,10 +344,11 @@ def stage_media(sources: Sequence[str], media_dir: Path, staging: Path) -> tuple
     for i, src in enumerate(sources, 1):
         scheme = urlparse(src).scheme.lower()
         if scheme in ("http", "https"):
-            dest = staging / f"{i:02d}-{Path(urlparse(src).path).name or 'unduhan'}"
-            problem = _download(src, dest)
-            if problem:
-                problems.append(problem)
+            dest = staging / f"{i:02d}-{_safe_file_name(Path(urlparse(src).path).name) or 'unduhan'}"
+            try:
+                download(src, dest, MAX_VIDEO_BYTES, fetch)
+            except FetchRefused as exc:
+                problems.append(str(exc))
                 continue
         elif scheme:
             problems.append(f"Media '{src}': hanya alamat http(s) atau nama berkas di folder media")
@@ -260,12 +362,44 @@ def stage_media(sources: Sequence[str], media_dir: Path, staging: Path) -> tuple
                 problems.append(f"Media '{src}': berkas tidak ditemukan di folder media {root}")
                 continue
             dest = staging / f"{i:02d}-{candidate.name}"
-            shutil.copyfile(candidate, dest)
+            try:
+                with candidate.open("rb") as fh:
+                    big = _too_big(f"Media '{src}'", _kind_of(fh.read(16)), os.fstat(fh.fileno()).st_size)
+                    if big:  # measured before copying: a 3 GB file is refused without reading it
+                        problems.append(big)
+                        continue
+                    fh.seek(0)
+                    with dest.open("wb") as out:
+                        shutil.copyfileobj(fh, out, 1 << 20)
+            except OSError as exc:
+                dest.unlink(missing_ok=True)
+                problems.append(
+                    f"Media '{src}': berkas tidak dapat dibaca ({exc.strerror or type(exc).__name__}); "
+                    "periksa izin berkas di folder media"
+                )
+                continue
         mf, errs = inspect_media(dest, src)
         problems.extend(errs)
         if mf:
             files.append(mf)
+        else:
+            dest.unlink(missing_ok=True)
     return files, problems
+
+
+def _safe_file_name(name: str) -> str:
+    return re.sub(r"[^\w.-]", "_", name)[:80].lstrip(".")
+
+
+def discard_staged(media: Sequence[MediaFile], staging: Path) -> None:
+    """Remove the files staged in ``staging`` for content that was refused (files elsewhere —
+    the live version's media an update keeps — are left alone), and the folder when empty."""
+    for m in media:
+        path = Path(m.path)
+        if path.parent == staging:
+            path.unlink(missing_ok=True)
+    with contextlib.suppress(OSError):
+        staging.rmdir()
 
 
 def prepare(
@@ -274,11 +408,14 @@ def prepare(
     staging: Path,
     *,
     media: Sequence[MediaFile] | None = None,
+    fetch: FetchPolicy | None = None,
 ) -> PreparedContent:
     """Validate the trigger form for every chosen channel; raise ContentError with all problems.
 
     ``media`` passes files already checked and staged (an update keeping the live media); the
-    form's ``media`` field is then ignored.
+    form's ``media`` field is then ignored. ``fetch``: the rules for media URLs (tests only; the
+    default refuses every non-public address). When content is refused, the files staged for it
+    are removed again.
     """
     problems: list[str] = []
     title = _str(form, "title")
@@ -293,8 +430,14 @@ def prepare(
     channels = [c for c in CHANNELS if c in channels and c in cfg.channels]
     if not channels and not unknown and not disabled:
         problems.append("Pilih minimal satu kanal (website, instagram, twitter)")
+    bad = _hidden_characters(title)
     if not title:
         problems.append("Judul (title) wajib diisi")
+    elif bad:
+        problems.append(
+            f"Judul (title) berisi {bad}; tulis judul dalam satu baris tanpa karakter tersembunyi "
+            "(judul menjadi subjek email dan nama unggahan)"
+        )
     elif len(title) > MAX_TITLE:
         problems.append(f"Judul terlalu panjang ({len(title)} karakter, maksimal {MAX_TITLE})")
     if not body and "website" in channels:
@@ -304,15 +447,23 @@ def prepare(
     raw_at = _str(form, "publish_at")
     if raw_at:
         try:
-            publish_at = parse_publish_at(raw_at, cfg.tz).isoformat()
-        except ValueError:
+            at = parse_publish_at(raw_at, cfg.tz)
+        except (ValueError, OverflowError):  # OverflowError: 0001-01-01T00:00+14:00 in WIB
             problems.append(
                 f"Waktu tayang (publish_at) '{raw_at}' tidak dapat dibaca; "
                 "pakai format 2026-12-01T09:00 (WIB)"
             )
+        else:
+            if PUBLISH_YEARS[0] <= at.year <= PUBLISH_YEARS[1]:
+                publish_at = at.isoformat()
+            else:
+                problems.append(
+                    f"Waktu tayang (publish_at) '{raw_at}' di luar rentang tahun {PUBLISH_YEARS[0]}–"
+                    f"{PUBLISH_YEARS[1]}; periksa tahunnya, mis. 2026-12-01T09:00 (WIB)"
+                )
 
     if media is None:
-        media, media_problems = stage_media(_list(form, "media"), cfg.path("media"), staging)
+        media, media_problems = stage_media(_list(form, "media"), cfg.path("media"), staging, fetch)
     else:
         media, media_problems = list(media), []
     problems.extend(media_problems)
@@ -356,6 +507,7 @@ def prepare(
             problems.append(f"{xn}: gambar lebih dari 5 MB tidak diterima: {', '.join(big)}")
 
     if problems:
+        discard_staged(media, staging)  # nothing of refused content stays behind
         raise ContentError(problems)
     return PreparedContent(
         title=title,

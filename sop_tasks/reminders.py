@@ -12,6 +12,7 @@ from datetime import UTC, date, datetime, timedelta
 
 from sop_tasks.config import OfficeConfig
 from sop_tasks.records.ledger import Ledger, to_wib
+from sop_tasks.render import plain_line
 from sop_tasks.sop import VERIFY_STEPS, step
 
 STOP_AFTER = timedelta(days=3)
@@ -77,7 +78,7 @@ def send_reminders(
         started = to_wib(request.started_at)
         notify(
             r.recipients,
-            f"[SOP] Pengingat verifikasi langkah {r.step}: {r.title}"[:150],
+            plain_line(f"[SOP] Pengingat verifikasi langkah {r.step}: {r.title}", 150),
             f"Pengajuan {r.submission_id} menunggu verifikasi {verifier.title} sejak "
             f"{started:%d-%m-%Y %H:%M} WIB ({r.waiting_minutes} menit; "
             f"waktu baku {st.standard_minutes} menit). "

@@ -11,13 +11,22 @@ import re
 
 # Terminal escape sequences whole (CSI, OSC, and two-character ESC forms), so no "[2J" is left.
 _ESCAPES = re.compile(r"\x1b(?:\[[0-?]*[ -/]*[@-~]|\][^\x07\x1b]*(?:\x07|\x1b\\)?|[@-Z\\-_])")
-# C0 and C1 controls (C1 such as \x9b act as escapes in some terminals) and bidi overrides.
-_CTRL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+# C0 and C1 controls (C1 such as \x9b act as escapes in some terminals), the bidi controls
+# (embedding/override U+202A–202E, isolates U+2066–2069, marks U+200E/F and U+061C) and invisible
+# characters that hide or disguise text (zero-width U+200B–200D, word joiner and invisible operators
+# U+2060–2064, deprecated format controls U+206A–206F, BOM/ZWNBSP U+FEFF, line/paragraph
+# separators U+2028/9).
+_CTRL = re.compile(
+    r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u061c\u200b-\u200f\u2028\u2029\u202a-\u202e"
+    r"\u2060-\u2064\u2066-\u206f\ufeff]"
+)
+# Characters a spreadsheet may read as the start of a formula, also after leading blanks.
+_FORMULA = re.compile(r"^[\t\r]|^\s*[=+\-@]")
 
 
 def clean_text(text: str) -> str:
-    """Untrusted text with terminal escapes, control characters and bidi overrides removed; line
-    breaks kept (CSV cells, Markdown blocks)."""
+    """Untrusted text with terminal escapes, control characters, bidi controls and invisible
+    characters removed; line breaks kept (CSV cells, Markdown blocks)."""
     text = _ESCAPES.sub("", text.replace("\r\n", "\n").replace("\r", "\n"))
     return _CTRL.sub("", text)
 
@@ -46,3 +55,10 @@ def plain_line(text: str, limit: int = 120) -> str:
     """A single plain-text line (for subjects and notes), control characters removed."""
     line = " ".join(clean_text(text).split())
     return line if len(line) <= limit else line[: limit - 1] + "…"
+
+
+def csv_cell(text: str) -> str:
+    """Untrusted text for a spreadsheet cell: cleaned, and prefixed with ``'`` when a spreadsheet
+    could run it as a formula (``=``, ``+``, ``-``, ``@`` even after blanks; tab; carriage return)."""
+    text = clean_text(text)
+    return "'" + text if _FORMULA.match(text) else text

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from sop_tasks.config import CHANNEL_NAMES, CHANNELS, OfficeConfig
-from sop_tasks.content import MediaFile, PreparedContent, fit_for_x, prepare
+from sop_tasks.content import MediaFile, PreparedContent, discard_staged, fit_for_x, prepare
 from sop_tasks.errors import ContentError
 
 REASON_MIN = 5
@@ -194,6 +194,8 @@ def plan(
             f"yang tayang sekarang (versi {base_version}); isi kolom yang ingin diubah"
         )
     if problems:
+        if keep is None:  # media staged for this refused update: removed (the live version's stay)
+            discard_staged(new.media, staging)
         raise ContentError(problems)
     content = PreparedContent(
         title=new.title,

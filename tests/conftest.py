@@ -14,6 +14,8 @@ from pathlib import Path
 import pytest
 import yaml
 
+from tests.support.skips import record_skip, unexpected_skips
+
 REPO = Path(__file__).resolve().parent.parent
 SHARED = REPO.parent / "shared"
 _HOME = Path(tempfile.mkdtemp(prefix="sop-test-"))
@@ -79,6 +81,18 @@ def wordpress():
         yield site
 
 
+def pytest_runtest_logreport(report) -> None:
+    record_skip(report)
+
+
 def pytest_sessionfinish(session, exitstatus) -> None:
+    bad = unexpected_skips(ci=bool(os.environ.get("CI")))
+    if bad and session.exitstatus == 0:
+        session.exitstatus = 1
+        reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+        if reporter is not None:
+            reporter.write_line(f"{len(bad)} skip(s) not allowed (tests/support/skips.py):", red=True)
+            for nodeid, reason in bad:
+                reporter.write_line(f"  {nodeid}: {reason}", red=True)
     if not os.environ.get("SOP_KEEP_TEST_HOME"):
         shutil.rmtree(_HOME, ignore_errors=True)

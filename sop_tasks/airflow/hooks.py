@@ -5,8 +5,8 @@
 | sop_website   | wordpress   | host = site URL, login = user, password = application password |
 | sop_twitter   | x_twitter   | login = API key, password = API secret, extra: access_token,  |
 |               |             | access_token_secret                                           |
-| sop_instagram | instagram   | login = username, password = password (session: encrypted     |
-|               |             | Variable ``sop_instagram_session``)                           |
+| sop_instagram | instagram   | login = username, password = password (session: encrypted,   |
+|               |             | masked Variable ``sop_instagram_session_secret``)             |
 
 A channel whose connection is not defined publishes in outbox mode.
 """
@@ -14,18 +14,20 @@ A channel whose connection is not defined publishes in outbox mode.
 from __future__ import annotations
 
 import json
+import logging
 from typing import Any
 
 from airflow.sdk import BaseHook
 
 from sop_tasks.airflow.provider import CONNECTION_TYPES, ui_field_behaviour
-from sop_tasks.channels.instagram import InstagramPublisher
+from sop_tasks.channels.instagram import LEGACY_SESSION_VARIABLES, SESSION_VARIABLE, InstagramPublisher
 from sop_tasks.channels.twitter import XCredentials, XPublisher
 from sop_tasks.channels.website import WordPressCredentials, WordPressPublisher
 from sop_tasks.config import OfficeConfig, load_config
 from sop_tasks.errors import CredentialsError
 
-INSTAGRAM_SESSION_VARIABLE = "sop_instagram_session"
+log = logging.getLogger(__name__)
+INSTAGRAM_SESSION_VARIABLE = SESSION_VARIABLE
 
 
 class WordPressHook(BaseHook):
@@ -112,27 +114,50 @@ class XHook(BaseHook):
 class VariableSessionStore:
     """The Instagram session in an Airflow Variable, encrypted with Airflow's Fernet key.
 
-    Shared by every worker (not one worker's disk); never logged.
+    Shared by every worker (not one worker's disk); never logged. The key contains "secret", so
+    Airflow masks the value in its UI, REST API and task logs. A session still kept under the
+    first, unmasked name is moved to the new one on first use (nobody has to log in again).
     """
 
-    def __init__(self, key: str = INSTAGRAM_SESSION_VARIABLE) -> None:
+    def __init__(
+        self, key: str = INSTAGRAM_SESSION_VARIABLE, legacy: tuple[str, ...] = LEGACY_SESSION_VARIABLES
+    ) -> None:
         self.key = key
+        self.legacy = legacy
 
     def load(self) -> dict[str, Any] | None:
         from airflow.sdk import Variable
 
         raw = Variable.get(self.key, default=None)
+        if not raw:
+            raw = self._migrate()
         return dict(json.loads(raw)) if raw else None
+
+    def _migrate(self) -> str | None:
+        from airflow.sdk import Variable
+        from airflow.sdk.log import mask_secret
+
+        for old in self.legacy:
+            raw = Variable.get(old, default=None)
+            if not raw:
+                continue
+            mask_secret(raw)  # read under a name Airflow does not mask: mask it by hand
+            Variable.set(self.key, raw, description=DESCRIPTION)
+            Variable.delete(old)
+            log.info("Sesi Instagram dipindahkan dari Variable %s ke %s (disamarkan).", old, self.key)
+            return str(raw)
+        return None
 
     def save(self, settings: dict[str, Any]) -> None:
         from airflow.sdk import Variable
 
-        Variable.set(
-            self.key, json.dumps(settings), description="Sesi Instagram SOP (terenkripsi; jangan diubah)"
-        )
+        Variable.set(self.key, json.dumps(settings), description=DESCRIPTION)
 
     def __repr__(self) -> str:
         return f"VariableSessionStore({self.key!r})"
+
+
+DESCRIPTION = "Sesi Instagram SOP (terenkripsi dan disamarkan; jangan diubah)"
 
 
 class InstagramHook(BaseHook):

@@ -6,8 +6,11 @@ import html
 import logging
 from collections.abc import Sequence
 
+from sop_tasks.render import clean_text, plain_line
+
 log = logging.getLogger(__name__)
 SMTP_CONN_ID = "smtp_default"
+SUBJECT_LIMIT = 150
 
 
 def smtp_configured(conn_id: str = SMTP_CONN_ID) -> bool:
@@ -24,8 +27,12 @@ def smtp_configured(conn_id: str = SMTP_CONN_ID) -> bool:
 def notify(recipients: Sequence[str], subject: str, text: str, *, conn_id: str = SMTP_CONN_ID) -> bool:
     """Log the notice; email it when ``conn_id`` is configured and there are recipients.
 
-    ``text`` is plain text and is escaped for the email body. Returns True when an email went out.
+    ``text`` is plain text, cleaned and escaped for the email body. ``subject`` is made one clean line
+    here, for every email (a line break in a subject raised HeaderParseError and lost the mail).
+    Returns True when an email went out.
     """
+    subject = plain_line(subject, SUBJECT_LIMIT) or "[SOP] Pemberitahuan"
+    text = clean_text(text)  # no control, bidi or invisible characters from untrusted text
     log.info("Pemberitahuan: %s — %s", subject, text)
     if not recipients:
         log.info("Tidak ada alamat email untuk pemberitahuan ini; hanya dicatat di log.")

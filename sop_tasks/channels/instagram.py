@@ -104,6 +104,11 @@ _SUFFIX = {"jpg": ".jpg", "png": ".png", "mp4": ".mp4", "mov": ".mp4"}  # instag
 
 T = TypeVar("T")
 
+# Where the session is kept (an Airflow Variable). Airflow masks a Variable in its UI, API and logs
+# when the key holds a sensitive word ("secret"); the first name, "sop_instagram_session", did not.
+SESSION_VARIABLE = "sop_instagram_session_secret"
+LEGACY_SESSION_VARIABLES = ("sop_instagram_session",)
+
 MSG_CHALLENGE = (
     "Instagram meminta verifikasi (challenge): buka aplikasi Instagram di ponsel akun kantor, "
     "setujui 'Ini saya', lalu jalankan ulang tugas. Jangan menjalankan ulang sebelum verifikasi "
@@ -114,7 +119,7 @@ MSG_TWO_FACTOR = (
     "mengisi kode: buka aplikasi Instagram di ponsel akun kantor, setujui permintaan login ('Ini saya') "
     "bila muncul, lalu jalankan ulang tugas. Bila tetap diminta kode, Pengelola TI login sekali dengan "
     "kode itu (instagrapi, `Client.login(..., verification_code=...)`) dan menyimpan hasil "
-    "`json.dumps(get_settings())` di Variable 'sop_instagram_session' (Admin → Variables), lalu "
+    f"`json.dumps(get_settings())` di Variable '{SESSION_VARIABLE}' (Admin → Variables), lalu "
     "membersihkan (clear) tugas ini."
 )
 MSG_SUSPENDED = (
@@ -495,7 +500,7 @@ class InstagramPublisher:
             raise TransientChannelError(
                 CHANNEL,
                 f"Penyimpanan sesi Instagram tidak dapat dibaca ({type(exc).__name__}); akan dicoba lagi. "
-                "Bila terus gagal, Pengelola TI dapat menghapus Variable 'sop_instagram_session' "
+                f"Bila terus gagal, Pengelola TI dapat menghapus Variable '{SESSION_VARIABLE}' "
                 "(Admin → Variables) agar tugas login sekali dan menyimpan sesinya ulang.",
             ) from None
         if not isinstance(stored, dict) or not stored:

@@ -191,7 +191,7 @@ def social(request, ledger, office_cfg, media_dir, monkeypatch) -> Iterator[Soci
         "AIRFLOW_CONN_SOP_INSTAGRAM",
         json.dumps({"conn_type": "instagram_sop", "login": IG_USERNAME, "password": "rahasia-kantor-123"}),
     )
-    monkeypatch.setenv("AIRFLOW_VAR_SOP_INSTAGRAM_SESSION", json.dumps(session_settings()))
+    monkeypatch.setenv("AIRFLOW_VAR_SOP_INSTAGRAM_SESSION_SECRET", json.dumps(session_settings()))
     form["caption_instagram"] = f"Pameran arsip {tag} dibuka hari ini.\n\nDatang ke Dinarpus! #Kendal"
     with responses.RequestsMock(assert_all_requests_are_fired=False) as rsps:
         account = InstagramAccount(rsps)

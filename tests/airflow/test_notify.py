@@ -15,3 +15,20 @@ def test_email_through_airflow_smtp_provider(monkeypatch):
     msg = inbox.messages[0]
     assert msg["Subject"] == "[SOP] Pengingat" and "kasubag@dinarpus.test" in msg["X-Rcpt"]
     assert "&lt;b&gt;verifikasi&lt;/b&gt;" in body_text(msg)  # text stays inert in the HTML mail
+
+
+def test_every_subject_is_one_clean_line_so_the_mail_goes_out(monkeypatch):
+    # a title recorded before titles were checked: it once made 0 of 3 reminders deliver
+    title = "Pameran arsip\r\nBcc: semua@evil.test\n\u202eHari ini\x1b[2J"
+    with smtp_server() as (inbox, conn):
+        monkeypatch.setenv("AIRFLOW_CONN_SMTP_DEFAULT", conn)
+        for step in (2, 3, 4):
+            subject = f"[SOP] Pengingat verifikasi langkah {step}: {title}"
+            assert notify(["kasubag@dinarpus.test"], subject, "teks\u200b\u202e terbalik") is True
+    assert len(inbox.messages) == 3
+    for step, msg in zip((2, 3, 4), inbox.messages, strict=True):
+        assert msg["Subject"] == (
+            f"[SOP] Pengingat verifikasi langkah {step}: Pameran arsip Bcc: semua@evil.test Hari ini"
+        )
+        assert msg["Bcc"] is None and "evil" not in msg["X-Rcpt"]
+        assert "teks terbalik" in body_text(msg)

@@ -148,3 +148,20 @@ def test_broken_config_is_one_clear_import_error(tmp_path, monkeypatch):
     assert "SopConfigImportError: Konfigurasi kantor tidak valid" in err
     assert "officers.users" in err and "sop check-config" in err
     assert "pydantic" not in err  # no traceback soup from the validator
+
+
+def test_officer_as_verifier_is_a_clear_import_error(tmp_path):
+    text = (REPO / "config" / "office.yaml").read_text()
+    (tmp_path / "office.yaml").write_text(text.replace("users: [kadis]", "users: [kadis, pengelola_ti]", 1))
+    probe = f"import runpy; runpy.run_path({str(REPO / 'dags' / 'sop_publish.py')!r})"
+    out = subprocess.run(
+        [sys.executable, "-c", probe],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**__import__("os").environ, "SOP_CONFIG_DIR": str(tmp_path)},
+    )
+    assert out.returncode != 0
+    assert "SopConfigImportError: Konfigurasi kantor tidak valid" in out.stderr
+    expected = "'pengelola_ti' adalah Pengelola TI ('officers.users') sekaligus verifikator langkah 4"
+    assert expected in out.stderr

@@ -1,3 +1,4 @@
+import re
 from pathlib import Path
 
 import pytest
@@ -138,3 +139,61 @@ def test_check_config_also_checks_the_routing_rules_the_sweep_reads(tmp_path, ca
     assert main(["check-config", "--dir", str(d)]) == 1
     err = capsys.readouterr().err
     assert "routing.yaml" in err and "YAML tidak valid" in err
+
+
+# -- bad input: keys written twice, one person in two duties --------------------------------------
+
+
+def test_a_key_written_twice_names_the_key_and_both_lines(tmp_path, capsys):
+    # the incident: a second `users:` under kadis silently made pengelola_ti the Kadis verifier
+    text = (REPO / "config" / "office.yaml").read_text()
+    text = text.replace("    users: [kadis]\n", "    users: [kadis]\n    users: [pengelola_ti]\n", 1)
+    lines = text.splitlines()
+    first = lines.index("    users: [kadis]") + 1
+    d = _write(tmp_path, text)
+    with pytest.raises(ConfigError) as ei:
+        load_config(d)
+    (problem,) = ei.value.problems
+    assert problem.startswith(f"{d / 'office.yaml'} baris {first + 1}: kunci 'users' ditulis dua kali")
+    assert f"pertama di baris {first}" in problem and "hapus" in problem
+    assert main(["check-config", "--dir", str(d)]) == 1
+    assert "kunci 'users' ditulis dua kali" in capsys.readouterr().err
+
+
+def test_routing_yaml_duplicate_keys_are_refused_by_the_same_loader(tmp_path):
+    text = (REPO / "config" / "routing.yaml").read_text() + "\ndefault: perpustakaan\n"
+    path = write_yaml(tmp_path / "config", "routing.yaml", text)
+    with pytest.raises(ConfigError, match="kunci 'default' ditulis dua kali"):
+        load_rules(path)
+
+
+def test_yaml_merge_keys_are_not_duplicates(tmp_path):
+    from sop_tasks.config import read_yaml_mapping
+
+    path = write_yaml(tmp_path, "x.yaml", "base: &b {a: 1}\nother:\n  <<: *b\n  a: 2\n")
+    assert read_yaml_mapping(path)["other"] == {"a": 2}
+
+
+@pytest.mark.parametrize(
+    ("change", "expected"),
+    [
+        pytest.param(
+            lambda raw: raw["verifiers"][2]["users"].append("kasubag"),
+            "pengguna 'kasubag' menjadi verifikator di langkah 2 (kasubag) dan langkah 4 (kadis)",
+            id="one-person-two-steps",
+        ),
+        pytest.param(
+            lambda raw: raw["verifiers"][1]["users"].append("pengelola_ti"),
+            "pengguna 'pengelola_ti' adalah Pengelola TI ('officers.users') sekaligus verifikator langkah 3",
+            id="officer-verifies",
+        ),
+    ],
+)
+def test_separation_of_duties(tmp_path, capsys, change, expected):
+    raw = _base()
+    change(raw)
+    d = _write(tmp_path, raw)
+    with pytest.raises(ConfigError, match=re.escape(expected)):
+        load_config(d)
+    assert main(["check-config", "--dir", str(d)]) == 1
+    assert expected in capsys.readouterr().err

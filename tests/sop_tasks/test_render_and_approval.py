@@ -1,3 +1,5 @@
+import pytest
+
 from sop_tasks import approval
 from sop_tasks.content import MediaFile, PreparedContent
 from sop_tasks.render import inert_block, inert_inline, plain_line
@@ -62,3 +64,45 @@ def test_terminal_escapes_and_c1_controls_are_removed_whole():
     hostile = "Jam\x1b[2J buka\x9b31m \x1b]0;judul palsu\x07pukul\x1bM 8\u202e"
     assert plain_line(hostile) == "Jam buka31m pukul 8"
     assert "\x1b" not in inert_inline(hostile) and "[2J" not in inert_inline(hostile)
+
+
+INVISIBLE = (
+    "\u200b\u200c\u200d\u200e\u200f\u2028\u2029\u2060\ufeff\u061c"
+    "\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"
+)
+
+
+def test_invisible_and_bidi_characters_are_removed_wherever_text_is_shown():
+    # "admin" spelled with hidden characters between its letters, and a reversed file extension
+    hostile = "a\u200bd\u2060m\ufeffi\u200dn " + "faktur\u202egpj.exe" + "".join(INVISIBLE)
+    shown = "admin fakturgpj.exe"
+    assert plain_line(hostile) == shown
+    assert inert_inline(hostile) == f"`{shown}`"
+    assert inert_block(hostile) == f"~~~text\n{shown}\n~~~"
+    for ch in INVISIBLE:
+        assert ch not in inert_block(f"x{ch}y")
+
+
+@pytest.mark.parametrize(
+    ("cell", "shown"),
+    [
+        ('=HYPERLINK("http://evil.test")', '\'=HYPERLINK("http://evil.test")'),
+        ("  =1+1", "'  =1+1"),
+        ("\u00a0+62 812", "'\u00a0+62 812"),
+        (" \n-2", "' \n-2"),
+        ("\t@SUM(A1)", "'\t@SUM(A1)"),
+        ("\r=1", "'\n=1"),
+        ("\u200b=1", "'=1"),
+        ("Jam buka = 08.00", "Jam buka = 08.00"),
+    ],
+)
+def test_csv_cells_that_a_spreadsheet_would_run_are_neutralised(cell, shown):
+    import csv
+    import io
+
+    from sop_tasks.cli import _write_csv
+
+    out = io.StringIO()
+    _write_csv([{"pesan": cell}], out)
+    (row,) = csv.DictReader(io.StringIO(out.getvalue()))
+    assert row["pesan"] == shown

@@ -292,3 +292,18 @@ def test_outbox_only_channels_with_a_connection_now_are_named_or_left_alone(base
     assert any(n.startswith("X (Twitter): hanya ada di outbox") for n in p.notes)
     with pytest.raises(ContentError, match="tidak punya kiriman di platform"):
         _plan(base, {"body": "baru"}, office_cfg, tmp_path, stranded=["website", "instagram", "twitter"])
+
+
+def test_a_refused_update_removes_the_media_it_staged_and_keeps_the_live_ones(
+    base, office_cfg, media_dir, tmp_path
+):
+    name = f"baru-{uuid.uuid4().hex[:6]}.png"
+    make_png(media_dir / name)
+    # Instagram only, X in reply mode: new media change nothing there, so the update is refused
+    with pytest.raises(ContentError, match="Tidak ada yang berubah"):
+        _plan(base, {"media": [name]}, office_cfg, tmp_path, published=["instagram"])
+    assert not (tmp_path / "baru").exists()
+    assert all(Path(m.path).is_file() for m in base.media)  # what is live stays staged
+    with pytest.raises(ContentError, match="Tidak ada yang berubah"):
+        _plan(base, {"title": base.title}, office_cfg, tmp_path)  # keeps the live media: untouched
+    assert all(Path(m.path).is_file() for m in base.media)

@@ -600,7 +600,7 @@ def no_direct_messages(ig: InstagramFake) -> None:
 
 def live_connection(monkeypatch: pytest.MonkeyPatch) -> None:
     """``sop_instagram`` defined as an admin would (``AIRFLOW_CONN_SOP_INSTAGRAM``), a stored
-    session in the Variable ``sop_instagram_session`` (``AIRFLOW_VAR_…``), and the hook's client on
+    session in the Variable ``sop_instagram_session_secret`` (``AIRFLOW_VAR_…``), and the hook's client on
     the ``requests`` transport (seen by ``responses``) with no pauses — so the real hooks, inside a
     task, reach Instagram only through the mock. Undone by ``monkeypatch``."""
     disable_instagrapi_sleeps(monkeypatch)
@@ -609,4 +609,4 @@ def live_connection(monkeypatch: pytest.MonkeyPatch) -> None:
         "AIRFLOW_CONN_SOP_INSTAGRAM",
         json.dumps({"conn_type": "instagram_sop", "login": USERNAME, "password": PASSWORD}),
     )
-    monkeypatch.setenv("AIRFLOW_VAR_SOP_INSTAGRAM_SESSION", json.dumps(session_settings()))
+    monkeypatch.setenv("AIRFLOW_VAR_SOP_INSTAGRAM_SESSION_SECRET", json.dumps(session_settings()))

@@ -6,6 +6,8 @@ instagrapi's fixed sleeps are recorded instead of slept.
 
 from __future__ import annotations
 
+import dataclasses
+import hashlib
 import io
 import json
 import logging
@@ -20,7 +22,7 @@ from PIL import Image
 
 from sop_tasks.channels.base import Publisher, build_payload, payload_hash
 from sop_tasks.channels.instagram import ACCOUNT_KEY, InstagramPublisher, MemorySessionStore
-from sop_tasks.content import PreparedContent
+from sop_tasks.content import MediaFile, PreparedContent, inspect_media
 from sop_tasks.errors import (
     ActionRequiredError,
     CredentialsError,
@@ -251,13 +253,22 @@ def test_album_with_a_video(ig: InstagramFake, store: MemorySessionStore, tmp_pa
 def test_broken_video_is_refused_before_any_request(
     ig: InstagramFake, store: MemorySessionStore, tmp_path: Path, make: Callable[[Path], Path]
 ) -> None:
-    content = prepared_content(make(tmp_path / "liputan.mp4"))
+    video = make(tmp_path / "liputan.mp4")
+    assert inspect_media(video, video.name)[1]  # step 1 refuses it already; the upload checks again
+    content = dataclasses.replace(
+        prepared_content(),
+        media=(MediaFile(video.name, str(video), "video", "mp4", video.stat().st_size, sha256_of(video)),),
+    )
     with pytest.raises(RejectedContentError) as ei:
         publisher(store).publish(content, "k")
     message = str(ei.value)
     assert "Video 'liputan.mp4' tidak dapat dibaca untuk Instagram" in message
     assert "MP4 standar" in message
     assert not ig.rsps.calls
+
+
+def sha256_of(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
 def _truncated(path: Path) -> Path:
