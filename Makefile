@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test lint unit e2e bench fmt clean-home
+.PHONY: run stop test lint unit e2e bench fmt clean-home
 
 $(STAMP): requirements.lock pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -18,6 +18,11 @@ venv: $(STAMP)
 ## Set up and start Airflow (scheduler, dag-processor, triggerer, api-server on :8080, SQLite).
 run: $(STAMP)
 	./scripts/run.sh
+
+## Stop the stack `make run` started (also one started in the background); no venv rebuild first.
+stop:
+	@if [ -x $(BIN)/python ]; then $(BIN)/python -m sop_tasks.airflow.launcher stop; \
+	else echo "Tidak ada Airflow SOP yang berjalan (.venv belum ada)."; fi
 
 ## The whole suite: lint, types, unit, DAG integrity, end to end on real Airflow.
 test: $(STAMP) lint

@@ -3,16 +3,17 @@ bidang yang belum menindaklanjuti (langkah 8) dan batas waktu permohonan informa
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from airflow.sdk import dag, task
+from airflow.timetables.trigger import CronTriggerTimetable
 
 from sop_tasks.airflow import followup as fua
 from sop_tasks.airflow.dag_support import dag_config, default_args
 from sop_tasks.airflow.ledger import get_ledger
 from sop_tasks.airflow.notify import notify
-from sop_tasks.reminders import send_reminders
+from sop_tasks.reminders import check_holiday_data, send_reminders
 from sop_tasks.sop import step
 
 cfg = dag_config()
@@ -54,3 +55,29 @@ def sop_pengingat() -> None:
 
 
 sop_pengingat()
+
+
+@dag(
+    dag_id="sop_cek_harian",
+    dag_display_name="Pemeriksaan harian: daftar cuti bersama",
+    description="Setiap pagi 07:00: ingatkan pengelola bila daftar cuti bersama di config/office.yaml "
+    "akan habis dalam 60 hari.",
+    schedule=CronTriggerTimetable("0 7 * * *", timezone=cfg.timezone),
+    catchup=False,
+    max_active_runs=1,
+    tags=["sop", "pengingat"],
+    default_args=default_args(cfg),
+    doc_md="Hari kerja (batas PPID, pengingat, bukti pemantauan) = Senin–Jumat tanpa libur nasional "
+    "(otomatis) dan tanpa hari libur kantor (`holidays` di config/office.yaml: cuti bersama, libur "
+    "daerah). Bila tahun berjalan belum ada di daftar itu, atau tahun berikutnya belum ada dan akhir "
+    "tahun tinggal kurang dari 60 hari, pengelola diingatkan (log dan email).",
+)
+def sop_cek_harian() -> None:
+    @task(task_id="cek_cuti_bersama", task_display_name="Periksa daftar cuti bersama")
+    def check(**_: Any) -> str | None:
+        return check_holiday_data(cfg, notify, datetime.now(cfg.tz).date())
+
+    check()
+
+
+sop_cek_harian()

@@ -15,7 +15,7 @@ import json
 import re
 import sys
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -78,6 +78,7 @@ def cmd_check_config(args: argparse.Namespace) -> int:
         print(f"  langkah {st.number}: {v.title} — {', '.join(v.users)}")
     print(f"  bidang: {', '.join(b.name for b in cfg.bidang)}")
     print(f"  kanal: {', '.join(cfg.channels)}; zona waktu {cfg.timezone}")
+    _print_holidays(cfg, args.tanggal)
     from sop_tasks.routing import load_rules  # the sweep reads routing.yaml too: check it here
 
     try:
@@ -88,6 +89,18 @@ def cmd_check_config(args: argparse.Namespace) -> int:
         return 1
     print(f"  aturan rute: {rules.source} valid")
     return 0
+
+
+def _print_holidays(cfg: OfficeConfig, on: str | None) -> None:
+    """The working-day calendar in one line, and the warning when the office's list runs out."""
+    years = sorted({d.year for d in cfg.holidays})
+    span = f"{years[0]}–{years[-1]}" if years else "kosong"
+    national = f"libur nasional {cfg.national_holidays} otomatis" if cfg.national_holidays else "tanpa"
+    print(f"  hari libur: {national}; hari libur kantor {len(cfg.holidays)} tanggal ({span})")
+    today = date.fromisoformat(on) if on else datetime.now(cfg.tz).date()
+    warning = cfg.holiday_data_warning(today)
+    if warning:
+        print(f"PERINGATAN: {warning}", file=sys.stderr)
 
 
 def _fmt_seconds(s: float | None) -> str:
@@ -538,11 +551,24 @@ def cmd_user_password(args: argparse.Namespace, out: TextIO | None = None, err: 
     return 0
 
 
+def _iso_date(text: str) -> str:
+    try:
+        date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{text}' bukan tanggal; tulis YYYY-MM-DD") from None
+    return text
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="sop", description="SOP Pengelolaan Media Sosial — Dinarpus Kendal")
     sub = p.add_subparsers(dest="command", required=True)
     c = sub.add_parser("check-config", help="periksa config/office.yaml")
     c.add_argument("--dir", help="folder konfigurasi (bawaan: SOP_CONFIG_DIR atau config/)")
+    c.add_argument(
+        "--tanggal",
+        type=_iso_date,
+        help="periksa daftar hari libur seolah-olah pada tanggal ini (YYYY-MM-DD)",
+    )
     c.set_defaults(func=cmd_check_config)
     r = sub.add_parser("records", help="catatan SOP")
     rsub = r.add_subparsers(dest="records_command", required=True)

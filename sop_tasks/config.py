@@ -18,7 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from sop_tasks.errors import ConfigError
 from sop_tasks.sop import VERIFY_STEPS
-from sop_tasks.workdays import WorkCalendar
+from sop_tasks.workdays import WorkCalendar, office_data_warning
 
 CHANNELS: tuple[str, ...] = ("website", "instagram", "twitter")
 ChannelName = Literal["website", "instagram", "twitter"]
@@ -151,7 +151,9 @@ class OfficeConfig(_Model):
     website: WebsiteSettings = WebsiteSettings()
     monitoring: Monitoring = Monitoring()
     follow_up: FollowUp = FollowUp()
-    holidays: list[date] = []
+    holidays: list[date] = []  # the office's own days off: cuti bersama, local days
+    national_holidays: str | None = "ID"  # national holidays from the `holidays` package; null: none
+    working_days: list[date] = []  # working days after all (a library estimate the decree moved)
     reminder_every_minutes: int = Field(default=15, ge=1)
     retry_delay_seconds: int = Field(default=30, ge=1)
 
@@ -165,6 +167,15 @@ class OfficeConfig(_Model):
             ZoneInfo(v)
         except (ZoneInfoNotFoundError, ValueError):
             raise ValueError(f"zona waktu '{v}' tidak dikenal; pakai misalnya 'Asia/Jakarta'") from None
+        return v
+
+    @field_validator("national_holidays")
+    @classmethod
+    def _country(cls, v: str | None) -> str | None:
+        import holidays as holidays_lib
+
+        if v is not None and v not in holidays_lib.list_supported_countries():
+            raise ValueError(f"kode negara '{v}' tidak dikenal; pakai 'ID' (Indonesia) atau null")
         return v
 
     @model_validator(mode="after")
@@ -225,7 +236,11 @@ class OfficeConfig(_Model):
         return (p if p.is_absolute() else self.root / p).resolve()
 
     def calendar(self) -> WorkCalendar:
-        return WorkCalendar(self.holidays)
+        return WorkCalendar(self.holidays, country=self.national_holidays, working_days=self.working_days)
+
+    def holiday_data_warning(self, today: date) -> str | None:
+        """The warning when the office's own list of days off is running out (see workdays)."""
+        return office_data_warning(self.holidays, today)
 
     def bidang_by_code(self, code: str) -> Bidang:
         for b in self.bidang:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 from sop_tasks.config import OfficeConfig
 from sop_tasks.records.ledger import Ledger, to_wib
@@ -97,3 +97,12 @@ def send_reminders(
         )
         sent.append(r)
     return sent
+
+
+def check_holiday_data(cfg: OfficeConfig, notify: Notifier, today: date) -> str | None:
+    """The daily check: warn the officer (log and e-mail) when the office's own list of days off
+    (cuti bersama, local days) is about to run out; returns the warning, or None."""
+    warning = cfg.holiday_data_warning(today)
+    if warning:
+        notify(tuple(cfg.officers.emails), "[SOP] Daftar cuti bersama perlu diperbarui", warning)
+    return warning

@@ -29,6 +29,9 @@ def _write_test_config() -> None:
     raw["verifiers"][1]["users"] = ["kabid", "plt_kabid"]  # an acting official is one line
     raw["verifiers"][0]["emails"] = ["kasubag@dinarpus.test"]
     raw["retry_delay_seconds"] = 3
+    # The suite's deadlines were worked out against the office's own list alone; Indonesia's
+    # national holidays from the library are tested where they are used explicitly.
+    raw["national_holidays"] = None
     (_CONFIG / "office.yaml").write_text(yaml.safe_dump(raw, allow_unicode=True))
     for other in (REPO / "config").glob("*.yaml"):
         if other.name != "office.yaml":

@@ -25,6 +25,7 @@ def bag():
 def test_no_import_errors(bag):
     assert bag.import_errors == {}
     assert {"sop_publish", "sop_monitor", "sop_follow_up", "sop_update", "sop_pengingat"} <= set(bag.dag_ids)
+    assert "sop_cek_harian" in bag.dag_ids  # the daily check of the holiday list
 
 
 def test_house_rules(bag):

@@ -1,0 +1,55 @@
+"""The launcher's view of "is a stack of this AIRFLOW_HOME running?" and `make stop` after a crash.
+
+Real processes stand in for a stack whose launcher was killed (kill -9, power cut of a terminal):
+they carry the stack's marker and AIRFLOW_HOME, as every process of a real stack does. The full
+stack is exercised in tests/e2e/test_make_run_stop.py.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import time
+
+from sop_tasks.airflow import launcher
+
+
+def _orphan(home, marker: str = "abc") -> subprocess.Popen[bytes]:
+    env = {**os.environ, "AIRFLOW_HOME": str(home), launcher.MARKER: marker}
+    return subprocess.Popen(["sleep", "300"], env=env, start_new_session=True)
+
+
+def test_a_stale_pid_file_does_not_block_but_a_live_stack_does(tmp_path, capsys):
+    home = tmp_path.resolve()
+    # pid 1 is alive but started long before: a reused pid is not our launcher
+    (home / launcher.PID_FILE).write_text(
+        json.dumps({"launcher_pid": 1, "launcher_start": 1, "pgid": 1, "stack_id": "x", "port": "8080"})
+    )
+    assert launcher.check(home) == 0
+    p = _orphan(home)
+    try:
+        deadline = time.monotonic() + 10
+        while not launcher.stack_processes(home) and time.monotonic() < deadline:
+            time.sleep(0.05)  # the child's environment is readable once it has exec'd
+        assert launcher.check(home) == 1
+        err = capsys.readouterr().err
+        assert f"Airflow SOP untuk {home} sudah berjalan (proses {p.pid})" in err and "make stop" in err
+        assert launcher.check(tmp_path / "other-home") == 0  # another AIRFLOW_HOME is not ours
+    finally:
+        p.kill()
+        p.wait()
+
+
+def test_make_stop_ends_what_a_killed_launcher_left_behind(tmp_path, capsys, monkeypatch):
+    home = tmp_path.resolve()
+    monkeypatch.setenv("SOP_STOP_GRACE", "2")
+    p = _orphan(home)
+    deadline = time.monotonic() + 10
+    while not launcher.stack_processes(home) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert launcher.stop(home) == 0
+    assert p.wait(10) == -15  # asked politely first (SIGTERM)
+    assert "sudah dihentikan" in capsys.readouterr().out
+    assert launcher.stop(home) == 0
+    assert "Tidak ada Airflow SOP yang berjalan" in capsys.readouterr().out
