@@ -12,12 +12,16 @@ import argparse
 import csv
 import getpass
 import json
+import logging
+import os
 import re
 import sys
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TextIO
+
+from sqlalchemy.engine import make_url
 
 from sop_tasks.config import CHANNEL_NAMES, OfficeConfig, load_config
 from sop_tasks.errors import ConfigError, SopError
@@ -57,16 +61,44 @@ def _write_csv(rows: list[dict[str, Any]], out: TextIO) -> None:
     writer.writerows({k: _csv_cell(v) for k, v in r.items()} for r in rows)
 
 
-def _ledger_url(explicit: str | None) -> str:
-    if explicit:
+def _ledger_url(explicit: str | None, err: TextIO | None = None) -> str:
+    """The records database to read; unless given with ``--db`` it is said on stderr (so ``--json``
+    output stays clean).
+
+    ``--db``; else the ``sop_ledger`` connection; else SQLite under AIRFLOW_HOME. Without
+    AIRFLOW_HOME the project's ``.airflow/`` that ``make run`` writes is used when it exists,
+    with the same Airflow settings ``make run`` has (so a connection defined in its UI counts).
+    """
+    err = err or sys.stderr
+    if explicit:  # named by the user: nothing to say
         return explicit
+    from sop_tasks.records.db import default_url, local_home
+
+    local = local_home()
+    if local is not None:
+        from sop_tasks.airflow.local import airflow_env
+
+        for k, v in airflow_env(local.resolve(), load_config()).items():
+            os.environ.setdefault(k, v)
+        how = "folder .airflow proyek, yang ditulis `make run`"
+    elif os.environ.get("AIRFLOW_HOME"):
+        how = "di bawah AIRFLOW_HOME"
+    else:
+        how = "AIRFLOW_HOME tidak diatur dan folder .airflow proyek belum ada"
     try:
         from sop_tasks.airflow.ledger import ledger_url
     except ImportError:  # Airflow not installed: the default location
-        from sop_tasks.records.db import default_url
-
-        return default_url()
-    return ledger_url()
+        url = default_url()
+    else:
+        url = ledger_url()
+        # Importing Airflow sends log records to stdout; the migration check's chatter must not
+        # mix into `--json` or CSV output.
+        logging.getLogger("alembic").setLevel(logging.WARNING)
+        if url != default_url():
+            how = "koneksi sop_ledger"
+    shown = make_url(url).render_as_string(hide_password=True)
+    err.write(f"Basis data catatan: {shown} ({how})\n")
+    return url
 
 
 def cmd_check_config(args: argparse.Namespace) -> int:
@@ -453,6 +485,30 @@ def _blank(value: Any) -> Any:
     return "" if value is None else value
 
 
+# ---- tamper evidence -------------------------------------------------------------------------------
+def cmd_records_verify(args: argparse.Namespace, out: TextIO | None = None, err: TextIO | None = None) -> int:
+    """Recompute the records' hash chain: 0 intact, 1 something was changed or removed, 2 bad input."""
+    from sop_tasks.records import chain
+    from sop_tasks.records.db import get_engine
+
+    out, err = out or sys.stdout, err or sys.stderr
+    engine = get_engine(_ledger_url(args.db, err))
+    try:
+        result = chain.verify(engine, printed_head=args.kepala)
+    except ValueError as exc:
+        err.write(f"Ditolak: {exc}\n")
+        return 2
+    where = f"{result.rows} baris catatan, {result.entries} entri rantai; kepala rantai {result.head.label()}"
+    if result.ok:
+        checked = f"; cocok dengan kepala rantai di laporan {args.kepala}" if args.kepala else ""
+        out.write(f"Catatan utuh: tidak ada baris yang diubah atau dihapus ({where}{checked}).\n")
+        return 0
+    out.write(f"PERINGATAN: catatan tidak utuh — {len(result.problems)} masalah ({where}):\n")
+    for p in result.problems:
+        out.write(f"  - {p.text()}\n")
+    return 1
+
+
 # ---- PPID (UU 14/2008) -----------------------------------------------------------------------
 def cmd_ppid_extend(args: argparse.Namespace, out: TextIO | None = None, err: TextIO | None = None) -> int:
     """Extend a public-information request's deadline once, with a written reason."""
@@ -534,6 +590,18 @@ def build_parser() -> argparse.ArgumentParser:
     ver.add_argument("submission_id", type=int, help="nomor pengajuan (asli atau pemutakhiran)")
     ver.add_argument("--db", help="URL basis data catatan (bawaan: koneksi sop_ledger)")
     ver.set_defaults(func=cmd_records_versions)
+    vf = rsub.add_parser(
+        "verify",
+        aliases=["periksa"],
+        help="periksa rantai hash catatan: adakah baris yang diubah atau dihapus",
+    )
+    vf.add_argument(
+        "--kepala",
+        help="kepala rantai yang tercetak di kaki laporan (mis. #1234:9f2c0a1b3c4d5e6f): "
+        "periksa juga bahwa catatan sebelum laporan itu tidak ditulis ulang",
+    )
+    vf.add_argument("--db", help="URL basis data catatan (bawaan: koneksi sop_ledger)")
+    vf.set_defaults(func=cmd_records_verify)
     pp = sub.add_parser("ppid", help="permohonan informasi publik (UU 14/2008)")
     psub = pp.add_subparsers(dest="ppid_command", required=True)
     ext = psub.add_parser(
