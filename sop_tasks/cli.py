@@ -125,14 +125,9 @@ def cmd_check_config(args: argparse.Namespace) -> int:
 
 
 def _fmt_seconds(s: float | None) -> str:
-    if s is None:
-        return "-"
-    m, sec = divmod(round(s), 60)
-    h, m = divmod(m, 60)
-    d, h = divmod(h, 24)
-    if d:
-        return f"{d} hari {h:02d}j{m:02d}m"
-    return f"{h}j{m:02d}m" if h else f"{m}m{sec:02d}d"
+    from sop_tasks.reports.summary import fmt_seconds
+
+    return fmt_seconds(s)
 
 
 def _rows(summaries: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -485,6 +480,56 @@ def _blank(value: Any) -> Any:
     return "" if value is None else value
 
 
+# ---- the monthly report ---------------------------------------------------------------------------
+def cmd_laporan(args: argparse.Namespace, out: TextIO | None = None, err: TextIO | None = None) -> int:
+    """The month's report: PDF or XLSX to a file, or its figures as text or JSON."""
+    from sop_tasks.records.ledger import Ledger
+    from sop_tasks.reports.monthly import build
+    from sop_tasks.reports.summary import PeriodError, fmt_seconds, month_summary, parse_month
+
+    out, err = out or sys.stdout, err or sys.stderr
+    cfg = load_config()
+    try:
+        year, month = parse_month(args.bulan)
+    except PeriodError as exc:
+        err.write(f"Ditolak: {exc}\n")
+        return 2
+    if args.bidang and args.bidang not in {b.code for b in cfg.bidang}:
+        err.write(
+            f"Ditolak: bidang '{args.bidang}' tidak ada di config/office.yaml; pilih "
+            f"{', '.join(b.code for b in cfg.bidang)}\n"
+        )
+        return 2
+    ledger = Ledger(_ledger_url(args.db, err))
+    if args.format in ("pdf", "xlsx"):
+        report = build(ledger, year, month, cfg, args.format, bidang=args.bidang)
+        target = Path(args.keluar or report.name)
+        target.write_bytes(report.content)
+        out.write(
+            f"Laporan {report.summary.label} ({args.format.upper()}) ditulis ke {target} "
+            f"— kepala rantai catatan {report.head.label()}\n"
+        )
+        return 0
+    ms = month_summary(ledger, year, month, cfg, bidang=args.bidang)
+    if args.format == "json":
+        out.write(json.dumps(ms.to_json(), ensure_ascii=False, indent=1) + "\n")
+        return 0
+    out.write(
+        f"Laporan SOP Pengelolaan Media Sosial — {ms.label}{' — ' + args.bidang if args.bidang else ''}\n"
+    )
+    for label, value in ms.figures():
+        out.write(f"  {label}: {value}\n")
+    out.write("Waktu tiap langkah (median / terlama / waktu baku, jumlah melebihi):\n")
+    for st in ms.steps:
+        d = st.durations
+        if d.count:
+            out.write(
+                f"  {st.step}. {st.label}: {fmt_seconds(d.median_seconds)} / {fmt_seconds(d.max_seconds)} / "
+                f"{fmt_seconds(d.standard_seconds)}, {d.late} dari {d.count}\n"
+            )
+    return 0
+
+
 # ---- tamper evidence -------------------------------------------------------------------------------
 def cmd_records_verify(args: argparse.Namespace, out: TextIO | None = None, err: TextIO | None = None) -> int:
     """Recompute the records' hash chain: 0 intact, 1 something was changed or removed, 2 bad input."""
@@ -613,6 +658,13 @@ def build_parser() -> argparse.ArgumentParser:
     ext.add_argument("--oleh", help="nama petugas yang memperpanjang (bawaan: pengguna sistem)")
     ext.add_argument("--db", help="URL basis data catatan (bawaan: koneksi sop_ledger)")
     ext.set_defaults(func=cmd_ppid_extend)
+    lp = sub.add_parser("laporan", help="laporan bulanan: PDF, XLSX, atau angkanya (teks/JSON)")
+    lp.add_argument("--bulan", required=True, help="bulan laporan, TTTT-BB (mis. 2026-11)")
+    lp.add_argument("--format", choices=["pdf", "xlsx", "teks", "json"], default="teks")
+    lp.add_argument("--keluar", help="berkas tujuan PDF/XLSX (bawaan: laporan-sop-TTTT-BB.pdf|xlsx)")
+    lp.add_argument("--bidang", help="hanya informasi masuk dan tindak lanjut bidang ini (kode bidang)")
+    lp.add_argument("--db", help="URL basis data catatan (bawaan: koneksi sop_ledger)")
+    lp.set_defaults(func=cmd_laporan)
     rt = sub.add_parser("route", help="ke bidang mana sebuah pesan diteruskan, dan mengapa")
     rt.add_argument(
         "text", nargs="?", help="pesan; tanpa teks dengan --json: satu pesan per baris dari stdin"
