@@ -36,7 +36,8 @@ Laporan bulan mana pun: `sop laporan --bulan TTTT-BB --format pdf|xlsx`.
 def sop_laporan_bulanan() -> None:
     @task(task_id="kirim_laporan_bulanan", task_display_name="Buat dan kirim laporan bulan lalu")
     def kirim(**context: Any) -> dict[str, Any]:
-        return monthly_report(cfg, context["dag_run"].run_after)
+        # the scheduled day (a manual run without a logical date: when it was triggered)
+        return monthly_report(cfg, context.get("logical_date") or context["dag_run"].run_after)
 
     kirim()
 
