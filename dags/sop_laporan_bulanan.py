@@ -17,8 +17,9 @@ cfg = dag_config()
     dag_display_name="Laporan bulanan SOP (PDF dan XLSX)",
     description="Hari kerja pertama tiap bulan pukul 06:00 WIB: laporan bulan lalu ke Kepala Dinas dan "
     "pengelola TI.",
-    # 06:00 WIB on days 1–7; the task itself goes on only on the first working day (holidays in config).
-    schedule=CronTriggerTimetable("0 6 1-7 * *", timezone=cfg.timezone),
+    # 06:00 WIB on days 1–12 (a month may open with a long cuti bersama); the task goes on only on
+    # the first working day (holidays in config) and does nothing on the other days.
+    schedule=CronTriggerTimetable("0 6 1-12 * *", timezone=cfg.timezone),
     catchup=False,
     max_active_runs=1,
     tags=["sop", "laporan"],
