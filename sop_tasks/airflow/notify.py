@@ -5,6 +5,7 @@ from __future__ import annotations
 import html
 import logging
 from collections.abc import Sequence
+from pathlib import Path
 
 from sop_tasks.render import clean_text, plain_line
 
@@ -24,12 +25,19 @@ def smtp_configured(conn_id: str = SMTP_CONN_ID) -> bool:
     return True
 
 
-def notify(recipients: Sequence[str], subject: str, text: str, *, conn_id: str = SMTP_CONN_ID) -> bool:
+def notify(
+    recipients: Sequence[str],
+    subject: str,
+    text: str,
+    *,
+    conn_id: str = SMTP_CONN_ID,
+    attachments: Sequence[str | Path] = (),
+) -> bool:
     """Log the notice; email it when ``conn_id`` is configured and there are recipients.
 
-    ``text`` is plain text, cleaned and escaped for the email body. ``subject`` is made one clean line
-    here, for every email (a line break in a subject raised HeaderParseError and lost the mail).
-    Returns True when an email went out.
+    ``text`` is plain text, cleaned and escaped for the email body; ``attachments`` are files sent
+    with it. ``subject`` is made one clean line here, for every email (a line break in a subject
+    raised HeaderParseError and lost the mail). Returns True when an email went out.
     """
     subject = plain_line(subject, SUBJECT_LIMIT) or "[SOP] Pemberitahuan"
     text = clean_text(text)  # no control, bidi or invisible characters from untrusted text
@@ -44,6 +52,11 @@ def notify(recipients: Sequence[str], subject: str, text: str, *, conn_id: str =
 
     body = "<pre style='font-family:sans-serif;white-space:pre-wrap'>" + html.escape(text) + "</pre>"
     with SmtpHook(smtp_conn_id=conn_id) as hook:
-        hook.send_email_smtp(to=list(recipients), subject=subject, html_content=body)
+        hook.send_email_smtp(
+            to=list(recipients),
+            subject=subject,
+            html_content=body,
+            files=[str(f) for f in attachments] or None,
+        )
     log.info("Email terkirim ke %s", ", ".join(recipients))
     return True

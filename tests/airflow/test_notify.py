@@ -32,3 +32,13 @@ def test_every_subject_is_one_clean_line_so_the_mail_goes_out(monkeypatch):
         )
         assert msg["Bcc"] is None and "evil" not in msg["X-Rcpt"]
         assert "teks terbalik" in body_text(msg)
+def test_email_carries_attachments(monkeypatch, tmp_path):
+    report = tmp_path / "laporan-sop-2026-11.pdf"
+    report.write_bytes(b"%PDF-1.7 uji")
+    with smtp_server() as (inbox, conn):
+        monkeypatch.setenv("AIRFLOW_CONN_SMTP_DEFAULT", conn)
+        assert notify(["kadis@dinarpus.test"], "[SOP] Laporan", "Terlampir.", attachments=[report]) is True
+    parts = [p for p in inbox.messages[0].walk() if p.get_filename()]
+    assert [(p.get_filename(), p.get_payload(decode=True)) for p in parts] == [
+        ("laporan-sop-2026-11.pdf", b"%PDF-1.7 uji")
+    ]
