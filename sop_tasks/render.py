@@ -46,3 +46,39 @@ def plain_line(text: str, limit: int = 120) -> str:
     """A single plain-text line (for subjects and notes), control characters removed."""
     line = " ".join(clean_text(text).split())
     return line if len(line) <= limit else line[: limit - 1] + "…"
+
+
+# Every ASCII punctuation character may be backslash-escaped in CommonMark, and an escaped one is
+# always literal: no emphasis, link, image, autolink (``https\://``, ``www\.``), HTML, entity,
+# list, heading, table or fence can start from it.
+_MD_PUNCT = re.compile(r"([!-/:-@\[-`{-~])")
+_LONG_TOKEN = re.compile(r"\S{41,}")
+_ZWSP = "\u200b"
+
+
+def _break_long(token: str) -> str:
+    """A zero-width space every 40 characters of an unbroken token, so it wraps on screen."""
+    return _ZWSP.join(token[i : i + 40] for i in range(0, len(token), 40))
+
+
+def inert_text(text: str, *, quote: bool = True) -> str:
+    """``text`` as Markdown that wraps like prose and is shown literally.
+
+    Unlike :func:`inert_block` (a code block, which does not wrap), every Markdown
+    metacharacter is escaped, leading indentation becomes no-break spaces (never an indented
+    code block), line breaks are kept as hard breaks, and tokens longer than 40 characters get
+    zero-width break opportunities. With ``quote`` the text sits in a block quote, so it is set
+    apart from our own words.
+    """
+    lines = []
+    for raw in clean_text(text).split("\n"):
+        stripped = raw.lstrip(" \t")
+        indent = "\u00a0" * (len(raw) - len(stripped)) if stripped else ""
+        body = _LONG_TOKEN.sub(lambda m: _break_long(m.group(0)), stripped.rstrip())
+        lines.append(indent + _MD_PUNCT.sub(r"\\\1", body))
+    out = []
+    for i, line in enumerate(lines):
+        hard = line and i + 1 < len(lines) and lines[i + 1]
+        line = line + "\\" if hard else line
+        out.append(("> " + line if line else ">") if quote else line)
+    return "\n".join(out)
