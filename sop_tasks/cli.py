@@ -269,24 +269,9 @@ def _incoming(ledger: Any) -> list[tuple[Any, Any]]:
 
 
 def _incoming_row(i: Any, f: Any) -> dict[str, Any]:
-    from sop_tasks.records.ledger import to_wib
+    from sop_tasks.reports.summary import incoming_row
 
-    return {
-        "id": i.id,
-        "channel": i.channel,
-        "platform_id": i.platform_id,
-        "kind": i.kind,
-        "author": i.author,
-        "text": i.text,
-        "created_at": (to_wib(i.created_at) or i.created_at).isoformat(),
-        "url": i.url,
-        "bidang": i.bidang,
-        "spam": i.spam,
-        "reasons": i.reasons,
-        "submission_id": i.submission_id,
-        "sweep_id": i.sweep_id,
-        "forwarded_at": (to_wib(f.forwarded_at) or f.forwarded_at).isoformat() if f else None,
-    }
+    return incoming_row(i, f)
 
 
 def cmd_records_incoming(args: argparse.Namespace, out: TextIO | None = None) -> int:

@@ -501,12 +501,19 @@ class FollowUps:
         assert after is not None
         return after
 
-    def summaries(self, cfg: OfficeConfig | None = None, now: datetime | None = None) -> list[dict[str, Any]]:
+    def summaries(
+        self,
+        cfg: OfficeConfig | None = None,
+        now: datetime | None = None,
+        *,
+        forwarded_between: tuple[datetime, datetime] | None = None,
+    ) -> list[dict[str, Any]]:
         """Record 3 rows, one per item and bidang it was forwarded to.
 
         Who answered, when (WIB), what was posted or why not, elapsed times incoming → forwarded
         → answered → posted against the SOP's standard times, and the PPID clock (current
         deadline, extension, lapsed). ``cfg`` adds working days left before a PPID deadline.
+        ``forwarded_between``: only the rows forwarded in that period (naive UTC, end excluded).
 
         A reply the official returned is not an answer: until the bidang answers again the row's
         status is ``reply_returned`` (label: who returned it, when and why; ``reply_text`` the
@@ -516,8 +523,11 @@ class FollowUps:
         today = now.astimezone(cfg.tz if cfg else WIB).date()
         cal = cfg.calendar() if cfg else None
         with self.ledger.session() as s:
-            forwards = list(s.scalars(select(Forward).order_by(Forward.id)))
             ids = select(Forward.item_id)
+            if forwarded_between is not None:  # one period (naive UTC, end excluded): its items only
+                ids = ids.where(Forward.forwarded_at >= forwarded_between[0])
+                ids = ids.where(Forward.forwarded_at < forwarded_between[1])
+            forwards = list(s.scalars(select(Forward).where(Forward.item_id.in_(ids)).order_by(Forward.id)))
             items = {i.id: i for i in s.scalars(select(IncomingItemRow).where(IncomingItemRow.id.in_(ids)))}
             events: dict[int, list[FollowUpEvent]] = {}
             for e in s.scalars(
@@ -542,6 +552,8 @@ class FollowUps:
 
         rows = []
         for f in forwards:
+            if forwarded_between and not forwarded_between[0] <= f.forwarded_at < forwarded_between[1]:
+                continue  # an earlier or later forward of an item of the period (a reroute)
             item = items[f.item_id]
             all_evs = events.get(f.item_id, [])
             decision, returns = _decisions(all_evs, f.bidang)
