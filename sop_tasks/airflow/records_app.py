@@ -126,6 +126,7 @@ def ledger() -> Ledger:
     return _ledger_for(ledger_url_in_server())
 
 
+@lru_cache(maxsize=1)
 def _env() -> Environment:
     env = Environment(
         loader=FileSystemLoader(str(TEMPLATES)),
@@ -137,9 +138,6 @@ def _env() -> Environment:
     env.filters["waktu"] = waktu
     env.filters["safe_url"] = safe_url
     return env
-
-
-_ENV = _env()
 
 
 def durasi(seconds: float | None) -> str:
@@ -411,7 +409,7 @@ def _wants_html(request: Request) -> bool:
 
 
 def _render(name: str, http_status: int = 200, **ctx: Any) -> HTMLResponse:
-    html = _ENV.get_template(name).render(prefix=f"{base_path()}{PREFIX}", **ctx)
+    html = _env().get_template(name).render(prefix=f"{base_path()}{PREFIX}", **ctx)
     return HTMLResponse(html, status_code=http_status, headers=_headers())
 
 
