@@ -54,6 +54,11 @@ def plain_line(text: str, limit: int = 120) -> str:
 _MD_PUNCT = re.compile(r"([!-/:-@\[-`{-~])")
 _LONG_TOKEN = re.compile(r"\S{41,}")
 _ZWSP = "\u200b"
+# GFM links bare URLs and e-mail addresses in the text *after* escapes are resolved (remark-gfm's
+# autolink-literal runs on text nodes), so escaping alone does not stop them: an invisible word
+# joiner inside "://", after "www" and after "@" does.
+_AUTOLINK = re.compile(r"(?i)(?<=[a-z]:)(?=//)|(?<=\bwww)(?=\.)|(?<=@)(?=[\w-])")
+_WJ = "\u2060"
 
 
 def _break_long(token: str) -> str:
@@ -66,8 +71,9 @@ def inert_text(text: str, *, quote: bool = True) -> str:
 
     Unlike :func:`inert_block` (a code block, which does not wrap), every Markdown
     metacharacter is escaped, leading indentation becomes no-break spaces (never an indented
-    code block), line breaks are kept as hard breaks, and tokens longer than 40 characters get
-    zero-width break opportunities. With ``quote`` the text sits in a block quote, so it is set
+    code block), line breaks are kept as hard breaks, tokens longer than 40 characters get
+    zero-width break opportunities, and bare URLs and e-mail addresses get an invisible word
+    joiner so GFM does not turn them into links. With ``quote`` the text sits in a block quote, so it is set
     apart from our own words.
     """
     lines = []
@@ -75,6 +81,7 @@ def inert_text(text: str, *, quote: bool = True) -> str:
         stripped = raw.lstrip(" \t")
         indent = "\u00a0" * (len(raw) - len(stripped)) if stripped else ""
         body = _LONG_TOKEN.sub(lambda m: _break_long(m.group(0)), stripped.rstrip())
+        body = _AUTOLINK.sub(_WJ, body)
         lines.append(indent + _MD_PUNCT.sub(r"\\\1", body))
     out = []
     for i, line in enumerate(lines):

@@ -157,8 +157,8 @@ def test_filters_and_bad_input(client, api, seeded):
 @pytest.mark.usefixtures("seeded")
 def test_record_tables_link_runs_and_live_posts(client, api):
     page = get(client, api, "pengelola_ti", f"{P}/catatan/1?{MONTH}").text
-    assert 'href="/dags/sop_publish/runs/manual__1" target="_top"' in page
-    assert 'href="https://dinarpus.test/?p=77" target="_blank" rel="noopener noreferrer"' in page
+    assert 'href="/dags/sop_publish/runs/manual__1"' in page
+    assert 'href="https://dinarpus.test/?p=77" rel="noopener noreferrer"' in page
     page3 = get(client, api, "pengelola_ti", f"{P}/catatan/3?{MONTH}").text
     assert 'href="/dags/sop_follow_up/runs/manual__fu1"' in page3
 

@@ -9,7 +9,7 @@ from sop_tasks import approval
 from sop_tasks.content import MediaFile, PreparedContent
 from sop_tasks.render import inert_text
 from sop_tasks.sop import step
-from tests.support.markdown import render_markdown, tags, visible_text
+from tests.support.markdown import gfm_autolinks, render_markdown, tags, visible_text
 from tests.support.records import new_ledger
 
 HOSTILE = [
@@ -22,6 +22,7 @@ HOSTILE = [
     "https://evil.test/path?a=1",
     "www.evil.test",
     "pelapor@evil.test",
+    "HTTPS://EVIL.TEST dan http://evil.test/" + "a" * 80,
     "# Judul palsu",
     "Judul setext\n===",
     "1. daftar",
@@ -41,6 +42,7 @@ HOSTILE = [
 def test_inert_text_shows_text_literally_and_nothing_live(text):
     html = render_markdown(inert_text(text))
     assert {t for t, _ in tags(html)} <= {"blockquote", "p", "br"}, html
+    assert gfm_autolinks(html) == []  # remark-gfm links bare URLs even after escaping
     shown = visible_text(html)
     expected = "\n".join(line.strip() for line in text.split("\n") if line.strip())
     assert "\n".join(x.strip() for x in shown.split("\n") if x.strip()) == expected
@@ -87,7 +89,7 @@ def test_body_previews_every_channel_as_it_will_appear():
     # our thumbnail, of image 0 only (the video has none), addressed by submission id + index
     imgs = [a for t, a in tags(html) if t == "img"]
     assert imgs == [{"src": "/catatan-sop/thumb/5/0", "alt": "Gambar 1"}]
-    assert "<a " not in html
+    assert "<a " not in html and gfm_autolinks(html) == []
 
 
 def test_thumbnail_url_takes_only_numbers():
