@@ -12,12 +12,16 @@ import argparse
 import csv
 import getpass
 import json
+import logging
+import os
 import re
 import sys
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TextIO
+
+from sqlalchemy.engine import make_url
 
 from sop_tasks.config import CHANNEL_NAMES, OfficeConfig, load_config
 from sop_tasks.errors import ConfigError, SopError
@@ -57,16 +61,44 @@ def _write_csv(rows: list[dict[str, Any]], out: TextIO) -> None:
     writer.writerows({k: _csv_cell(v) for k, v in r.items()} for r in rows)
 
 
-def _ledger_url(explicit: str | None) -> str:
-    if explicit:
+def _ledger_url(explicit: str | None, err: TextIO | None = None) -> str:
+    """The records database to read; unless given with ``--db`` it is said on stderr (so ``--json``
+    output stays clean).
+
+    ``--db``; else the ``sop_ledger`` connection; else SQLite under AIRFLOW_HOME. Without
+    AIRFLOW_HOME the project's ``.airflow/`` that ``make run`` writes is used when it exists,
+    with the same Airflow settings ``make run`` has (so a connection defined in its UI counts).
+    """
+    err = err or sys.stderr
+    if explicit:  # named by the user: nothing to say
         return explicit
+    from sop_tasks.records.db import default_url, local_home
+
+    local = local_home()
+    if local is not None:
+        from sop_tasks.airflow.local import airflow_env
+
+        for k, v in airflow_env(local.resolve(), load_config()).items():
+            os.environ.setdefault(k, v)
+        how = "folder .airflow proyek, yang ditulis `make run`"
+    elif os.environ.get("AIRFLOW_HOME"):
+        how = "di bawah AIRFLOW_HOME"
+    else:
+        how = "AIRFLOW_HOME tidak diatur dan folder .airflow proyek belum ada"
     try:
         from sop_tasks.airflow.ledger import ledger_url
     except ImportError:  # Airflow not installed: the default location
-        from sop_tasks.records.db import default_url
-
-        return default_url()
-    return ledger_url()
+        url = default_url()
+    else:
+        url = ledger_url()
+        # Importing Airflow sends log records to stdout; the migration check's chatter must not
+        # mix into `--json` or CSV output.
+        logging.getLogger("alembic").setLevel(logging.WARNING)
+        if url != default_url():
+            how = "koneksi sop_ledger"
+    shown = make_url(url).render_as_string(hide_password=True)
+    err.write(f"Basis data catatan: {shown} ({how})\n")
+    return url
 
 
 def cmd_check_config(args: argparse.Namespace) -> int:
@@ -93,14 +125,9 @@ def cmd_check_config(args: argparse.Namespace) -> int:
 
 
 def _fmt_seconds(s: float | None) -> str:
-    if s is None:
-        return "-"
-    m, sec = divmod(round(s), 60)
-    h, m = divmod(m, 60)
-    d, h = divmod(h, 24)
-    if d:
-        return f"{d} hari {h:02d}j{m:02d}m"
-    return f"{h}j{m:02d}m" if h else f"{m}m{sec:02d}d"
+    from sop_tasks.reports.summary import fmt_seconds
+
+    return fmt_seconds(s)
 
 
 def _rows(summaries: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -453,6 +480,80 @@ def _blank(value: Any) -> Any:
     return "" if value is None else value
 
 
+# ---- the monthly report ---------------------------------------------------------------------------
+def cmd_laporan(args: argparse.Namespace, out: TextIO | None = None, err: TextIO | None = None) -> int:
+    """The month's report: PDF or XLSX to a file, or its figures as text or JSON."""
+    from sop_tasks.records.ledger import Ledger
+    from sop_tasks.reports.monthly import build
+    from sop_tasks.reports.summary import PeriodError, fmt_seconds, month_summary, parse_month
+
+    out, err = out or sys.stdout, err or sys.stderr
+    cfg = load_config()
+    try:
+        year, month = parse_month(args.bulan)
+    except PeriodError as exc:
+        err.write(f"Ditolak: {exc}\n")
+        return 2
+    if args.bidang and args.bidang not in {b.code for b in cfg.bidang}:
+        err.write(
+            f"Ditolak: bidang '{args.bidang}' tidak ada di config/office.yaml; pilih "
+            f"{', '.join(b.code for b in cfg.bidang)}\n"
+        )
+        return 2
+    ledger = Ledger(_ledger_url(args.db, err))
+    if args.format in ("pdf", "xlsx"):
+        report = build(ledger, year, month, cfg, args.format, bidang=args.bidang)
+        target = Path(args.keluar or report.name)
+        target.write_bytes(report.content)
+        out.write(
+            f"Laporan {report.summary.label} ({args.format.upper()}) ditulis ke {target} "
+            f"— kepala rantai catatan {report.head.label()}\n"
+        )
+        return 0
+    ms = month_summary(ledger, year, month, cfg, bidang=args.bidang)
+    if args.format == "json":
+        out.write(json.dumps(ms.to_json(), ensure_ascii=False, indent=1) + "\n")
+        return 0
+    out.write(
+        f"Laporan SOP Pengelolaan Media Sosial — {ms.label}{' — ' + args.bidang if args.bidang else ''}\n"
+    )
+    for label, value in ms.figures():
+        out.write(f"  {label}: {value}\n")
+    out.write("Waktu tiap langkah (median / terlama / waktu baku, jumlah melebihi):\n")
+    for st in ms.steps:
+        d = st.durations
+        if d.count:
+            out.write(
+                f"  {st.step}. {st.label}: {fmt_seconds(d.median_seconds)} / {fmt_seconds(d.max_seconds)} / "
+                f"{fmt_seconds(d.standard_seconds)}, {d.late} dari {d.count}\n"
+            )
+    return 0
+
+
+# ---- tamper evidence -------------------------------------------------------------------------------
+def cmd_records_verify(args: argparse.Namespace, out: TextIO | None = None, err: TextIO | None = None) -> int:
+    """Recompute the records' hash chain: 0 intact, 1 something was changed or removed, 2 bad input."""
+    from sop_tasks.records import chain
+    from sop_tasks.records.db import get_engine
+
+    out, err = out or sys.stdout, err or sys.stderr
+    engine = get_engine(_ledger_url(args.db, err))
+    try:
+        result = chain.verify(engine, printed_head=args.kepala)
+    except ValueError as exc:
+        err.write(f"Ditolak: {exc}\n")
+        return 2
+    where = f"{result.rows} baris catatan, {result.entries} entri rantai; kepala rantai {result.head.label()}"
+    if result.ok:
+        checked = f"; cocok dengan kepala rantai di laporan {args.kepala}" if args.kepala else ""
+        out.write(f"Catatan utuh: tidak ada baris yang diubah atau dihapus ({where}{checked}).\n")
+        return 0
+    out.write(f"PERINGATAN: catatan tidak utuh — {len(result.problems)} masalah ({where}):\n")
+    for p in result.problems:
+        out.write(f"  - {p.text()}\n")
+    return 1
+
+
 # ---- PPID (UU 14/2008) -----------------------------------------------------------------------
 def cmd_ppid_extend(args: argparse.Namespace, out: TextIO | None = None, err: TextIO | None = None) -> int:
     """Extend a public-information request's deadline once, with a written reason."""
@@ -534,6 +635,18 @@ def build_parser() -> argparse.ArgumentParser:
     ver.add_argument("submission_id", type=int, help="nomor pengajuan (asli atau pemutakhiran)")
     ver.add_argument("--db", help="URL basis data catatan (bawaan: koneksi sop_ledger)")
     ver.set_defaults(func=cmd_records_versions)
+    vf = rsub.add_parser(
+        "verify",
+        aliases=["periksa"],
+        help="periksa rantai hash catatan: adakah baris yang diubah atau dihapus",
+    )
+    vf.add_argument(
+        "--kepala",
+        help="kepala rantai yang tercetak di kaki laporan (mis. #1234:9f2c0a1b3c4d5e6f): "
+        "periksa juga bahwa catatan sebelum laporan itu tidak ditulis ulang",
+    )
+    vf.add_argument("--db", help="URL basis data catatan (bawaan: koneksi sop_ledger)")
+    vf.set_defaults(func=cmd_records_verify)
     pp = sub.add_parser("ppid", help="permohonan informasi publik (UU 14/2008)")
     psub = pp.add_subparsers(dest="ppid_command", required=True)
     ext = psub.add_parser(
@@ -545,6 +658,13 @@ def build_parser() -> argparse.ArgumentParser:
     ext.add_argument("--oleh", help="nama petugas yang memperpanjang (bawaan: pengguna sistem)")
     ext.add_argument("--db", help="URL basis data catatan (bawaan: koneksi sop_ledger)")
     ext.set_defaults(func=cmd_ppid_extend)
+    lp = sub.add_parser("laporan", help="laporan bulanan: PDF, XLSX, atau angkanya (teks/JSON)")
+    lp.add_argument("--bulan", required=True, help="bulan laporan, TTTT-BB (mis. 2026-11)")
+    lp.add_argument("--format", choices=["pdf", "xlsx", "teks", "json"], default="teks")
+    lp.add_argument("--keluar", help="berkas tujuan PDF/XLSX (bawaan: laporan-sop-TTTT-BB.pdf|xlsx)")
+    lp.add_argument("--bidang", help="hanya informasi masuk dan tindak lanjut bidang ini (kode bidang)")
+    lp.add_argument("--db", help="URL basis data catatan (bawaan: koneksi sop_ledger)")
+    lp.set_defaults(func=cmd_laporan)
     rt = sub.add_parser("route", help="ke bidang mana sebuah pesan diteruskan, dan mengapa")
     rt.add_argument(
         "text", nargs="?", help="pesan; tanpa teks dengan --json: satu pesan per baris dari stdin"

@@ -130,6 +130,50 @@ class FollowUp(_Model):
     x_update: Literal["reply", "repost"] = "reply"  # X cannot edit freely: correction reply or repost
 
 
+PAPER_SIZES: dict[str, tuple[int, int]] = {"F4": (215, 330), "A4": (210, 297)}  # width, height in mm
+
+
+class ReportSettings(_Model):
+    """The monthly report (``sop laporan``): paper, letterhead (kop surat) and the Kadis's signature."""
+
+    paper: Literal["F4", "A4"] = "F4"
+    letterhead: list[str] = Field(
+        default_factory=lambda: [
+            "PEMERINTAH KABUPATEN KENDAL",
+            "DINAS KEARSIPAN DAN PERPUSTAKAAN",
+            "Kendal, Jawa Tengah",
+        ],
+        min_length=1,
+        max_length=6,
+    )
+    place: str = Field(default="Kendal", min_length=1)  # where the report is signed
+    kadis_title: str = Field(default="Kepala Dinas Kearsipan dan Perpustakaan Kabupaten Kendal", min_length=1)
+    kadis_name: str = ""  # empty: a line to write the name on by hand
+    kadis_nip: str = ""
+    # A folder (relative to the project root) whose laporan.html / laporan.css replace the built-in
+    # templates in sop_tasks/reports/templates/ — copy those there and adjust.
+    templates: str | None = None
+
+    @field_validator("kadis_nip")
+    @classmethod
+    def _nip(cls, v: str) -> str:
+        digits = v.replace(" ", "")
+        if v and (not digits.isdigit() or len(digits) != 18):
+            raise ValueError(f"NIP '{v}' tidak sah; tulis 18 angka (spasi boleh), mis. 19700101 199503 1 001")
+        return v
+
+    @field_validator("letterhead")
+    @classmethod
+    def _lines(cls, v: list[str]) -> list[str]:
+        if any(not line.strip() for line in v):
+            raise ValueError("baris kop surat tidak boleh kosong")
+        return v
+
+    @property
+    def paper_mm(self) -> tuple[int, int]:
+        return PAPER_SIZES[self.paper]
+
+
 class Paths(_Model):
     media: str = "data/media"
     outbox: str = "data/outbox"
@@ -151,6 +195,7 @@ class OfficeConfig(_Model):
     website: WebsiteSettings = WebsiteSettings()
     monitoring: Monitoring = Monitoring()
     follow_up: FollowUp = FollowUp()
+    report: ReportSettings = ReportSettings()
     holidays: list[date] = []
     reminder_every_minutes: int = Field(default=15, ge=1)
     retry_delay_seconds: int = Field(default=30, ge=1)
@@ -228,6 +273,7 @@ _PYDANTIC_MESSAGES: dict[str, str] = {
     "missing": "wajib diisi",
     "extra_forbidden": "kunci tidak dikenal; hapus atau periksa ejaannya",
     "too_short": "terlalu sedikit isi; isi minimal {min_length}",
+    "too_long": "terlalu banyak isi; maksimal {max_length}",
     "literal_error": "nilai tidak dikenal; pilihan: {expected}",
     "string_type": "harus berupa teks",
     "list_type": "harus berupa daftar (list)",

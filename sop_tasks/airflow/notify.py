@@ -5,6 +5,7 @@ from __future__ import annotations
 import html
 import logging
 from collections.abc import Sequence
+from pathlib import Path
 
 log = logging.getLogger(__name__)
 SMTP_CONN_ID = "smtp_default"
@@ -21,10 +22,18 @@ def smtp_configured(conn_id: str = SMTP_CONN_ID) -> bool:
     return True
 
 
-def notify(recipients: Sequence[str], subject: str, text: str, *, conn_id: str = SMTP_CONN_ID) -> bool:
+def notify(
+    recipients: Sequence[str],
+    subject: str,
+    text: str,
+    *,
+    conn_id: str = SMTP_CONN_ID,
+    attachments: Sequence[str | Path] = (),
+) -> bool:
     """Log the notice; email it when ``conn_id`` is configured and there are recipients.
 
-    ``text`` is plain text and is escaped for the email body. Returns True when an email went out.
+    ``text`` is plain text and is escaped for the email body; ``attachments`` are files sent with
+    it. Returns True when an email went out.
     """
     log.info("Pemberitahuan: %s — %s", subject, text)
     if not recipients:
@@ -37,6 +46,11 @@ def notify(recipients: Sequence[str], subject: str, text: str, *, conn_id: str =
 
     body = "<pre style='font-family:sans-serif;white-space:pre-wrap'>" + html.escape(text) + "</pre>"
     with SmtpHook(smtp_conn_id=conn_id) as hook:
-        hook.send_email_smtp(to=list(recipients), subject=subject, html_content=body)
+        hook.send_email_smtp(
+            to=list(recipients),
+            subject=subject,
+            html_content=body,
+            files=[str(f) for f in attachments] or None,
+        )
     log.info("Email terkirim ke %s", ", ".join(recipients))
     return True

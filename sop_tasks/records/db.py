@@ -15,13 +15,26 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, create_engine, event
 
+from sop_tasks.records import chain
+
 MIGRATIONS = Path(__file__).parent / "migrations"
 _engines: dict[str, Engine] = {}
 _lock = threading.Lock()
 
 
+def local_home() -> Path | None:
+    """The project's own ``.airflow/`` that ``make run`` uses, when it exists and AIRFLOW_HOME is unset."""
+    from sop_tasks.config import PROJECT_ROOT
+
+    if os.environ.get("AIRFLOW_HOME"):
+        return None
+    home = PROJECT_ROOT / ".airflow"
+    return home if home.is_dir() else None
+
+
 def default_url() -> str:
-    home = Path(os.environ.get("AIRFLOW_HOME") or Path.home() / "airflow")
+    """SQLite under AIRFLOW_HOME; without it the project's ``.airflow/`` (``make run``), else ~/airflow."""
+    home = Path(os.environ.get("AIRFLOW_HOME") or local_home() or Path.home() / "airflow")
     return f"sqlite:///{home / 'sop_ledger.db'}"
 
 
@@ -78,6 +91,7 @@ def get_engine(url: str | None = None) -> Engine:
                 event.listen(engine, "connect", _sqlite_pragmas)
             else:
                 engine = create_engine(url, pool_pre_ping=True)
+            chain.install(engine)  # every record row written through this engine is sealed
             migrate(engine)
             _engines[url] = engine
         return engine

@@ -117,6 +117,18 @@ def run_path(dag_id: str, run_id: str | None) -> str | None:
     return f"/dags/{quote(dag_id, safe='')}/runs/{quote(run_id, safe='')}"
 
 
+def fmt_seconds(s: float | None) -> str:
+    """A duration as staff read it: ``4m05d``, ``1j05m``, ``2 hari 03j00m`` (``-`` when unknown)."""
+    if s is None:
+        return "-"
+    m, sec = divmod(round(s), 60)
+    h, m = divmod(m, 60)
+    d, h = divmod(h, 24)
+    if d:
+        return f"{d} hari {h:02d}j{m:02d}m"
+    return f"{h}j{m:02d}m" if h else f"{m}m{sec:02d}d"
+
+
 # ---- figures -----------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class Durations:
