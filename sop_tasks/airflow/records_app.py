@@ -482,7 +482,7 @@ def create_app() -> FastAPI:
             bidang_name={b.code: b.name for b in cfg.bidang},
             channel_names=CHANNEL_NAMES,
             calendar=_calendar(data["monitoring"]) if "monitoring" in data else [],
-            report_links=_report_links(f"{year:04d}-{month:02d}", scope),
+            report_links=_report_links(viewer, f"{year:04d}-{month:02d}", scope),
             status_labels=STATUS_LABELS,
             page="ringkasan",
         )
@@ -560,6 +560,32 @@ def create_app() -> FastAPI:
         )
         return JSONResponse(rows, headers=_headers())
 
+    @app.get("/laporan.{fmt}")
+    def laporan(
+        fmt: str,
+        bulan: str | None = None,
+        bidang: str | None = None,
+        viewer: Viewer = Depends(current_viewer),  # noqa: B008
+    ) -> Response:
+        from sop_tasks.reports.monthly import FORMATS, MIME, build
+
+        if fmt not in FORMATS:
+            raise HTTPException(404, f"Format laporan '{fmt}' tidak ada; pilih pdf atau xlsx.")
+        if not viewer.everything:
+            raise HTTPException(403, "Laporan bulanan kantor hanya untuk pengelola dan verifikator.")
+        cfg = _config()
+        year, month = _period(bulan, cfg)
+        report = build(ledger(), year, month, cfg, fmt, bidang=_bidang_for(viewer, bidang, cfg))
+        return Response(
+            report.content,
+            media_type=MIME[fmt],
+            headers={
+                "Content-Disposition": f'attachment; filename="{report.name}"',
+                "Cache-Control": "no-store",
+                "X-Content-Type-Options": "nosniff",
+            },
+        )
+
     @app.get("/thumb/{submission_id}/{index}")
     def thumb(
         submission_id: int,
@@ -578,6 +604,10 @@ def create_app() -> FastAPI:
     return app
 
 
-def _report_links(bulan: str, bidang: str | None) -> list[tuple[str, str]]:
-    """The "Unduh laporan" links, when the report builders are installed."""
-    return []
+def _report_links(viewer: Viewer, bulan: str, bidang: str | None) -> list[tuple[str, str]]:
+    """The "Unduh laporan" links (PDF, XLSX) of the month, for those who may see the whole office."""
+    if not viewer.everything:
+        return []
+    qs = _qs(bulan=bulan, bidang=bidang)
+    base = f"{base_path()}{PREFIX}/laporan"
+    return [("Unduh laporan (PDF)", f"{base}.pdf?{qs}"), ("Unduh laporan (XLSX)", f"{base}.xlsx?{qs}")]

@@ -216,3 +216,28 @@ def test_scopes_follow_the_office_config(office_cfg):
     assert scope_of(office_cfg, "orang_lain") is None
     assert scope_of(office_cfg, "orang_lain", admin=True).everything
     assert NOW.year == 2026
+
+
+@pytest.mark.usefixtures("seeded")
+def test_unduh_laporan_pdf_and_xlsx(client, api):
+    from openpyxl import load_workbook
+    from pypdf import PdfReader
+
+    page = get(client, api, "kadis", f"{P}/ringkasan?{MONTH}").text
+    assert f'href="{P}/laporan.pdf?{MONTH}"' in page and f'href="{P}/laporan.xlsx?{MONTH}"' in page
+    pdf = get(client, api, "kadis", f"{P}/laporan.pdf?{MONTH}")
+    assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF")
+    assert pdf.headers["content-disposition"] == 'attachment; filename="laporan-sop-2026-11.pdf"'
+    text = " ".join(p.extract_text() for p in PdfReader(io.BytesIO(pdf.content)).pages)
+    assert "November 2026" in text
+    xlsx = get(client, api, "pengelola_ti", f"{P}/laporan.xlsx?{MONTH}")
+    assert xlsx.status_code == 200
+    assert len(load_workbook(io.BytesIO(xlsx.content)).sheetnames) >= 4
+
+
+@pytest.mark.usefixtures("seeded")
+def test_unduh_laporan_refusals(client, api):
+    assert get(client, api, "bidang_perpustakaan", f"{P}/laporan.pdf?{MONTH}").status_code == 403
+    assert "Unduh laporan" not in get(client, api, "bidang_perpustakaan", f"{P}/ringkasan?{MONTH}").text
+    assert client.get(f"{P}/laporan.pdf?{MONTH}").status_code == 303  # anonymous: to the login
+    assert get(client, api, "kadis", f"{P}/laporan.doc?{MONTH}").status_code == 404
