@@ -560,6 +560,27 @@ def create_app() -> FastAPI:
         )
         return JSONResponse(rows, headers=_headers())
 
+    @app.get("/keutuhan", response_class=HTMLResponse)
+    def keutuhan_page(viewer: Viewer = Depends(current_viewer)) -> Response:  # noqa: B008
+        """Whether any record row was changed, removed or added outside the system (hash chain)."""
+        from sop_tasks.records import chain
+
+        if not viewer.everything:
+            raise HTTPException(403, "Pemeriksaan keutuhan catatan hanya untuk pengelola dan verifikator.")
+        cfg = _config()
+        now = datetime.now(UTC).astimezone(cfg.tz)
+        result = chain.verify(ledger().engine)
+        return _render(
+            "keutuhan.html",
+            viewer=viewer,
+            cfg=cfg,
+            result=result,
+            checked_at=now.strftime("%d-%m-%Y %H:%M"),
+            bulan=f"{now.year:04d}-{now.month:02d}",
+            bidang_name={b.code: b.name for b in cfg.bidang},
+            page="keutuhan",
+        )
+
     @app.get("/laporan.{fmt}")
     def laporan(
         fmt: str,

@@ -241,3 +241,25 @@ def test_unduh_laporan_refusals(client, api):
     assert "Unduh laporan" not in get(client, api, "bidang_perpustakaan", f"{P}/ringkasan?{MONTH}").text
     assert client.get(f"{P}/laporan.pdf?{MONTH}").status_code == 303  # anonymous: to the login
     assert get(client, api, "kadis", f"{P}/laporan.doc?{MONTH}").status_code == 404
+
+
+def test_keutuhan_names_a_row_changed_outside_the_system(client, api, seeded):
+    import sqlite3
+
+    ledger, ids = seeded
+    page = get(client, api, "kadis", f"{P}/keutuhan")
+    assert page.status_code == 200 and 'data-ok="1"' in page.text and "Kepala rantai: <b>#" in page.text
+    path = ledger.engine.url.database
+    item = ids["items"]["reply"]
+    with sqlite3.connect(path) as db:
+        (original,) = db.execute("SELECT text FROM incoming_items WHERE id = ?", (item,)).fetchone()
+        db.execute("UPDATE incoming_items SET text = 'ditulis ulang' WHERE id = ?", (item,))
+    try:
+        page = get(client, api, "kadis", f"{P}/keutuhan")
+        assert 'data-ok="0"' in page.text and "TIDAK UTUH" in page.text
+        assert f'data-table="incoming_items" data-row="{item}"' in page.text
+    finally:
+        with sqlite3.connect(path) as db:
+            db.execute("UPDATE incoming_items SET text = ? WHERE id = ?", (original, item))
+    assert 'data-ok="1"' in get(client, api, "kadis", f"{P}/keutuhan").text
+    assert get(client, api, "bidang_perpustakaan", f"{P}/keutuhan").status_code == 403
