@@ -280,6 +280,22 @@ STATUS_CHOICES = {
     2: ["spam", "diteruskan", "belum diteruskan", "belum dirute"],
     3: ["reply", "no_reply", "reroute", "reply_returned", "menunggu tindak lanjut"],
 }
+# Event and channel words of the records, as staff read them.
+WORDS = {
+    "approved": "disetujui",
+    "returned": "dikembalikan",
+    "requested": "menunggu",
+    "reminded": "diingatkan",
+    "valid": "valid",
+    "invalid": "tidak valid",
+    "published": "tayang",
+    "outbox": "outbox",
+    "intent": "sedang diunggah",
+    "failed": "gagal",
+    "update": "diubah di tempat",
+    "reply": "balasan koreksi",
+    "repost": "diunggah ulang",
+}
 STATUS_LABELS = {
     "reply": "dibalas",
     "no_reply": "tidak perlu dibalas",
@@ -535,6 +551,7 @@ def create_app() -> FastAPI:
             status=status,
             statuses=STATUS_CHOICES[record],
             status_labels=STATUS_LABELS,
+            words=WORDS,
             bidang_name={b.code: b.name for b in cfg.bidang},
             channel_names=CHANNEL_NAMES,
             ui=_ui,

@@ -107,6 +107,7 @@ def test_page_figures_are_the_query_layers(client, api, seeded, office_cfg):
     r = get(client, api, "kadis", f"{P}/ringkasan?{MONTH}")
     assert r.status_code == 200
     summary = month_summary(ledger, 2026, 11, office_cfg)
+    assert "3 pengajuan (3 baru, 0 pemutakhiran)" in r.text and "built-in" not in r.text
     for label, value in summary.figures():
         assert f'<tr data-figure="{label}"><td>{label}</td><td class="num">{value}</td></tr>' in r.text
 
@@ -159,6 +160,7 @@ def test_record_tables_link_runs_and_live_posts(client, api):
     page = get(client, api, "pengelola_ti", f"{P}/catatan/1?{MONTH}").text
     assert 'href="/dags/sop_publish/runs/manual__1"' in page
     assert 'href="https://dinarpus.test/?p=77" rel="noopener noreferrer"' in page
+    assert "3: dikembalikan · kabid" in page and "Website: tayang" in page
     page3 = get(client, api, "pengelola_ti", f"{P}/catatan/3?{MONTH}").text
     assert 'href="/dags/sop_follow_up/runs/manual__fu1"' in page3
 
