@@ -1,4 +1,5 @@
-"""The Airflow plugin of the SOP pipeline: run-note listener and the approval-answer guard.
+"""The Airflow plugin of the SOP pipeline: run-note listener, the approval-answer guard and the
+"Catatan SOP" pages (records and the month's SOP figures, Browse menu).
 
 Nothing importable lives here; the parts are in ``sop_tasks.airflow``.
 """
@@ -10,6 +11,8 @@ from airflow.plugins_manager import AirflowPlugin
 from sop_tasks.airflow import run_notes
 from sop_tasks.airflow.hitl_guard import HitlResponseGuard
 from sop_tasks.airflow.ui_timezone import DefaultUiTimezone
+from sop_tasks.airflow.records_app import create_app as create_records_app
+from sop_tasks.airflow.records_paths import PREFIX as RECORDS_PREFIX
 
 
 class SopPlugin(AirflowPlugin):
@@ -18,4 +21,14 @@ class SopPlugin(AirflowPlugin):
     fastapi_root_middlewares = [
         {"middleware": HitlResponseGuard, "args": [], "kwargs": {}, "name": "Penjaga jawaban verifikasi SOP"},
         {"middleware": DefaultUiTimezone, "args": [], "kwargs": {}, "name": "Zona waktu UI bawaan (WIB)"},
+    ]
+    fastapi_apps = [{"app": create_records_app(), "url_prefix": RECORDS_PREFIX, "name": "Catatan SOP"}]
+    external_views = [
+        {
+            "name": "Catatan SOP",
+            "href": f"{RECORDS_PREFIX}/ringkasan",
+            "url_route": "catatan-sop",
+            "category": "browse",
+            "destination": "nav",
+        }
     ]

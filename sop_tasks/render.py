@@ -62,3 +62,46 @@ def csv_cell(text: str) -> str:
     could run it as a formula (``=``, ``+``, ``-``, ``@`` even after blanks; tab; carriage return)."""
     text = clean_text(text)
     return "'" + text if _FORMULA.match(text) else text
+
+
+# Every ASCII punctuation character may be backslash-escaped in CommonMark, and an escaped one is
+# always literal: no emphasis, link, image, autolink (``https\://``, ``www\.``), HTML, entity,
+# list, heading, table or fence can start from it.
+_MD_PUNCT = re.compile(r"([!-/:-@\[-`{-~])")
+_LONG_TOKEN = re.compile(r"\S{41,}")
+_ZWSP = "\u200b"
+# GFM links bare URLs and e-mail addresses in the text *after* escapes are resolved (remark-gfm's
+# autolink-literal runs on text nodes), so escaping alone does not stop them: an invisible word
+# joiner inside "://", after "www" and after "@" does.
+_AUTOLINK = re.compile(r"(?i)(?<=[a-z]:)(?=//)|(?<=\bwww)(?=\.)|(?<=@)(?=[\w-])")
+_WJ = "\u2060"
+
+
+def _break_long(token: str) -> str:
+    """A zero-width space every 40 characters of an unbroken token, so it wraps on screen."""
+    return _ZWSP.join(token[i : i + 40] for i in range(0, len(token), 40))
+
+
+def inert_text(text: str, *, quote: bool = True) -> str:
+    """``text`` as Markdown that wraps like prose and is shown literally.
+
+    Unlike :func:`inert_block` (a code block, which does not wrap), every Markdown
+    metacharacter is escaped, leading indentation becomes no-break spaces (never an indented
+    code block), line breaks are kept as hard breaks, tokens longer than 40 characters get
+    zero-width break opportunities, and bare URLs and e-mail addresses get an invisible word
+    joiner so GFM does not turn them into links. With ``quote`` the text sits in a block quote, so it is set
+    apart from our own words.
+    """
+    lines = []
+    for raw in clean_text(text).split("\n"):
+        stripped = raw.lstrip(" \t")
+        indent = "\u00a0" * (len(raw) - len(stripped)) if stripped else ""
+        body = _LONG_TOKEN.sub(lambda m: _break_long(m.group(0)), stripped.rstrip())
+        body = _AUTOLINK.sub(_WJ, body)
+        lines.append(indent + _MD_PUNCT.sub(r"\\\1", body))
+    out = []
+    for i, line in enumerate(lines):
+        hard = line and i + 1 < len(lines) and lines[i + 1]
+        line = line + "\\" if hard else line
+        out.append(("> " + line if line else ">") if quote else line)
+    return "\n".join(out)

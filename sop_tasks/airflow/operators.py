@@ -17,6 +17,7 @@ from sop_tasks import approval
 from sop_tasks.airflow.ledger import get_ledger
 from sop_tasks.airflow.notify import notify
 from sop_tasks.airflow.publish import STEP1, STEP5, load_content, publish_channel, submission_id_from
+from sop_tasks.airflow.records_paths import thumbnail_base
 from sop_tasks.airflow.update import PREPARE_TASK as UPDATE_PREPARE_TASK
 from sop_tasks.airflow.update import STEP10, update_channel
 from sop_tasks.approval_gate import HASH_KEY
@@ -109,7 +110,14 @@ class VerifyOperator(HITLOperator, SkipMixin):
             )
         self.subject = approval.subject(self.sop_step, content, update=update is not None)
         self.body = approval.body(
-            self.sop_step, self.role_title, content, submission_id=sid, earlier=earlier, update=update
+            self.sop_step,
+            self.role_title,
+            content,
+            submission_id=sid,
+            earlier=earlier,
+            update=update,
+            revision=approval.revision_info(ledger, content) if update is None else None,
+            thumbnail_base=thumbnail_base(),
         )
         ledger.add_event(
             sid,

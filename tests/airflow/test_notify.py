@@ -32,6 +32,8 @@ def test_every_subject_is_one_clean_line_so_the_mail_goes_out(monkeypatch):
         )
         assert msg["Bcc"] is None and "evil" not in msg["X-Rcpt"]
         assert "teks terbalik" in body_text(msg)
+
+
 def test_email_carries_attachments(monkeypatch, tmp_path):
     report = tmp_path / "laporan-sop-2026-11.pdf"
     report.write_bytes(b"%PDF-1.7 uji")

@@ -11,6 +11,7 @@ from sop_tasks.airflow.ledger import get_ledger
 from sop_tasks.approval import OPTION_NO, OPTION_YES
 from tests.e2e.test_publish_inprocess import _form, _note, _states
 from tests.support.airflow_api import Answer, run_answered
+from tests.support.markdown import render_markdown, visible_text
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(300)]
 
@@ -126,7 +127,8 @@ def test_three_yes_change_the_same_post_in_place_and_record_the_version(
     body = detail["body"]
     assert f"PEMUTAKHIRAN** pengajuan **{published['id']}**" in body
     assert "Jadwal pameran diundur satu minggu" in body and "diubah di tempat" in body
-    assert f"+{new_title}" in body and "X: tidak berubah" not in body
+    shown = visible_text(render_markdown(body))
+    assert f"ditambah: {new_title}" in shown and "X: tidak berubah" not in body
 
 
 def test_unknown_submission_fails_before_any_approval(dagbag, rest_api):

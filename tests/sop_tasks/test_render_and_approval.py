@@ -4,6 +4,7 @@ from sop_tasks import approval
 from sop_tasks.content import MediaFile, PreparedContent
 from sop_tasks.render import inert_block, inert_inline, plain_line
 from sop_tasks.sop import step
+from tests.support.markdown import render_markdown, visible_text
 
 EVIL = "<img src=x onerror=alert(1)> [klik](http://evil.test) ![x](http://evil.test/a.png) ~~~ **b**"
 
@@ -35,20 +36,13 @@ def _content():
 
 def test_approval_body_shows_everything_inert():
     body = approval.body(step(2), "Kasubag Umum", _content(), submission_id=7)
-    # every piece of user text sits inside a fenced block or a code span
-    outside = []
-    in_fence = False
-    for line in body.splitlines():
-        if line.startswith("~~~"):
-            in_fence = not in_fence
-            continue
-        if not in_fence:
-            outside.append(line)
-    prose = "\n".join(outside)
-    assert "<img" not in prose and "](http" not in prose
-    assert "<i>" not in prose.replace("`[a](x)<i>.jpg`", "")
-    assert body.count(EVIL) == 3  # title, website body, instagram caption are all shown in full
-    assert "`[a](x)<i>.jpg`" in body
+    html = render_markdown(body)
+    # nothing from the user became a link, an image, HTML or emphasis
+    assert "<a " not in html and "<img" not in html and "<i>" not in html
+    assert "<strong>b</strong>" not in html and "<del>" not in html
+    shown = visible_text(html)
+    assert shown.count(EVIL) >= 3  # title, website body, instagram caption are all shown in full
+    assert "[a](x)<i>.jpg" in shown
     assert "Ya" in body and "Tidak" in body
 
 

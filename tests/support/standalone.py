@@ -121,7 +121,7 @@ def standalone(
                 r = stack.api.request("admin", "GET", "/api/v2/dags/sop_publish")
                 if r.status_code == 200:
                     break
-            except (requests.ConnectionError, requests.Timeout, AssertionError, KeyError):  # slow start
+            except (requests.RequestException, AssertionError, KeyError):  # not up, or slow to answer
                 pass
             time.sleep(1)
         yield stack
