@@ -446,7 +446,12 @@ def test_main_route_json_reads_one_message_per_line() -> None:
         ("", "sekretariat", False),
         ("magang", "sekretariat", False),
     ]
-    assert all(set(x) == {"text", "bidang", "spam", "score", "reasons"} for x in lines)
+    # A spam decision also names its category (a key under 'spam' in routing.yaml).
+    assert all(
+        set(x) == {"text", "bidang", "spam", "score", "reasons"} | ({"kategori"} if x["spam"] else set())
+        for x in lines
+    )
+    assert lines[1]["kategori"] == "judi_online"
 
 
 def test_main_route_without_text_or_json_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
