@@ -271,7 +271,7 @@ def train(
     x = csr_matrix((vals, (rows, cols)), shape=(n, len(features)))
     y = np.array([_class_of(s) for s in samples])
     weights = np.array([s.weight for s in samples])
-    clf = LogisticRegression(C=c, solver="saga", tol=1e-3, max_iter=300)
+    clf = LogisticRegression(C=c, solver="saga", tol=1e-3, max_iter=300, random_state=0)
     with warnings.catch_warnings():  # a tolerance of 1e-3 is plenty for routing; do not warn about it
         warnings.simplefilter("ignore", ConvergenceWarning)
         clf.fit(x, y, sample_weight=weights)
