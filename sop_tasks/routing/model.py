@@ -27,6 +27,7 @@ import math
 import warnings
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -36,7 +37,7 @@ from sop_tasks.routing.evaluation import SPAM, Sample
 from sop_tasks.routing.router import RouteDecision, Router, RuleView
 from sop_tasks.routing.rules import RoutingRules
 
-FORMAT = 1
+FORMAT = 2  # 2: feature groups weighted per unit (see _block)
 CHAR_MIN_DF = 2  # a character n-gram seen in one message only is noise
 RULE_CAP = 12.0
 SPAM_CLASS = f"{SPAM}:semua"
@@ -46,30 +47,26 @@ CORRECTION_WEIGHT = 3.0  # a bidang's correction outweighs a written example
 _PREFIX_NAMES = {"k": "kata", "h": "huruf", "a": "aturan"}
 
 
-def _word_features(view: RuleView) -> dict[str, int]:
+def _word_units(view: RuleView) -> list[str]:
+    """Word unigrams and bigrams of the stemmed words, each occurrence one unit."""
     toks = [t for t in view.analysis.tokens if t]
-    out: dict[str, int] = {}
-    for t in toks:
-        key = "k:" + t
-        out[key] = out.get(key, 0) + 1
-    for a, b in itertools.pairwise(toks):
-        key = f"k:{a} {b}"
-        out[key] = out.get(key, 0) + 1
-    return out
+    return ["k:" + t for t in toks] + [f"k:{a} {b}" for a, b in itertools.pairwise(toks)]
 
 
-def _char_features(view: RuleView) -> dict[str, int]:
-    out: dict[str, int] = {}
-    for w in view.analysis.words:
-        if w.startswith("<"):
-            continue
-        padded = f" {w} "
-        n_max = min(5, len(padded))
-        for n in range(3, n_max + 1):
-            for i in range(len(padded) - n + 1):
-                key = "h:" + padded[i : i + n]
-                out[key] = out.get(key, 0) + 1
-    return out
+@lru_cache(maxsize=100_000)
+def _char_features_of_word(word: str) -> tuple[str, ...]:
+    """Character 3–5-grams of `` word `` (padded with a space each side), with repeats."""
+    padded = f" {word} "
+    return tuple(
+        "h:" + padded[i : i + n]
+        for n in range(3, min(5, len(padded)) + 1)
+        for i in range(len(padded) - n + 1)
+    )
+
+
+def _char_units(view: RuleView) -> list[str]:
+    """The words whose character n-grams are features, each occurrence one unit."""
+    return [w for w in view.analysis.words if not w.startswith("<")]
 
 
 def _rule_features(view: RuleView) -> dict[str, float]:
@@ -80,19 +77,41 @@ def _rule_features(view: RuleView) -> dict[str, float]:
     return out
 
 
-def _tfidf(counts: dict[str, int], index: dict[str, int], idf: np.ndarray) -> tuple[list[int], list[float]]:
-    """Sub-linear TF × IDF over the known features, L2-normalised (within one feature group)."""
-    idx: list[int] = []
-    vals: list[float] = []
-    for key, n in counts.items():
+# The weighting of a feature group, defined so that it decomposes over *units* (a word for the
+# character n-grams, one unigram/bigram occurrence for the words): each unit adds IDF × count to
+# its features, and the group is divided by the square root of the sum of the units' own squared
+# norms. Routing then caches one small vector per unit (its weighted coefficients) and adds them
+# up, which is exact and far faster than building the sparse row; training builds the same row.
+def _unit_ids(unit: str, grams: bool, index: dict[str, int]) -> dict[int, int]:
+    keys = _char_features_of_word(unit) if grams else (unit,)
+    out: dict[int, int] = {}
+    for key in keys:
         i = index.get(key)
         if i is not None:
-            idx.append(i)
-            vals.append((1.0 + math.log(n)) * float(idf[i]))
-    norm = math.sqrt(sum(v * v for v in vals))
-    if norm:
-        vals = [v / norm for v in vals]
-    return idx, vals
+            out[i] = out.get(i, 0) + 1
+    return out
+
+
+def _block(units: list[str], grams: bool, index: dict[str, int], idf: np.ndarray) -> dict[int, float]:
+    """One feature group of one message as {feature index: value} (the training path)."""
+    x: dict[int, float] = {}
+    norm2 = 0.0
+    for unit in units:
+        for i, c in _unit_ids(unit, grams, index).items():
+            v = float(idf[i]) * c
+            x[i] = x.get(i, 0.0) + v
+            norm2 += v * v
+    if not norm2:
+        return {}
+    scale = 1.0 / math.sqrt(norm2)
+    return {i: v * scale for i, v in x.items()}
+
+
+def _document_counts(units: list[str], grams: bool) -> set[str]:
+    keys: set[str] = set()
+    for unit in units:
+        keys.update(_char_features_of_word(unit) if grams else (unit,))
+    return keys
 
 
 @dataclass(frozen=True)
@@ -109,6 +128,9 @@ class TextModel:
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "_index", {f: i for i, f in enumerate(self.features)})
+        object.__setattr__(self, "_words", {})
+        object.__setattr__(self, "_chars", {})
+        object.__setattr__(self, "_zero", (0.0,) * len(self.classes))
         spam_cols = [i for i, c in enumerate(self.classes) if c.startswith(SPAM + ":")]
         object.__setattr__(self, "_spam_cols", np.array(spam_cols, dtype=int))
 
@@ -117,23 +139,58 @@ class TextModel:
         return self._index  # type: ignore[attr-defined]
 
     # -- features ---------------------------------------------------------------------------
-    def vector(self, view: RuleView) -> tuple[list[int], list[float]]:
-        wi, wv = _tfidf(_word_features(view), self.index, self.idf)
-        ci, cv = _tfidf(_char_features(view), self.index, self.idf)
-        ri: list[int] = []
-        rv: list[float] = []
+    def _unit(self, unit: str, grams: bool) -> tuple[tuple[float, ...], float]:
+        """A unit's weighted coefficients (one value per class) and its squared norm (cached)."""
+        cache: dict[str, tuple[tuple[float, ...], float]]
+        cache = self._chars if grams else self._words  # type: ignore[attr-defined]
+        hit = cache.get(unit)
+        if hit is None:
+            ids = _unit_ids(unit, grams, self.index)
+            if ids:
+                idx = np.fromiter(ids.keys(), dtype=np.intp, count=len(ids))
+                vals = self.idf[idx] * np.fromiter(ids.values(), dtype=np.float64, count=len(ids))
+                hit = (tuple((vals @ self.coef[idx]).tolist()), float(vals @ vals))
+            else:
+                hit = (self._zero, 0.0)  # type: ignore[attr-defined]
+            if len(cache) > 200_000:
+                cache.clear()
+            cache[unit] = hit
+        return hit
+
+    def logits(self, view: RuleView) -> np.ndarray:
+        """The linear scores of one message: cached per-unit sums, exactly the training weighting."""
+        out = self.intercept.copy()
+        for units, grams in ((_word_units(view), False), (_char_units(view), True)):
+            if not units:
+                continue
+            unit = self._unit
+            parts = [unit(u, grams) for u in units]
+            norm2 = sum(q for _, q in parts)
+            if norm2:
+                out += np.array([sum(col) for col in zip(*(v for v, _ in parts), strict=True)]) / math.sqrt(
+                    norm2
+                )
         for key, value in _rule_features(view).items():
             i = self.index.get(key)
             if i is not None:
-                ri.append(i)
-                rv.append(value)
-        return wi + ci + ri, wv + cv + rv
+                out += value * self.coef[i]
+        return out
+
+    def vector(self, view: RuleView) -> tuple[np.ndarray, np.ndarray]:
+        """Feature indices and values of one message (the training path; for explanations)."""
+        row: dict[int, float] = {}
+        row.update(_block(_word_units(view), False, self.index, self.idf))
+        row.update(_block(_char_units(view), True, self.index, self.idf))
+        for key, value in _rule_features(view).items():
+            i = self.index.get(key)
+            if i is not None:
+                row[i] = value
+        if not row:
+            return np.zeros(0, dtype=np.intp), np.zeros(0)
+        return np.fromiter(row.keys(), dtype=np.intp), np.fromiter(row.values(), dtype=np.float64)
 
     def probabilities(self, view: RuleView) -> np.ndarray:
-        idx, vals = self.vector(view)
-        logits = self.intercept.copy()
-        if idx:
-            logits += np.asarray(vals, dtype=np.float64) @ self.coef[idx]
+        logits = self.logits(view)
         logits -= logits.max()
         e = np.exp(logits)
         return np.asarray(e / e.sum())
@@ -145,7 +202,7 @@ class TextModel:
     def top_features(self, view: RuleView, label: str, n: int = 6) -> list[tuple[str, float]]:
         """The features that pushed ``label`` most (for ``--explain``); spam: every spam class."""
         idx, vals = self.vector(view)
-        if not idx:
+        if not len(idx):
             return []
         if label == SPAM:
             cols = self._spam_cols  # type: ignore[attr-defined]
@@ -155,9 +212,9 @@ class TextModel:
         w = self.coef[idx]
         own = w[:, cols].mean(axis=1)
         rest = np.delete(w, cols, axis=1).mean(axis=1) if w.shape[1] > len(cols) else 0.0
-        contrib = np.asarray(vals) * (own - rest)
+        contrib = vals * (own - rest)
         order = np.argsort(-contrib)[:n]
-        return [(self.features[idx[j]], round(float(contrib[j]), 3)) for j in order if contrib[j] > 0]
+        return [(self.features[int(idx[j])], round(float(contrib[j]), 3)) for j in order if contrib[j] > 0]
 
     # -- storage ----------------------------------------------------------------------------
     def to_bytes(self) -> bytes:
@@ -238,14 +295,12 @@ def train(
     if len({s.label for s in samples}) < 2:
         raise ValueError("perlu contoh dari sedikitnya dua kelompok untuk melatih model")
     views = [router.inspect(s.text) for s in samples]
-    words = [_word_features(v) for v in views]
-    chars = [_char_features(v) for v in views]
-    rules_f = [_rule_features(v) for v in views]
+    word_units = [_word_units(v) for v in views]
+    char_units = [_char_units(v) for v in views]
     df: dict[str, int] = {}
-    for group in (words, chars):
-        for counts in group:
-            for key in counts:
-                df[key] = df.get(key, 0) + 1
+    for units, grams in [*((u, False) for u in word_units), *((u, True) for u in char_units)]:
+        for key in _document_counts(units, grams):
+            df[key] = df.get(key, 0) + 1
     n = len(samples)
     rule_keys = [f"a:{code}" for code in router.rules.bidang]
     rule_keys += [f"a:spam:{cat.name}" for cat in router.rules.spam] + ["a:<url>"]
@@ -257,17 +312,13 @@ def train(
     rows: list[int] = []
     cols: list[int] = []
     vals: list[float] = []
-    for r, (w, ch, ru) in enumerate(zip(words, chars, rules_f, strict=True)):
-        for counts in (w, ch):
-            gi, gv = _tfidf(counts, index, idf)
-            rows += [r] * len(gi)
-            cols += gi
-            vals += gv
-        for key, value in ru.items():
-            if key in index:
-                rows.append(r)
-                cols.append(index[key])
-                vals.append(value)
+    for r, (wu, cu, view) in enumerate(zip(word_units, char_units, views, strict=True)):
+        row = {**_block(wu, False, index, idf), **_block(cu, True, index, idf)}
+        for key, value in _rule_features(view).items():
+            row[index[key]] = value
+        rows += [r] * len(row)
+        cols += list(row)
+        vals += list(row.values())
     x = csr_matrix((vals, (rows, cols)), shape=(n, len(features)))
     y = np.array([_class_of(s) for s in samples])
     weights = np.array([s.weight for s in samples])

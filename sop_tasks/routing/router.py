@@ -107,19 +107,19 @@ class Router:
                     seen.add((ci, tokens))
                     scores[ci] += w
                     hits[ci].append(f"'{written}'" if w > 0 else f"'{written}' {_w(w)}")
-        joined: str | None = None
+        joined: bytes | None = None
         hints: list[str] = []
         ratios: dict[str, float] = {}
         best: tuple[float, SpamRule, list[str]] | None = None
         for ci, cat in enumerate(cats):
             if cat.patterns:
                 if joined is None:
-                    joined = " ".join(seq)
+                    joined = " ".join(seq).encode()  # ASCII words: RE2 on bytes skips offset mapping
                 for pattern, _written, w in cat.patterns:
                     m = pattern.search(joined)
                     if m:
                         scores[ci] += w
-                        hits[ci].append(f"'{m.group(0)}'")
+                        hits[ci].append(f"'{m.group(0).decode()}'")
             for emoji, w in cat.emoji:
                 if emoji in text:
                     scores[ci] += w

@@ -246,7 +246,7 @@ def _compile(file: Path, spec: RoutingSpec, codes: list[str] | None) -> RoutingR
                 url_weight=cat.url_weight,
                 keywords=kws,
                 phrases=tuple(phs),
-                patterns=tuple((re2.compile(p), p, w) for p, w in cat.patterns.items()),
+                patterns=tuple((re2.compile(p.encode()), p, w) for p, w in cat.patterns.items()),
                 emoji=tuple(cat.emoji.items()),
             )
         )
