@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from sop_tasks.records.ledger import Ledger, utcnow
 from sop_tasks.records.models import IncomingItemRow, RoutingLabel, RoutingModel
@@ -117,6 +117,22 @@ def note_follow_up_decision(
     the message is not this bidang's ("bukan untuk kami", "salah alamat") or is spam is recorded as
     such; ``spam`` / ``not_spam`` decisions likewise. Anything else teaches nothing (None).
     """
+    try:
+        return _note(ledger, item_id, bidang, decision, actor, target, reason)
+    except SQLAlchemyError:  # the decision itself is recorded already: never undo or block it
+        log.exception("Koreksi pengarahan #%s tidak tercatat", item_id)
+        return None
+
+
+def _note(
+    ledger: Ledger,
+    item_id: int,
+    bidang: str,
+    decision: str,
+    actor: str,
+    target: str | None,
+    reason: str | None,
+) -> int | None:
     with ledger.session() as s:
         item = s.get(IncomingItemRow, item_id)
     if item is None:
@@ -249,7 +265,12 @@ def live_model(ledger: Ledger, rules: RoutingRules) -> TextModel:
 
 
 def live_router(ledger: Ledger, rules: RoutingRules) -> LearnedRouter:
-    return LearnedRouter(rules, live_model(ledger, rules))
+    """Rules + the live model; the rules alone if no model can be had (monitoring never stops)."""
+    try:
+        return LearnedRouter(rules, live_model(ledger, rules))
+    except Exception:  # a model problem must not stop step 7: the rules still route
+        log.exception("Model pengarahan tidak tersedia; pesan diarahkan dengan aturan saja")
+        return LearnedRouter(rules, None)
 
 
 @dataclass(frozen=True)

@@ -472,3 +472,17 @@ def test_training_file_rows_are_valid_json_lines() -> None:
             row = json.loads(line)
             assert set(row) == {"text", "bidang", "spam", "kategori"}
     assert Sample("x", None, True, "promosi").label == "spam:promosi"
+
+
+def test_without_any_model_the_rules_still_route(
+    rules, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from sop_tasks.routing import store
+
+    def broken(*_a: object, **_k: object) -> TextModel:
+        raise RuntimeError("disk penuh")
+
+    monkeypatch.setattr(store, "live_model", broken)
+    router = live_router(new_ledger(tmp_path), rules)
+    d = router.route("min mau pinjem buku")
+    assert router.model is None and d.bidang == "perpustakaan" and d.model is None
