@@ -10,9 +10,9 @@ from airflow.plugins_manager import AirflowPlugin
 
 from sop_tasks.airflow import run_notes
 from sop_tasks.airflow.hitl_guard import HitlResponseGuard
-from sop_tasks.airflow.ui_timezone import DefaultUiTimezone
 from sop_tasks.airflow.records_app import create_app as create_records_app
 from sop_tasks.airflow.records_paths import PREFIX as RECORDS_PREFIX
+from sop_tasks.airflow.ui_timezone import DefaultUiTimezone
 
 
 class SopPlugin(AirflowPlugin):

@@ -597,9 +597,24 @@ def cmd_ppid_extend(args: argparse.Namespace, out: TextIO | None = None, err: Te
 
 
 def cmd_route(args: argparse.Namespace) -> int:
-    from sop_tasks.routing import main_route
+    from sop_tasks.routing import cli as rc
 
-    return main_route(args.text, args.json, sys.stdin, sys.stdout)
+    model = None if args.aturan else rc.LIVE
+    if args.riwayat:
+        return rc.main_history(sys.stdout, db=args.db)
+    if args.evaluasi:
+        return rc.main_evaluate(sys.stdout, model=model, db=args.db)
+    return rc.main_route(
+        args.text, args.json, sys.stdin, sys.stdout, explain=args.explain, model=model, db=args.db
+    )
+
+
+def cmd_spam(args: argparse.Namespace) -> int:
+    from sop_tasks.routing import cli as rc
+
+    if args.spam_command == "daftar":
+        return rc.main_spam_list(sys.stdout, db=args.db, as_json=args.json, everything=args.semua)
+    return rc.main_spam_restore(args.item_id, args.bidang, args.oleh, sys.stdout, db=args.db)
 
 
 def cmd_user_password(args: argparse.Namespace, out: TextIO | None = None, err: TextIO | None = None) -> int:
@@ -729,6 +744,15 @@ def build_parser() -> argparse.ArgumentParser:
         "text", nargs="?", help="pesan; tanpa teks dengan --json: satu pesan per baris dari stdin"
     )
     rt.add_argument("--json", action="store_true", help="keluaran JSON (satu objek per baris)")
+    rt.add_argument(
+        "--explain", action="store_true", help="tampilkan juga fitur model yang paling menentukan"
+    )
+    rt.add_argument("--aturan", action="store_true", help="hanya aturan routing.yaml, tanpa model")
+    rt.add_argument(
+        "--evaluasi", action="store_true", help="akurasi pada bagian uji beku: per bidang, spam, matriks"
+    )
+    rt.add_argument("--riwayat", action="store_true", help="versi model yang pernah dilatih dan nilainya")
+    rt.add_argument("--db", help="URL basis data catatan (bawaan: koneksi sop_ledger)")
     rt.set_defaults(func=cmd_route)
     pg = sub.add_parser("pengguna", help="pengguna Airflow kantor")
     pgsub = pg.add_subparsers(dest="pengguna_command", required=True)
@@ -740,6 +764,19 @@ def build_parser() -> argparse.ArgumentParser:
     pw.add_argument("nama", help="nama pengguna, mis. kadis")
     pw.add_argument("--acak", action="store_true", help="buat kata sandi acak dan tampilkan sekali")
     pw.set_defaults(func=cmd_user_password)
+    sp = sub.add_parser("spam", help="informasi masuk yang ditandai spam: periksa dan pulihkan")
+    spsub = sp.add_subparsers(dest="spam_command", required=True)
+    spl = spsub.add_parser("daftar", help="daftar yang ditandai spam, dengan alasannya")
+    spl.add_argument("--semua", action="store_true", help="termasuk yang sudah dipulihkan")
+    spl.add_argument("--json", action="store_true", help="satu objek JSON per baris")
+    spl.add_argument("--db", help="URL basis data catatan (bawaan: koneksi sop_ledger)")
+    spr = spsub.add_parser("pulihkan", help="bukan spam: teruskan ke bidang (dicatat sebagai koreksi)")
+    spr.add_argument("item_id", type=int, help="nomor informasi masuk (lihat `sop spam daftar`)")
+    spr.add_argument("--bidang", required=True, help="kode bidang tujuan (lihat config/office.yaml)")
+    spr.add_argument("--oleh", required=True, help="nama petugas yang memulihkan")
+    spr.add_argument("--db", help="URL basis data catatan (bawaan: koneksi sop_ledger)")
+    for spam_parser in (spl, spr):
+        spam_parser.set_defaults(func=cmd_spam)
     return p
 
 

@@ -271,6 +271,9 @@ class FollowUpOperator(HITLBranchOperator):
             )
         except fu.FollowUpError as exc:
             raise AirflowFailException(str(exc)) from None
+        from sop_tasks.routing.store import note_follow_up_decision  # Teruskan etc. teach routing
+
+        note_follow_up_decision(get_ledger(), item_id, bidang, decision, who, target=target, reason=text)
         log.info("Tindak lanjut #%s oleh %s (%s): %s", item_id, who, bidang, decision)
         self._carry_out(context, item_id, bidang, decision, who, target)
         return super().execute_complete(context=context, event=event)

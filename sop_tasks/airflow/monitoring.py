@@ -46,10 +46,11 @@ def monitor(
     from airflow.sdk.exceptions import AirflowFailException
 
     from sop_tasks.errors import ConfigError
-    from sop_tasks.routing import Router, load_rules
+    from sop_tasks.routing import load_rules
+    from sop_tasks.routing.store import live_router
 
     try:
-        router = Router(load_rules(bidang_codes=[b.code for b in cfg.bidang]))
+        router = live_router(ledger, load_rules(bidang_codes=[b.code for b in cfg.bidang]))  # rules + model
     except ConfigError as exc:  # a broken routing.yaml: say what to fix, do not retry
         raise AirflowFailException(f"{exc}\nPerbaiki berkas di atas lalu jalankan lagi.") from None
     slot, sop_sweep = slot_for(cfg, run_type, when)

@@ -209,3 +209,42 @@ class ContentVersion(Base):
     diff: Mapped[str] = mapped_column(Text)
     reason: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(DateTime)
+
+
+class RoutingLabel(Base):
+    """A correction of routing, as a label for the learned router (SOP step 7 learns from step 8).
+
+    One row per correction: a *Teruskan* to another bidang, a "bukan untuk kami", a spam or
+    not-spam decision, a restored spam item — with who, when, and what routing had decided.
+    """
+
+    __tablename__ = "routing_labels"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    item_id: Mapped[int | None] = mapped_column(ForeignKey("incoming_items.id"), index=True)
+    text: Mapped[str] = mapped_column(Text)
+    bidang: Mapped[str | None] = mapped_column(String(50))  # the right bidang (None: spam or unknown)
+    spam: Mapped[bool] = mapped_column(Boolean, default=False)
+    kategori: Mapped[str | None] = mapped_column(String(50))
+    not_bidang: Mapped[str | None] = mapped_column(String(50))  # "bukan untuk kami": not this bidang
+    source: Mapped[str] = mapped_column(String(30))  # teruskan | bukan_untuk_kami | spam | bukan_spam
+    previous: Mapped[str | None] = mapped_column(String(60))  # what routing had decided
+    actor: Mapped[str] = mapped_column(String(250))
+    at: Mapped[datetime] = mapped_column(DateTime)
+
+
+class RoutingModel(Base):
+    """A version of the learned router: where its file is, its digest, how it scored, its status."""
+
+    __tablename__ = "routing_models"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    version: Mapped[str] = mapped_column(String(80), unique=True)
+    path: Mapped[str] = mapped_column(Text)
+    sha256: Mapped[str] = mapped_column(String(64))
+    status: Mapped[str] = mapped_column(String(20))  # live | replaced | rejected
+    examples: Mapped[int] = mapped_column(Integer)
+    corrections: Mapped[int] = mapped_column(Integer)
+    metrics: Mapped[dict | None] = mapped_column(JSON)  # frozen test part (and the live one's)
+    note: Mapped[str | None] = mapped_column(Text)
+    trained_at: Mapped[datetime] = mapped_column(DateTime)

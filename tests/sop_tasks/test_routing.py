@@ -425,12 +425,12 @@ def test_office_rules_file_is_valid_against_office_codes(office_cfg: object) -> 
 def test_main_route_one_text_explained_and_as_json(
     text: str, bidang: str | None, spam: bool, first: str, reason: str
 ) -> None:
-    out = io.StringIO()
-    assert main_route(text, False, io.StringIO(), out, rules_path=RULES) == 0
+    out = io.StringIO()  # the rules alone (model=None; the learned router: test_routing_model.py)
+    assert main_route(text, False, io.StringIO(), out, rules_path=RULES, model=None) == 0
     assert out.getvalue().startswith(first)
     assert reason in out.getvalue()
     out = io.StringIO()
-    assert main_route(text, True, io.StringIO(), out, rules_path=RULES) == 0
+    assert main_route(text, True, io.StringIO(), out, rules_path=RULES, model=None) == 0
     obj = json.loads(out.getvalue())
     assert obj["bidang"] == bidang and obj["spam"] is spam and obj["reasons"]
 
@@ -438,7 +438,7 @@ def test_main_route_one_text_explained_and_as_json(
 def test_main_route_json_reads_one_message_per_line() -> None:
     stdin = io.StringIO("pinjem buku\nSLOT GACOR 🎰\r\n\nmagang\n")
     out = io.StringIO()
-    assert main_route(None, True, stdin, out, rules_path=RULES) == 0
+    assert main_route(None, True, stdin, out, rules_path=RULES, model=None) == 0
     lines = [json.loads(x) for x in out.getvalue().splitlines()]
     assert [(x["text"], x["bidang"], x["spam"]) for x in lines] == [
         ("pinjem buku", "perpustakaan", False),
@@ -446,7 +446,12 @@ def test_main_route_json_reads_one_message_per_line() -> None:
         ("", "sekretariat", False),
         ("magang", "sekretariat", False),
     ]
-    assert all(set(x) == {"text", "bidang", "spam", "score", "reasons"} for x in lines)
+    # A spam decision also names its category (a key under 'spam' in routing.yaml).
+    assert all(
+        set(x) == {"text", "bidang", "spam", "score", "reasons"} | ({"kategori"} if x["spam"] else set())
+        for x in lines
+    )
+    assert lines[1]["kategori"] == "judi_online"
 
 
 def test_main_route_without_text_or_json_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:

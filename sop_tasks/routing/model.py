@@ -1,0 +1,432 @@
+"""The learned router beside the rules (SOP step 7).
+
+A linear model (logistic regression, scikit-learn) over three groups of features of a message:
+
+- ``k:`` word unigrams and bigrams of the normalised, stemmed words (slang expanded);
+- ``h:`` character 3–5-grams of the normalised words (typos, affixes, leetspeak, glued words);
+- ``a:`` what the rules of ``routing.yaml`` see: each bidang's score and each spam category's
+  score as a fraction of its threshold — so the model learns how far to trust the rules.
+
+Classes are the bidang codes and ``spam:<kategori>``; the spam probability is the sum over spam
+categories. Training uses scikit-learn; routing uses the exported arrays directly (a dictionary
+look-up per feature and one small matrix product), so it is fast per message and the stored model
+is plain arrays (``.npz``, loaded with ``allow_pickle=False``: a model file cannot run code).
+
+:class:`LearnedRouter` combines the two: the rules keep their say for spam they recognise (online
+gambling, loans …) and for explicit office words (a bidang score of at least
+``model.rules_decide_at``); otherwise the model decides.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import itertools
+import json
+import math
+import warnings
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, replace
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from sop_tasks.routing.evaluation import SPAM, Sample
+from sop_tasks.routing.router import RouteDecision, Router, RuleView
+from sop_tasks.routing.rules import RoutingRules
+
+FORMAT = 2  # 2: feature groups weighted per unit (see _block)
+CHAR_MIN_DF = 2  # a character n-gram seen in one message only is noise
+RULE_CAP = 12.0
+SPAM_CLASS = f"{SPAM}:semua"
+OTHER_SPAM = "lainnya"  # spam by the model with no category hint from the rules
+DEFAULT_C = 8.0  # chosen by 5-fold cross-validation on the training part (4, 8, 16 tried)
+CORRECTION_WEIGHT = 3.0  # a bidang's correction outweighs a written example
+_PREFIX_NAMES = {"k": "kata", "h": "huruf", "a": "aturan"}
+
+
+def _word_units(view: RuleView) -> list[str]:
+    """Word unigrams and bigrams of the stemmed words, each occurrence one unit."""
+    toks = [t for t in view.analysis.tokens if t]
+    return ["k:" + t for t in toks] + [f"k:{a} {b}" for a, b in itertools.pairwise(toks)]
+
+
+@lru_cache(maxsize=100_000)
+def _char_features_of_word(word: str) -> tuple[str, ...]:
+    """Character 3–5-grams of `` word `` (padded with a space each side), with repeats."""
+    padded = f" {word} "
+    return tuple(
+        "h:" + padded[i : i + n]
+        for n in range(3, min(5, len(padded)) + 1)
+        for i in range(len(padded) - n + 1)
+    )
+
+
+def _char_units(view: RuleView) -> list[str]:
+    """The words whose character n-grams are features, each occurrence one unit."""
+    return [w for w in view.analysis.words if not w.startswith("<")]
+
+
+def _rule_features(view: RuleView) -> dict[str, float]:
+    out = {f"a:{code}": min(score, RULE_CAP) / 6.0 for code, score in view.bidang_scores.items() if score > 0}
+    out.update({f"a:spam:{cat}": min(ratio, 2.0) for cat, ratio in view.spam_ratios.items()})
+    if view.analysis.urls:
+        out["a:<url>"] = 1.0
+    return out
+
+
+# The weighting of a feature group, defined so that it decomposes over *units* (a word for the
+# character n-grams, one unigram/bigram occurrence for the words): each unit adds IDF × count to
+# its features, and the group is divided by the square root of the sum of the units' own squared
+# norms. Routing then caches one small vector per unit (its weighted coefficients) and adds them
+# up, which is exact and far faster than building the sparse row; training builds the same row.
+def _unit_ids(unit: str, grams: bool, index: dict[str, int]) -> dict[int, int]:
+    keys = _char_features_of_word(unit) if grams else (unit,)
+    out: dict[int, int] = {}
+    for key in keys:
+        i = index.get(key)
+        if i is not None:
+            out[i] = out.get(i, 0) + 1
+    return out
+
+
+def _block(units: list[str], grams: bool, index: dict[str, int], idf: np.ndarray) -> dict[int, float]:
+    """One feature group of one message as {feature index: value} (the training path)."""
+    x: dict[int, float] = {}
+    norm2 = 0.0
+    for unit in units:
+        for i, c in _unit_ids(unit, grams, index).items():
+            v = float(idf[i]) * c
+            x[i] = x.get(i, 0.0) + v
+            norm2 += v * v
+    if not norm2:
+        return {}
+    scale = 1.0 / math.sqrt(norm2)
+    return {i: v * scale for i, v in x.items()}
+
+
+def _document_counts(units: list[str], grams: bool) -> set[str]:
+    keys: set[str] = set()
+    for unit in units:
+        keys.update(_char_features_of_word(unit) if grams else (unit,))
+    return keys
+
+
+@dataclass(frozen=True)
+class TextModel:
+    """A trained model: feature index, IDF, coefficients (features × classes), intercepts."""
+
+    version: str
+    classes: tuple[str, ...]
+    features: tuple[str, ...]
+    idf: np.ndarray
+    coef: np.ndarray  # shape (n_features, n_classes)
+    intercept: np.ndarray
+    meta: dict[str, Any]
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_index", {f: i for i, f in enumerate(self.features)})
+        object.__setattr__(self, "_words", {})
+        object.__setattr__(self, "_chars", {})
+        object.__setattr__(self, "_zero", (0.0,) * len(self.classes))
+        spam_cols = [i for i, c in enumerate(self.classes) if c.startswith(SPAM + ":")]
+        object.__setattr__(self, "_spam_cols", np.array(spam_cols, dtype=int))
+
+    @property
+    def index(self) -> dict[str, int]:
+        return self._index  # type: ignore[attr-defined]
+
+    # -- features ---------------------------------------------------------------------------
+    def _unit(self, unit: str, grams: bool) -> tuple[tuple[float, ...], float]:
+        """A unit's weighted coefficients (one value per class) and its squared norm (cached)."""
+        cache: dict[str, tuple[tuple[float, ...], float]]
+        cache = self._chars if grams else self._words  # type: ignore[attr-defined]
+        hit = cache.get(unit)
+        if hit is None:
+            ids = _unit_ids(unit, grams, self.index)
+            if ids:
+                idx = np.fromiter(ids.keys(), dtype=np.intp, count=len(ids))
+                vals = self.idf[idx] * np.fromiter(ids.values(), dtype=np.float64, count=len(ids))
+                hit = (tuple((vals @ self.coef[idx]).tolist()), float(vals @ vals))
+            else:
+                hit = (self._zero, 0.0)  # type: ignore[attr-defined]
+            if len(cache) > 200_000:
+                cache.clear()
+            cache[unit] = hit
+        return hit
+
+    def logits(self, view: RuleView) -> np.ndarray:
+        """The linear scores of one message: cached per-unit sums, exactly the training weighting."""
+        out = self.intercept.copy()
+        for units, grams in ((_word_units(view), False), (_char_units(view), True)):
+            if not units:
+                continue
+            unit = self._unit
+            parts = [unit(u, grams) for u in units]
+            norm2 = sum(q for _, q in parts)
+            if norm2:
+                out += np.array([sum(col) for col in zip(*(v for v, _ in parts), strict=True)]) / math.sqrt(
+                    norm2
+                )
+        for key, value in _rule_features(view).items():
+            i = self.index.get(key)
+            if i is not None:
+                out += value * self.coef[i]
+        return out
+
+    def vector(self, view: RuleView) -> tuple[np.ndarray, np.ndarray]:
+        """Feature indices and values of one message (the training path; for explanations)."""
+        row: dict[int, float] = {}
+        row.update(_block(_word_units(view), False, self.index, self.idf))
+        row.update(_block(_char_units(view), True, self.index, self.idf))
+        for key, value in _rule_features(view).items():
+            i = self.index.get(key)
+            if i is not None:
+                row[i] = value
+        if not row:
+            return np.zeros(0, dtype=np.intp), np.zeros(0)
+        return np.fromiter(row.keys(), dtype=np.intp), np.fromiter(row.values(), dtype=np.float64)
+
+    def probabilities(self, view: RuleView) -> np.ndarray:
+        logits = self.logits(view)
+        logits -= logits.max()
+        e = np.exp(logits)
+        return np.asarray(e / e.sum())
+
+    def spam_probability(self, probs: np.ndarray) -> float:
+        cols = self._spam_cols  # type: ignore[attr-defined]
+        return float(probs[cols].sum()) if len(cols) else 0.0
+
+    def top_features(self, view: RuleView, label: str, n: int = 6) -> list[tuple[str, float]]:
+        """The features that pushed ``label`` most (for ``--explain``); spam: every spam class."""
+        idx, vals = self.vector(view)
+        if not len(idx):
+            return []
+        if label == SPAM:
+            cols = self._spam_cols  # type: ignore[attr-defined]
+        else:
+            cols = np.array([self.classes.index(label)])
+        # Contribution to this class against the average of the others (softmax is shift-invariant).
+        w = self.coef[idx]
+        own = w[:, cols].mean(axis=1)
+        rest = np.delete(w, cols, axis=1).mean(axis=1) if w.shape[1] > len(cols) else 0.0
+        contrib = vals * (own - rest)
+        order = np.argsort(-contrib)[:n]
+        return [(self.features[int(idx[j])], round(float(contrib[j]), 3)) for j in order if contrib[j] > 0]
+
+    # -- storage ----------------------------------------------------------------------------
+    def to_bytes(self) -> bytes:
+        buf = io.BytesIO()
+        np.savez_compressed(
+            buf,
+            classes=np.array(self.classes, dtype=np.str_),
+            features=np.array(self.features, dtype=np.str_),
+            idf=self.idf.astype(np.float32),
+            coef=self.coef.astype(np.float32),
+            intercept=self.intercept.astype(np.float64),
+            meta=np.array(json.dumps({**self.meta, "version": self.version, "format": FORMAT})),
+        )
+        return buf.getvalue()
+
+    @classmethod
+    def from_bytes(cls, data: bytes) -> TextModel:
+        with np.load(io.BytesIO(data), allow_pickle=False) as z:
+            meta = json.loads(str(z["meta"]))
+            if meta.get("format") != FORMAT:
+                raise ValueError(f"format model {meta.get('format')} tidak dikenal (harus {FORMAT})")
+            return cls(
+                version=str(meta["version"]),
+                classes=tuple(str(c) for c in z["classes"]),
+                features=tuple(str(f) for f in z["features"]),
+                idf=z["idf"].astype(np.float64),
+                coef=z["coef"].astype(np.float64),
+                intercept=z["intercept"].astype(np.float64),
+                meta=meta,
+            )
+
+    def save(self, path: Path) -> str:
+        """Write the model (atomically); returns the SHA-256 of the file, recorded with the version."""
+        data = self.to_bytes()
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(path.suffix + ".tmp")
+        tmp.write_bytes(data)
+        tmp.replace(path)
+        return hashlib.sha256(data).hexdigest()
+
+    @classmethod
+    def load(cls, path: Path, sha256: str | None = None) -> TextModel:
+        data = path.read_bytes()
+        if sha256 is not None and hashlib.sha256(data).hexdigest() != sha256:
+            raise ValueError(f"berkas model {path} tidak sama dengan yang dicatat (SHA-256 berbeda)")
+        return cls.from_bytes(data)
+
+
+def _class_of(s: Sample) -> str:
+    """One spam class for every category (cross-validated: a class per category made short,
+    feature-less messages look like spam); the category comes from the rules' hints."""
+    return SPAM_CLASS if s.spam else s.label
+
+
+def data_digest(samples: Iterable[Sample], rules: RoutingRules) -> str:
+    """A digest of what a model is trained from: the examples and the rules file."""
+    h = hashlib.sha256()
+    for s in samples:
+        h.update(json.dumps([s.text, s.label, s.weight], ensure_ascii=False).encode())
+    h.update(rules.source.read_bytes() if rules.source.exists() else b"")
+    h.update(str(FORMAT).encode())
+    return h.hexdigest()
+
+
+def train(
+    samples: Sequence[Sample],
+    router: Router,
+    *,
+    version: str,
+    c: float = DEFAULT_C,
+    meta: dict[str, Any] | None = None,
+) -> TextModel:
+    """Fit the model on ``samples`` (corrections carry their own weight)."""
+    from scipy.sparse import csr_matrix
+    from sklearn.exceptions import ConvergenceWarning
+    from sklearn.linear_model import LogisticRegression
+
+    if len({s.label for s in samples}) < 2:
+        raise ValueError("perlu contoh dari sedikitnya dua kelompok untuk melatih model")
+    views = [router.inspect(s.text) for s in samples]
+    word_units = [_word_units(v) for v in views]
+    char_units = [_char_units(v) for v in views]
+    df: dict[str, int] = {}
+    for units, grams in [*((u, False) for u in word_units), *((u, True) for u in char_units)]:
+        for key in _document_counts(units, grams):
+            df[key] = df.get(key, 0) + 1
+    n = len(samples)
+    rule_keys = [f"a:{code}" for code in router.rules.bidang]
+    rule_keys += [f"a:spam:{cat.name}" for cat in router.rules.spam] + ["a:<url>"]
+    features = sorted(k for k, d in df.items() if k.startswith("k:") or d >= CHAR_MIN_DF) + rule_keys
+    index = {f: i for i, f in enumerate(features)}
+    idf = np.array(
+        [math.log((1 + n) / (1 + df.get(f, 0))) + 1.0 if f in df else 1.0 for f in features], dtype=np.float64
+    )
+    rows: list[int] = []
+    cols: list[int] = []
+    vals: list[float] = []
+    for r, (wu, cu, view) in enumerate(zip(word_units, char_units, views, strict=True)):
+        row = {**_block(wu, False, index, idf), **_block(cu, True, index, idf)}
+        for key, value in _rule_features(view).items():
+            row[index[key]] = value
+        rows += [r] * len(row)
+        cols += list(row)
+        vals += list(row.values())
+    x = csr_matrix((vals, (rows, cols)), shape=(n, len(features)))
+    y = np.array([_class_of(s) for s in samples])
+    weights = np.array([s.weight for s in samples])
+    clf = LogisticRegression(C=c, solver="saga", tol=1e-3, max_iter=300, random_state=0)
+    with warnings.catch_warnings():  # a tolerance of 1e-3 is plenty for routing; do not warn about it
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        clf.fit(x, y, sample_weight=weights)
+    classes = tuple(str(k) for k in clf.classes_)
+    coef = np.asarray(clf.coef_, dtype=np.float64)
+    intercept = np.asarray(clf.intercept_, dtype=np.float64)
+    if len(classes) == 2:  # binary: scikit-learn keeps one row; make it two symmetric columns
+        coef = np.vstack([-coef[0] / 2, coef[0] / 2])
+        intercept = np.array([-intercept[0] / 2, intercept[0] / 2])
+    info = {"examples": n, "corrections": sum(1 for s in samples if s.weight > 1.0), "c": c, **(meta or {})}
+    return TextModel(version, classes, tuple(features), idf, coef.T.copy(), intercept, info)
+
+
+# --------------------------------------------------------------------------------------------
+# Rules + model
+# --------------------------------------------------------------------------------------------
+def _pct(p: float) -> str:
+    return f"{p:.0%}"
+
+
+class LearnedRouter:
+    """The rules and the model together; ``model=None`` routes by the rules alone."""
+
+    def __init__(self, rules: RoutingRules, model: TextModel | None) -> None:
+        self.rules = rules
+        self.router = Router(rules)
+        self.model = model
+
+    @property
+    def version(self) -> str | None:
+        return self.model.version if self.model else None
+
+    def route(self, text: str, explain: bool = False) -> RouteDecision:
+        view = self.router.inspect(text)
+        model = self.model
+        if model is None:
+            return view.decision
+        version = model.version
+        settings = self.rules.model
+        if view.decision.spam:  # the rules recognise this spam: they decide
+            return replace(
+                view.decision,
+                reasons=(*view.decision.reasons, "aturan spam menentukan (model tidak mengubahnya)"),
+                model=version,
+                features=tuple(model.top_features(view, SPAM)) if explain else (),
+            )
+        probs = model.probabilities(view)
+        p_spam = model.spam_probability(probs)
+        ranked = sorted(view.bidang_scores.items(), key=lambda kv: -kv[1])
+        strong = (
+            ranked
+            and ranked[0][1] >= settings.rules_decide_at
+            and (len(ranked) == 1 or ranked[1][1] < ranked[0][1])
+        )
+        bidang_p = {c: float(p) for c, p in zip(model.classes, probs, strict=True) if not c.startswith(SPAM)}
+        summary = ", ".join(f"{c} {_pct(p)}" for c, p in sorted(bidang_p.items(), key=lambda kv: -kv[1]))
+        line = f"model {version}: {summary}, spam {_pct(p_spam)}"
+        base = tuple(r for r in view.routed.reasons)
+        if p_spam >= settings.spam_probability and not strong:
+            hint = max(view.spam_ratios.items(), key=lambda kv: kv[1], default=None)
+            kategori = hint[0] if hint else OTHER_SPAM
+            label = next((s.label for s in self.rules.spam if s.name == kategori), "lainnya")
+            return RouteDecision(
+                bidang=None,
+                spam=True,
+                score=round(p_spam, 3),
+                reasons=(
+                    f"spam menurut model: {label} (peluang spam {_pct(p_spam)} ≥ "
+                    f"{_pct(settings.spam_probability)}): tidak diteruskan ke bidang mana pun",
+                    line,
+                    *base,
+                ),
+                kategori=kategori,
+                model=version,
+                features=tuple(model.top_features(view, SPAM)) if explain else (),
+            )
+        if strong:
+            code = ranked[0][0]
+            why = f"aturan menentukan: skor {code} {ranked[0][1]:.1f} ≥ {settings.rules_decide_at:.1f}"
+            return RouteDecision(
+                bidang=code,
+                spam=False,
+                score=round(ranked[0][1], 2),
+                reasons=(*base, why, line),
+                model=version,
+                features=tuple(model.top_features(view, code)) if explain and code in model.classes else (),
+            )
+        if not bidang_p:
+            return replace(view.routed, model=version)
+        code = max(bidang_p.items(), key=lambda kv: kv[1])[0]
+        return RouteDecision(
+            bidang=code,
+            spam=False,
+            score=round(bidang_p[code], 3),
+            reasons=(*base, f"model menentukan: {code} ({_pct(bidang_p[code])})", line),
+            model=version,
+            features=tuple(model.top_features(view, code)) if explain else (),
+        )
+
+    def route_many(self, texts: Iterable[str]) -> list[RouteDecision]:
+        return [self.route(t) for t in texts]
+
+
+def feature_label(feature: str) -> str:
+    """``k:pinjam`` → ``kata 'pinjam'`` (for people)."""
+    prefix, _, rest = feature.partition(":")
+    return f"{_PREFIX_NAMES.get(prefix, prefix)} '{rest}'"
