@@ -9,20 +9,25 @@
 |               |             | masked Variable ``sop_instagram_session_secret``)             |
 
 A channel whose connection is not defined publishes in outbox mode.
+
+Each hook's ``get_conn()`` returns the platform's one client — :class:`WordPressApi`,
+:class:`XApi`, :class:`InstagramApi` — built once per hook and cached; publishers, repliers,
+updaters and collectors are that client (or read through it). Hooks are found through one
+registry, :data:`HOOKS` (channel → hook class).
 """
 
 from __future__ import annotations
 
 import json
 import logging
-from typing import Any
+from typing import Any, ClassVar
 
 from airflow.sdk import BaseHook
 
 from sop_tasks.airflow.provider import CONNECTION_TYPES, ui_field_behaviour
-from sop_tasks.channels.instagram import LEGACY_SESSION_VARIABLES, SESSION_VARIABLE, InstagramPublisher
-from sop_tasks.channels.twitter import XCredentials, XPublisher
-from sop_tasks.channels.website import WordPressCredentials, WordPressPublisher
+from sop_tasks.channels.instagram import LEGACY_SESSION_VARIABLES, SESSION_VARIABLE, InstagramApi
+from sop_tasks.channels.twitter import XApi, XCredentials
+from sop_tasks.channels.website import WordPressApi, WordPressCredentials
 from sop_tasks.config import OfficeConfig, load_config
 from sop_tasks.errors import CredentialsError
 
@@ -31,6 +36,7 @@ INSTAGRAM_SESSION_VARIABLE = SESSION_VARIABLE
 
 
 class WordPressHook(BaseHook):
+    channel: ClassVar[str] = "website"
     conn_name_attr = "wordpress_conn_id"
     default_conn_name = "sop_website"
     conn_type = "wordpress"
@@ -40,27 +46,28 @@ class WordPressHook(BaseHook):
         super().__init__()
         self.conn_id = wordpress_conn_id
         self._cfg = cfg
-        self._publisher: WordPressPublisher | None = None
+        self._api: WordPressApi | None = None
 
     @classmethod
     def get_ui_field_behaviour(cls) -> dict[str, Any]:
         return ui_field_behaviour(cls.conn_type)
 
-    def get_conn(self) -> WordPressPublisher:
-        if self._publisher is None:
+    def get_conn(self) -> WordPressApi:
+        """The website's client, built on first use and cached for this hook."""
+        if self._api is None:
             conn = self.get_connection(self.conn_id)
             host = conn.host or ""
             if not host.startswith(("http://", "https://")):
                 host = f"{conn.schema or 'https'}://{host}"
             cfg = self._cfg or load_config()
-            self._publisher = WordPressPublisher(
+            self._api = WordPressApi(
                 WordPressCredentials(host, conn.login or "", conn.password or ""),
                 categories=tuple(cfg.website.categories),
                 tags=tuple(cfg.website.tags),
                 conn_id=self.conn_id,
                 timeout=float(conn.extra_dejson.get("timeout", 30)),
             )
-        return self._publisher
+        return self._api
 
     def test_connection(self) -> tuple[bool, str]:
         return self.get_conn().test_connection()
@@ -69,6 +76,7 @@ class WordPressHook(BaseHook):
 class XHook(BaseHook):
     """X (Twitter), OAuth 1.0a user context: the four keys of the app's account."""
 
+    channel: ClassVar[str] = "twitter"
     conn_name_attr = "x_conn_id"
     default_conn_name = "sop_twitter"
     conn_type = "x_twitter"
@@ -78,14 +86,18 @@ class XHook(BaseHook):
         super().__init__()
         self.conn_id = x_conn_id
         self._cfg = cfg
+        self._api: XApi | None = None
 
     @classmethod
     def get_ui_field_behaviour(cls) -> dict[str, Any]:
         return ui_field_behaviour(cls.conn_type)
 
-    def get_conn(self) -> XPublisher:
-        cfg = self._cfg or load_config()
-        return XPublisher(self.credentials(), update_mode=cfg.follow_up.x_update)
+    def get_conn(self) -> XApi:
+        """The X account's client, built on first use and cached for this hook."""
+        if self._api is None:
+            cfg = self._cfg or load_config()
+            self._api = XApi(self.credentials(), update_mode=cfg.follow_up.x_update)
+        return self._api
 
     def credentials(self) -> XCredentials:
         conn = self.get_connection(self.conn_id)
@@ -161,51 +173,60 @@ DESCRIPTION = "Sesi Instagram SOP (terenkripsi dan disamarkan; jangan diubah)"
 
 
 class InstagramHook(BaseHook):
+    channel: ClassVar[str] = "instagram"
     conn_name_attr = "instagram_conn_id"
     default_conn_name = "sop_instagram"
     conn_type = "instagram_sop"
     hook_name = CONNECTION_TYPES[conn_type]["name"]
 
-    def __init__(self, instagram_conn_id: str = default_conn_name) -> None:
+    def __init__(self, instagram_conn_id: str = default_conn_name, cfg: OfficeConfig | None = None) -> None:
         super().__init__()
         self.conn_id = instagram_conn_id
+        self._api: InstagramApi | None = None
 
     @classmethod
     def get_ui_field_behaviour(cls) -> dict[str, Any]:
         return ui_field_behaviour(cls.conn_type)
 
-    def get_conn(self) -> InstagramPublisher:
-        conn = self.get_connection(self.conn_id)
-        return InstagramPublisher(conn.login or "", conn.password or "", VariableSessionStore())
+    def get_conn(self) -> InstagramApi:
+        """The Instagram account's client, built on first use and cached for this hook (so one
+        hook logs in at most once)."""
+        if self._api is None:
+            conn = self.get_connection(self.conn_id)
+            self._api = InstagramApi(conn.login or "", conn.password or "", VariableSessionStore())
+        return self._api
 
     def test_connection(self) -> tuple[bool, str]:
         return self.get_conn().test_connection()
 
 
+HOOKS: dict[str, type[WordPressHook | XHook | InstagramHook]] = {
+    hook.channel: hook for hook in (WordPressHook, XHook, InstagramHook)
+}
+"""The one registry: channel → hook class (each takes ``(conn_id, cfg=…)``)."""
+
+
+def hook_for(channel: str, conn_id: str, cfg: OfficeConfig) -> WordPressHook | XHook | InstagramHook:
+    """The hook of a channel, for a defined connection."""
+    try:
+        hook = HOOKS[channel]
+    except KeyError:
+        raise LookupError(channel) from None
+    return hook(conn_id, cfg=cfg)
+
+
 def collector_for(channel: str, conn_id: str, cfg: OfficeConfig) -> Any:
-    """The incoming-information collector of a channel (SOP step 6), for a defined connection."""
-    if channel == "website":
+    """The incoming-information collector of a channel (SOP step 6), for a defined connection:
+    built on the client its hook returns."""
+    api = hook_for(channel, conn_id, cfg).get_conn()
+    if isinstance(api, WordPressApi):
         from sop_tasks.channels.website import WordPressCollector
 
-        return WordPressCollector(WordPressHook(conn_id, cfg=cfg).get_conn())
-    if channel == "twitter":
+        return WordPressCollector(api)
+    if isinstance(api, XApi):
         from sop_tasks.channels.twitter_inbox import XCollector
 
-        return XCollector(XHook(conn_id).credentials())
-    if channel == "instagram":
-        from sop_tasks.channels.instagram_inbox import InstagramCollector
+        return XCollector(api)
+    from sop_tasks.channels.instagram_inbox import InstagramCollector
 
-        conn = InstagramHook(conn_id).get_connection(conn_id)
-        return InstagramCollector(conn.login or "", conn.password or "", VariableSessionStore())
-    raise LookupError(channel)
-
-
-def hook_for(channel: str, conn_id: str, cfg: OfficeConfig) -> Any:
-    """The hook of a channel, for a defined connection."""
-    if channel == "website":
-        return WordPressHook(conn_id, cfg=cfg)
-    if channel == "twitter":
-        return XHook(conn_id, cfg=cfg)
-    if channel == "instagram":
-        return InstagramHook(conn_id)
-    raise LookupError(channel)
+    return InstagramCollector(api=api)

@@ -21,7 +21,7 @@ Replies (SOP step 9) and updates (SOP step 10) go through the same session disci
   ``replied_to_comment_id``) after one read of the post (``GET media/{pk}/info/``: its full id,
   its link, and whether it still exists); a direct message is answered in its thread
   (``POST direct_v2/threads/broadcast/text/``, or ``…/link/`` when the text holds a URL);
-- :meth:`InstagramPublisher.find_reply` reads the post's comments (``GET media/{id}/comments/``)
+- :meth:`InstagramApi.find_reply` reads the post's comments (``GET media/{id}/comments/``)
   or the thread (``GET direct_v2/threads/{id}/``) once, for the account's own reply with the same
   text;
 - an update edits the caption in place (``POST media/{id}/edit_media/``) after reading the post;
@@ -34,9 +34,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
-import shutil
-import subprocess
 import tempfile
 import unicodedata
 from collections.abc import Callable, Iterator
@@ -55,7 +52,8 @@ from sop_tasks.channels.base import (
     payload_hash,
     reply_payload_hash,
 )
-from sop_tasks.content import IG_MAX_ITEMS, MediaFile, PreparedContent, staged_problem
+from sop_tasks.channels.instagram_media import CHANNEL, album_video_covers, prepare_videos, stage
+from sop_tasks.content import IG_MAX_ITEMS, PreparedContent
 from sop_tasks.errors import (
     ActionRequiredError,
     ChannelError,
@@ -75,12 +73,10 @@ log = logging.getLogger(__name__)
 _IG_LOG = logging.getLogger(f"{__name__}.instagrapi")
 _IG_LOG.setLevel(logging.INFO)
 
-CHANNEL = "instagram"
 CONN_ID = "sop_instagram"
 RECENT_AMOUNT = 20
 WAIT_AFTER_PLEASE_WAIT = timedelta(minutes=10)
 WAIT_AFTER_THROTTLE = timedelta(minutes=10)
-COVER_TIMEOUT_SECONDS = 120  # ffmpeg cutting one cover frame (a 100 MB video takes well under 1 s)
 ACCOUNT_KEY = "sop_account"  # which account a stored session belongs to (added to the settings)
 _FINGERPRINT_KEYS = ("authorization_data", "cookies", "mid", "uuids")
 # Transport/timing settings come from the client factory, never from a stored session.
@@ -100,7 +96,6 @@ _COMMENT_PARAMS = {"can_support_threading": "true", "permalink_enabled": "false"
 THREAD_MESSAGES = 20  # how many of a DM thread's latest messages find_reply reads
 # What Instagram says when the comment/post/thread answered is gone (error messages, lower case).
 _GONE_WORDS = ("deleted", "not found", "unavailable", "does not exist", "no longer", "invalid media")
-_SUFFIX = {"jpg": ".jpg", "png": ".png", "mp4": ".mp4", "mov": ".mp4"}  # instagrapi routes by suffix
 
 T = TypeVar("T")
 
@@ -212,8 +207,21 @@ def _ig_message(exc: BaseException) -> str:
     return ""
 
 
-class InstagramPublisher:
-    """Publishes to the office's Instagram account through instagrapi, one login at most.
+class InstagramApi:
+    """The office's Instagram account through instagrapi, one login at most: the one client every
+    Instagram task uses (publisher, replier, updater, and the collector's reads), returned
+    (cached) by ``InstagramHook.get_conn()``.
+
+    Surface (every method raises only :mod:`sop_tasks.errors` channel errors, never instagrapi's):
+
+    - :meth:`whoami` — ``(user id, username)`` of the session (no request when one is stored);
+    - :meth:`publish` / :meth:`find_existing` — post, and find the post an earlier attempt made;
+    - :meth:`recent_items` — the account's latest posts (raw v1 feed items);
+    - :meth:`reply` / :meth:`find_reply` — answer a comment or a DM, and find that answer again;
+    - :meth:`update` — edit a post's caption in place;
+    - :meth:`call` — run any other read with the session discipline below (the collector's way in).
+
+    Instagram's private API cannot delete a post safely for us, so there is no ``delete``.
 
     One instance serves one task run: it logs in at most once in its life. ``client_factory``
     builds the bare ``instagrapi.Client`` (transport, timeouts, delays); the default one follows
@@ -245,7 +253,7 @@ class InstagramPublisher:
         self._stopped: ChannelError | None = None  # a person must act first: no more requests
 
     def __repr__(self) -> str:  # never show the password or the session
-        return f"InstagramPublisher(username={self.username!r})"
+        return f"InstagramApi(username={self.username!r})"
 
     # ------------------------------------------------------------------ Publisher
 
@@ -264,21 +272,21 @@ class InstagramPublisher:
             )
         caption = content.caption_instagram
         with tempfile.TemporaryDirectory(prefix="sop-instagram-") as tmp:
-            paths = [_stage(m, Path(tmp), i) for i, m in enumerate(items, 1)]
-            covers = _prepare_videos(items, paths)
+            paths = [stage(m, Path(tmp), i) for i, m in enumerate(items, 1)]
+            covers = prepare_videos(items, paths)
 
             def upload(client: Client) -> Any:
                 if not self._verified:  # a stored session: prove it with a read before sending media
-                    _recent_items(client, 1)
+                    recent_items(client, 1)
                     self._verified = True
                 if len(paths) > 1:
-                    with _album_video_covers(client, covers):
+                    with album_video_covers(client, covers):
                         return client.album_upload(paths, caption)
                 if items[0].kind == "video":
                     return client.clip_upload(paths[0], caption, thumbnail=covers[paths[0]])
                 return client.photo_upload(paths[0], caption)
 
-            media = self._call("mengunggah kiriman", upload, uploading=True)
+            media = self.call("mengunggah kiriman", upload, uploading=True)
         result = PublishResult(
             channel=CHANNEL,
             mode="live",
@@ -295,7 +303,7 @@ class InstagramPublisher:
         wanted = normalize_caption(content.caption_instagram)
         if not wanted:
             return None
-        items = self._call("membaca kiriman terbaru", lambda c: _recent_items(c, RECENT_AMOUNT))
+        items = self.call("membaca kiriman terbaru", lambda c: recent_items(c, RECENT_AMOUNT))
         for item in items:
             caption = item.get("caption")
             text = caption.get("text", "") if isinstance(caption, dict) else ""
@@ -326,7 +334,7 @@ class InstagramPublisher:
                     message = client.direct_answer(int(thread_id), text)
                 return str(message.id)
 
-            post_id = self._call("membalas pesan langsung (DM)", answer)
+            post_id = self.call("membalas pesan langsung (DM)", answer)
             url = direct_url(thread_id)
         elif target.kind == "comment":
             media_pk, comment_pk = _comment_of(target)
@@ -338,7 +346,7 @@ class InstagramPublisher:
                     made = client.media_comment(media.id, text, replied_to_comment_id=int(comment_pk))
                 return str(made.pk), str(media.code)
 
-            post_id, code = self._call("membalas komentar", comment)
+            post_id, code = self.call("membalas komentar", comment)
             url = post_url(code)
         else:
             raise RejectedContentError(
@@ -372,7 +380,7 @@ class InstagramPublisher:
                     )
                 return _own_message(thread, str(client.user_id), item_id, wanted)
 
-            found = self._call("membaca pesan langsung (DM)", read_thread)
+            found = self.call("membaca pesan langsung (DM)", read_thread)
             url = direct_url(thread_id)
         elif target.kind == "comment":
             media_pk, comment_pk = _comment_of(target)
@@ -386,7 +394,7 @@ class InstagramPublisher:
                     page = client.private_request(f"media/{media_id}/comments/", params=dict(_COMMENT_PARAMS))
                 return _own_comment_reply(page, str(client.user_id), comment_pk, wanted)
 
-            found = self._call("membaca komentar kiriman", read_comments)
+            found = self.call("membaca komentar kiriman", read_comments)
             url = post_url(_code_of(media_pk))
         else:
             return None
@@ -436,7 +444,7 @@ class InstagramPublisher:
                     client.media_edit(media.id, caption)
             return str(media.code)
 
-        code = self._call("mengubah keterangan kiriman", edit)
+        code = self.call("mengubah keterangan kiriman", edit)
         log.info("Instagram: keterangan kiriman %s diperbarui (key %s)", media_pk, key)
         return PublishResult(
             channel=CHANNEL,
@@ -447,10 +455,21 @@ class InstagramPublisher:
             payload_hash=payload_hash(build_payload(CHANNEL, content)),
         )
 
+    # ------------------------------------------------------------------ account
+
+    def whoami(self) -> tuple[str, str]:
+        """``(user id, username)`` of the session: the stored one as it is, else one login."""
+        user_id = self.call("membaca profil akun", lambda c: str(c.user_id))
+        return user_id, self.username
+
+    def recent_items(self, amount: int = RECENT_AMOUNT) -> list[dict[str, Any]]:
+        """The account's ``amount`` latest posts as raw v1 feed items (newest first)."""
+        return self.call("membaca kiriman terbaru", lambda c: recent_items(c, amount))
+
     def test_connection(self) -> tuple[bool, str]:
         """(ok, message) for Airflow's connection test: reads the account's feed with the session."""
         try:
-            self._call("memeriksa koneksi", lambda c: _recent_items(c, 1))
+            self.call("memeriksa koneksi", lambda c: recent_items(c, 1))
         except ChannelError as exc:
             return False, str(exc)
         return True, f"Terhubung ke Instagram sebagai {self.username}"
@@ -560,8 +579,13 @@ class InstagramPublisher:
         self._loaded_fingerprint = fingerprint
         log.info("Instagram: sesi disimpan untuk %s", self.username)
 
-    def _call(self, what: str, action: Callable[[Client], T], *, uploading: bool = False) -> T:
-        """Run ``action`` with a ready session; on ``login_required`` log in once and retry once."""
+    def call(self, what: str, action: Callable[[Client], T], *, uploading: bool = False) -> T:
+        """Run ``action`` with a ready session; on ``login_required`` log in once and retry once.
+
+        ``what`` (Indonesian, "membaca …") names the action in error messages. Every exception
+        ``action`` raises becomes a channel error; after one a person must act on (challenge,
+        credentials), this client makes no further request.
+        """
         from instagrapi import exceptions as ig
 
         if self._stopped is not None:
@@ -698,10 +722,14 @@ class InstagramPublisher:
         )
 
 
+InstagramPublisher = InstagramApi
+"""The name the publishing code knew first: the same class."""
+
+
 # ---------------------------------------------------------------------- helpers
 
 
-def _recent_items(client: Client, amount: int) -> list[dict[str, Any]]:
+def recent_items(client: Client, amount: int) -> list[dict[str, Any]]:
     """The account's own latest posts as raw v1 feed items.
 
     Called directly (not ``user_medias``) because instagrapi's feed helpers swallow network errors
@@ -724,7 +752,7 @@ def _recent_items(client: Client, amount: int) -> list[dict[str, Any]]:
 @contextmanager
 def _refusals(*, what: str) -> Iterator[None]:
     """Inside an action: Instagram's "that is gone" / "refused" answers become
-    :class:`RejectedContentError` (permanent); everything else goes on to ``_call``'s translation."""
+    :class:`RejectedContentError` (permanent); everything else goes on to ``call``'s translation."""
     from instagrapi import exceptions as ig
 
     try:
@@ -741,7 +769,7 @@ def _refusals(*, what: str) -> Iterator[None]:
         ig.ClientConnectionError,
         ig.ClientRequestTimeout,
     ):
-        raise  # the session, the account or the network: _call's translation knows these
+        raise  # the session, the account or the network: call's translation knows these
     except (
         ig.MediaNotFound,
         ig.MediaUnavailable,
@@ -869,122 +897,3 @@ def _own_message(result: Any, own: str, target_item: str, wanted: str) -> str | 
         if str(item.get("user_id")) == own and normalize_caption(str(text or "")) == wanted:
             return str(item.get("item_id"))
     return None
-
-
-def _stage(m: MediaFile, tmp: Path, i: int) -> Path:
-    """A link (or copy) of a media file, named with the suffix instagrapi routes its real format by."""
-    problem = staged_problem(m)  # what was approved is what is sent
-    if problem:
-        raise RejectedContentError(CHANNEL, problem)
-    src = Path(m.path)
-    dest = tmp / f"{i:02d}{_SUFFIX.get(m.format, src.suffix.lower() or '.jpg')}"
-    try:
-        os.link(src, dest)
-    except OSError:
-        shutil.copyfile(src, dest)
-    return dest
-
-
-def _prepare_videos(items: list[MediaFile], paths: list[Path]) -> dict[Path, Path]:
-    """Read each video's size and duration and cut its cover frame now, before any request.
-
-    A video that cannot be read or decoded is refused here, naming the file, instead of failing
-    half-way through an upload. Returns each video's cover (a JPEG beside it), which the upload
-    passes to instagrapi so it never needs MoviePy (see :func:`_cut_cover`).
-    """
-    from instagrapi.mixins.clip import crop_thumbnail
-    from instagrapi.utils.video import read_video_metadata
-
-    covers: dict[Path, Path] = {}
-    for m, path in zip(items, paths, strict=True):
-        if m.kind != "video":
-            continue
-        try:
-            meta = read_video_metadata(path)  # instagrapi's own MP4 parser: what it will send
-        except Exception as exc:
-            raise _bad_video(m, f"{type(exc).__name__}: {_short(exc, 160)}") from None
-        cover = path.with_name(f"{path.name}.jpg")
-        _cut_cover(m, path, cover, meta.duration / 2)
-        if len(items) == 1:
-            crop_thumbnail(cover)  # a reel's cover is 9:16, as instagrapi makes it itself
-        covers[path] = cover
-    return covers
-
-
-def _bad_video(m: MediaFile, detail: str) -> RejectedContentError:
-    return RejectedContentError(
-        CHANNEL,
-        f"Video '{m.name}' tidak dapat dibaca untuk Instagram ({detail}). Pakai video MP4 standar "
-        "(H.264) yang dapat diputar, ekspor ulang bila perlu, lalu kirim ulang formulir; atau unggah "
-        "video ini dari aplikasi Instagram.",
-    )
-
-
-def _ffmpeg() -> str:
-    """The ffmpeg binary shipped in the ``imageio-ffmpeg`` wheel (or ``IMAGEIO_FFMPEG_EXE``)."""
-    try:
-        import imageio_ffmpeg
-
-        return str(imageio_ffmpeg.get_ffmpeg_exe())
-    except Exception as exc:
-        raise _no_ffmpeg(exc) from None
-
-
-def _no_ffmpeg(exc: BaseException) -> ActionRequiredError:
-    return ActionRequiredError(
-        CHANNEL,
-        f"Program ffmpeg untuk membuat sampul video Instagram tidak tersedia di server "
-        f"({type(exc).__name__}). Pengelola TI: pasang ulang paket dari requirements.lock "
-        "(imageio-ffmpeg) atau perbaiki IMAGEIO_FFMPEG_EXE, lalu jalankan ulang tugas.",
-    )
-
-
-def _cut_cover(m: MediaFile, video: Path, cover: Path, at: float) -> None:
-    """Write the frame at ``at`` seconds of ``video`` as the JPEG ``cover`` with ffmpeg.
-
-    instagrapi would do this with MoviePy, which cannot be installed beside instagrapi's pillow
-    (see requirements.txt). Decoding a frame also proves the video is readable. Falls back to the
-    first frame when the middle one cannot be had (a duration in the header longer than the video).
-    """
-    exe = _ffmpeg()
-    said = ""
-    for seek in dict.fromkeys((max(at, 0.0), 0.0)):
-        cover.unlink(missing_ok=True)
-        command = [exe, "-hide_banner", "-loglevel", "error", "-nostdin", "-ss", f"{seek:.3f}"]
-        command += ["-i", str(video), "-frames:v", "1", "-q:v", "2", "-y", str(cover)]
-        try:
-            done = subprocess.run(
-                command,
-                capture_output=True,
-                text=True,
-                timeout=COVER_TIMEOUT_SECONDS,
-                check=False,
-            )
-        except OSError as exc:  # not there, not executable
-            raise _no_ffmpeg(exc) from None
-        except subprocess.TimeoutExpired:
-            raise TransientChannelError(
-                CHANNEL,
-                f"Membuat sampul video '{m.name}' melebihi {COVER_TIMEOUT_SECONDS} detik (server sibuk?); "
-                "akan dicoba lagi.",
-            ) from None
-        if done.returncode == 0 and cover.is_file() and cover.stat().st_size:
-            return
-        said = _short(done.stderr.strip().splitlines()[-1] if done.stderr.strip() else "", 160)
-    raise _bad_video(m, f"ffmpeg: {said or 'tidak ada bingkai gambar'}")
-
-
-@contextmanager
-def _album_video_covers(client: Client, covers: dict[Path, Path]) -> Iterator[None]:
-    """Give ``album_upload`` the covers already cut: it asks ``video_rupload`` for each video
-    without one (and instagrapi would then need MoviePy). Only this client, only meanwhile."""
-    original = client.video_rupload
-
-    def rupload(path: Path, thumbnail: Path | None = None, *args: Any, **kwargs: Any) -> Any:
-        return original(path, thumbnail or covers.get(Path(path)), *args, **kwargs)
-
-    setattr(client, "video_rupload", rupload)  # noqa: B010 (mypy: a method is not assignable)
-    try:
-        yield
-    finally:
-        delattr(client, "video_rupload")

@@ -1,11 +1,12 @@
 """Instagram, SOP step 6: comments on the account's recent posts and its direct messages.
 
 Read through instagrapi's private API with the SAME session discipline as publishing, by
-composition: the collector owns an :class:`~sop_tasks.channels.instagram.InstagramPublisher` and
-runs every read through its ``_call`` — the stored session is used as it is, a login happens only
-when there is none or Instagram answers ``login_required`` (once per collector, never in a loop),
-a challenge / 2FA / ``feedback_required`` stops with :class:`ActionRequiredError`, and every
-instagrapi exception becomes a :mod:`sop_tasks.errors` channel error.
+composition: the collector reads through the account's one client
+(:class:`~sop_tasks.channels.instagram.InstagramApi`, its public ``call``) — the stored session is
+used as it is, a login happens only when there is none or Instagram answers ``login_required``
+(once per collector, never in a loop), a challenge / 2FA / ``feedback_required`` stops with
+:class:`ActionRequiredError`, and every instagrapi exception becomes a :mod:`sop_tasks.errors`
+channel error.
 
 Requests (raw v1 endpoints, so their errors are never swallowed and ``raw`` keeps Instagram's
 payload):
@@ -35,7 +36,7 @@ from functools import partial
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
-from sop_tasks.channels.instagram import CHANNEL, InstagramPublisher, SessionStore, _recent_items, post_url
+from sop_tasks.channels.instagram import CHANNEL, InstagramApi, SessionStore, post_url, recent_items
 from sop_tasks.incoming import CollectResult, IncomingItem
 
 if TYPE_CHECKING:  # instagrapi costs ~0.35 s to import; DAG parsing must not pay for it
@@ -101,24 +102,30 @@ class _Mark:
 class InstagramCollector:
     """Collects comments and direct messages of the office's Instagram account (a ``Collector``).
 
-    Built like :class:`InstagramPublisher` (and sharing its session store): one instance serves
-    one sweep and logs in at most once in its life.
+    Reads through an :class:`InstagramApi` — the account's client (``InstagramHook.get_conn()``,
+    passed as ``api``), or one built here from ``username``, ``password`` and ``store``: one
+    instance serves one sweep and logs in at most once in its life.
     """
 
     channel = CHANNEL
 
     def __init__(
         self,
-        username: str,
-        password: str,
-        store: SessionStore,
+        username: str = "",
+        password: str = "",
+        store: SessionStore | None = None,
         *,
+        api: InstagramApi | None = None,
         client_factory: Callable[[], Client] | None = None,
         delay_range: tuple[float, float] = (1, 3),
     ) -> None:
-        self._ig = InstagramPublisher(
-            username, password, store, client_factory=client_factory, delay_range=delay_range
-        )
+        if api is None:
+            if store is None:
+                raise TypeError("InstagramCollector needs an InstagramApi (api=) or a session store")
+            api = InstagramApi(
+                username, password, store, client_factory=client_factory, delay_range=delay_range
+            )
+        self._ig = api
 
     @property
     def username(self) -> str:
@@ -130,16 +137,16 @@ class InstagramCollector:
     def collect(self, watermark: str | None) -> CollectResult:
         """Comments and DMs newer than ``watermark`` (oldest first) and the new watermark."""
         mark = _Mark.parse(watermark)
-        media = self._ig._call("membaca kiriman terbaru akun", _recent_media)
+        media = self._ig.call("membaca kiriman terbaru akun", _recent_media)
         comments: list[IncomingItem] = []
         for m in media:
             if not _may_have_comments(m):
                 continue
-            comments += self._ig._call(
+            comments += self._ig.call(
                 "membaca komentar kiriman",
                 partial(_media_comments, media=m, since=mark.comment_created_at),
             )
-        dms = self._ig._call("membaca pesan langsung (DM)", lambda c: _direct_messages(c, mark.dm_timestamp))
+        dms = self._ig.call("membaca pesan langsung (DM)", lambda c: _direct_messages(c, mark.dm_timestamp))
 
         new = _Mark(
             comment_created_at=max(
@@ -161,7 +168,7 @@ class InstagramCollector:
 
 
 def _recent_media(client: Client) -> list[dict[str, Any]]:
-    return _recent_items(client, RECENT_MEDIA)[:RECENT_MEDIA]
+    return recent_items(client, RECENT_MEDIA)[:RECENT_MEDIA]
 
 
 def _may_have_comments(media: dict[str, Any]) -> bool:

@@ -16,13 +16,13 @@ Every tweepy/requests exception is translated here, at the edge, into a
 never appear in logs, messages or results.
 
 X has no idempotency key for posts: after an ambiguous failure (a timeout after X may have
-accepted the post) :meth:`XPublisher.find_existing` reads the account's recent posts once and
+accepted the post) :meth:`XApi.find_existing` reads the account's recent posts once and
 matches the text (URLs are replaced by t.co links on X, so they are compared without URLs).
 
-Replies (SOP step 9) are posts with ``reply.in_reply_to_tweet_id``; :meth:`XPublisher.find_reply`
+Replies (SOP step 9) are posts with ``reply.in_reply_to_tweet_id``; :meth:`XApi.find_reply`
 reads the account's posts newer than the message answered (``since_id``, replies included) and
 matches a post that replies to it with the same text. Updates (SOP step 10): X cannot edit a post
-through the API, so :meth:`XPublisher.update` either answers the original with a correction reply
+through the API, so :meth:`XApi.update` either answers the original with a correction reply
 (``mode="reply"``, the original stays) or deletes it (``DELETE /2/tweets/{id}``) and posts the new
 version (``mode="repost"``). Both look for their own earlier result first, so a retry never posts
 twice.
@@ -158,8 +158,21 @@ class _TimeoutSession:
         return self._session.request(method, url, **kwargs)
 
 
-class XPublisher:
-    """Publishes a :class:`PreparedContent` to the office's X account."""
+class XApi:
+    """The office's X account: the one client every X task uses (publisher, replier, updater and
+    the collector's reads), returned (cached) by ``XHook.get_conn()``.
+
+    Surface (every method raises only :mod:`sop_tasks.errors` channel errors, never tweepy's):
+
+    - :meth:`whoami` — ``(user id, username)``, read once and cached;
+    - :meth:`publish` / :meth:`find_existing` — post, and find the post an earlier attempt made;
+    - :meth:`mentions` — one page of recent mentions of and replies to the account (raw X JSON);
+    - :meth:`reply` / :meth:`find_reply` — answer a post, and find that answer again;
+    - :meth:`update` — correction reply or delete-and-repost (X cannot edit through the API);
+    - :meth:`delete` — delete one of the account's posts (already gone is fine);
+    - :meth:`edge` / :meth:`scrub` — the error translation and credential scrubbing, for callers
+      that read X through this client.
+    """
 
     channel = CHANNEL
     mode = "live"
@@ -203,11 +216,37 @@ class XPublisher:
 
     def find_existing(self, content: PreparedContent, key: str) -> PublishResult | None:
         """The post an earlier attempt made, from ONE read of the account's recent posts."""
-        _, username = self._whoami()
+        _, username = self.whoami()
         post_id = self._find_post(content.text_twitter, key)
         if post_id is None:
             return None
         return self._result(post_id, username, payload_hash(build_payload(CHANNEL, content)))
+
+    # ---- recent items (SOP step 6) ----------------------------------------------------------
+    def mentions(
+        self,
+        *,
+        since_id: int | None,
+        pagination_token: str | None,
+        max_results: int,
+        tweet_fields: list[str],
+    ) -> Any:
+        """ONE page of ``GET /2/users/{id}/mentions`` as X returns it (authors expanded).
+
+        tweepy's and requests' exceptions are NOT translated here: the caller reads inside
+        :meth:`edge` (or its own translation around it), which knows what the read was for.
+        """
+        user_id, _ = self.whoami()
+        return self._client.get_users_mentions(
+            user_id,
+            since_id=since_id,
+            pagination_token=pagination_token,
+            max_results=max_results,
+            tweet_fields=tweet_fields,
+            expansions=["author_id"],
+            user_fields=["username"],
+            user_auth=True,
+        )
 
     # ---- replies (SOP step 9) ---------------------------------------------------------------
     def reply(self, target: ReplyTarget, text: str, key: str) -> PublishResult:
@@ -217,13 +256,13 @@ class XPublisher:
         :class:`RejectedContentError`: retrying cannot help.
         """
         _require_text(text, "teks balasan")  # before any request
-        _, username = self._whoami()
+        _, username = self.whoami()
         post_id = self._post_reply(target.platform_id, text, key, field="teks balasan")
         return self._result(post_id, username, reply_payload_hash(target, text))
 
     def find_reply(self, target: ReplyTarget, text: str, key: str) -> PublishResult | None:
         """The reply an earlier attempt made: ONE read of the account's posts newer than the target."""
-        _, username = self._whoami()
+        _, username = self.whoami()
         post_id = self._find_reply_to(target.platform_id, text, key)
         if post_id is None:
             return None
@@ -255,14 +294,14 @@ class XPublisher:
         digest = payload_hash(build_payload(CHANNEL, content))
         if mode == "reply":
             _require_text(content.text_twitter, "'text_twitter'")  # before any request
-            _, username = self._whoami()
+            _, username = self.whoami()
             found = self._find_reply_to(post_id, content.text_twitter, key) if look_first else None
             if found is None:
                 found = self._post_reply(post_id, content.text_twitter, key, field="'text_twitter'")
             return self._result(found, username, digest)
         if mode == "repost":
             self._check_media(content.media)  # before any request, and before the original goes
-            _, username = self._whoami()
+            _, username = self.whoami()
             existing = self._find_post(content.text_twitter, key, newer_than=post_id) if look_first else None
             if existing is not None:
                 return self._result(existing, username, digest)
@@ -273,7 +312,7 @@ class XPublisher:
         """(ok, message) for the connection's *Test* button; never raises."""
         self._me = None
         try:
-            _, username = self._whoami()
+            _, username = self.whoami()
         except ChannelError as exc:
             return False, str(exc)
         return True, f"Terhubung ke X sebagai @{username}"
@@ -293,13 +332,13 @@ class XPublisher:
         """Upload the media, delete ``replacing`` (if given) only then, and create the post."""
         digest = payload_hash(build_payload(CHANNEL, content))
         self._check_media(content.media)
-        _, username = self._whoami()  # first: bad credentials fail before a long upload
+        _, username = self.whoami()  # first: bad credentials fail before a long upload
         media_ids = [self._upload(m) for m in content.media]
         if replacing is not None:  # media are up: a local or upload problem never costs the original
-            self._delete(replacing, key)
+            self.delete(replacing, key)
         log.info("X: mengirim postingan (kunci %s, %d media)", key, len(media_ids))
         try:
-            with self._edge("mengirim postingan", ambiguous=True):
+            with self.edge("mengirim postingan", ambiguous=True):
                 response = self._client.create_tweet(
                     text=content.text_twitter or None, media_ids=media_ids or None, user_auth=True
                 )
@@ -326,16 +365,16 @@ class XPublisher:
         """Create a reply to ``in_reply_to``; returns the new post's id."""
         _require_text(text, field)
         log.info("X: mengirim balasan untuk %s (kunci %s)", in_reply_to, key)
-        with self._edge("mengirim balasan", ambiguous=True, replying=True, field=field):
+        with self.edge("mengirim balasan", ambiguous=True, replying=True, field=field):
             response = self._client.create_tweet(text=text, in_reply_to_tweet_id=in_reply_to, user_auth=True)
             post_id = str(response["data"]["id"])
         log.info("X: balasan %s untuk %s terkirim (kunci %s)", post_id, in_reply_to, key)
         return post_id
 
-    def _delete(self, post_id: str, key: str) -> None:
+    def delete(self, post_id: str, key: str) -> None:
         """Delete the account's post ``post_id``; one that is already gone is fine."""
         log.info("X: menghapus postingan lama %s sebelum memposting versi baru (kunci %s)", post_id, key)
-        with self._edge("menghapus postingan lama"):
+        with self.edge("menghapus postingan lama"):
             try:
                 response = self._client.delete_tweet(post_id, user_auth=True)
             except tweepy.errors.NotFound:
@@ -346,11 +385,11 @@ class XPublisher:
 
     def _find_post(self, text: str, key: str, *, newer_than: str | None = None) -> str | None:
         """ONE read of the account's recent posts (no replies): the newest with ``text``."""
-        user_id, _ = self._whoami()
+        user_id, _ = self.whoami()
         params: dict[str, Any] = {"max_results": RECENT_POSTS, "exclude": ["replies", "retweets"]}
         if newer_than is not None and _TWEET_ID.match(newer_than):
             params["since_id"] = newer_than
-        with self._edge("membaca postingan terbaru akun"):
+        with self.edge("membaca postingan terbaru akun"):
             response = self._client.get_users_tweets(user_id, user_auth=True, **params)
             posts = [(str(p["id"]), str(p.get("text", ""))) for p in response.get("data") or []]
         wanted = normalise_text(text)
@@ -364,20 +403,20 @@ class XPublisher:
     def _find_reply_to(self, in_reply_to: str, text: str, key: str) -> str | None:
         """ONE read of the account's posts newer than ``in_reply_to`` (replies included): the
         account's reply to it with ``text`` (X's leading @mentions aside), if any."""
-        user_id, _ = self._whoami()
+        user_id, _ = self.whoami()
         params: dict[str, Any] = {"max_results": RECENT_REPLIES, "exclude": ["retweets"]}
         if _TWEET_ID.match(in_reply_to):
             params["since_id"] = in_reply_to  # a reply is always newer than what it answers
-        with self._edge("membaca balasan terbaru akun"):
+        with self.edge("membaca balasan terbaru akun"):
             response = self._client.get_users_tweets(
                 user_id, tweet_fields=["referenced_tweets"], user_auth=True, **params
             )
             posts = [
-                (str(p["id"]), str(p.get("text", "")), _replied_to(p)) for p in response.get("data") or []
+                (str(p["id"]), str(p.get("text", "")), replied_to(p)) for p in response.get("data") or []
             ]
         wanted = normalise_reply_text(text)
-        for post_id, post_text, replied_to in posts:  # newest first
-            if replied_to == in_reply_to and normalise_reply_text(post_text) == wanted:
+        for post_id, post_text, answers in posts:  # newest first
+            if answers == in_reply_to and normalise_reply_text(post_text) == wanted:
                 log.info("X: balasan %s dari percobaan sebelumnya ditemukan (kunci %s)", post_id, key)
                 return post_id
         log.info(
@@ -388,9 +427,9 @@ class XPublisher:
         )
         return None
 
-    def _whoami(self) -> tuple[str, str]:
+    def whoami(self) -> tuple[str, str]:
         if self._me is None:
-            with self._edge("membaca profil akun"):
+            with self.edge("membaca profil akun"):
                 data = self._client.get_me(user_auth=True)["data"]
                 self._me = (str(data["id"]), str(data["username"]))
         return self._me
@@ -480,7 +519,7 @@ class XPublisher:
             raise RejectedContentError(
                 CHANNEL,
                 f"X gagal memproses media '{m.name}'"
-                + (f" ({self._scrub(str(reason))})" if reason else "")
+                + (f" ({self.scrub(str(reason))})" if reason else "")
                 + "; periksa berkasnya (video: MP4/H.264, maksimal 2 menit 20 detik) "
                 "lalu kirim ulang formulir",
             )
@@ -500,7 +539,7 @@ class XPublisher:
 
     def _media(self, method: str, path: str, action: str, **kwargs: Any) -> dict[str, Any]:
         """One call to X's v2 media API; returns its JSON (``{}`` when empty)."""
-        with self._edge(action):
+        with self.edge(action):
             response = self._session.request(
                 method, API_BASE + path, auth=self._auth, timeout=HTTP_TIMEOUT, **kwargs
             )
@@ -513,7 +552,7 @@ class XPublisher:
 
     # ---- error translation ------------------------------------------------------------------
     @contextmanager
-    def _edge(
+    def edge(
         self, action: str, *, ambiguous: bool = False, replying: bool = False, field: str = "'text_twitter'"
     ) -> Iterator[None]:
         """Turn tweepy/requests failures (and unreadable answers) into channel errors.
@@ -559,7 +598,7 @@ class XPublisher:
         field: str = "'text_twitter'",
     ) -> ChannelError:
         status = response.status_code
-        said = self._scrub("; ".join(_x_messages(response)))[:300]
+        said = self.scrub("; ".join(x_messages(response)))[:300]
         detail = f"HTTP {status}" + (f": {said}" if said else "")
         resend = "kirim ulang formulir" if field == "'text_twitter'" else "kirim ulang"
         if status == 401:
@@ -600,7 +639,7 @@ class XPublisher:
             + f" sesuai pesan X, lalu {resend}.",
         )
 
-    def _scrub(self, text: str) -> str:
+    def scrub(self, text: str) -> str:
         """Belt and braces: no credential value ever leaves in a message."""
         for secret in (
             self._creds.api_key,
@@ -613,7 +652,11 @@ class XPublisher:
         return text
 
 
-def _x_messages(response: requests.Response) -> list[str]:
+XPublisher = XApi
+"""The name the publishing code knew first: the same class."""
+
+
+def x_messages(response: requests.Response) -> list[str]:
     """What X said: v2 problems (``title``/``detail``/``errors``) or v1-style ``errors``."""
     try:
         body = response.json()
@@ -642,7 +685,7 @@ def _require_text(text: str, field: str) -> None:
         raise RejectedContentError(CHANNEL, f"{field} kosong; isi teksnya lalu kirim ulang")
 
 
-def _replied_to(post: dict[str, Any]) -> str | None:
+def replied_to(post: dict[str, Any]) -> str | None:
     """The id of the post ``post`` replies to (from ``referenced_tweets``), if any."""
     for ref in post.get("referenced_tweets") or []:
         if isinstance(ref, dict) and ref.get("type") == "replied_to" and ref.get("id"):

@@ -15,9 +15,10 @@ The watermark is the tweet id as a decimal string (tweet ids grow with time). Th
 is the newest id seen, or the old one when nothing is new. Posts by the account itself are not
 incoming information: they move the watermark but are not returned.
 
-The client, the credential handling and the error translation are the live publisher's
-(:class:`sop_tasks.channels.twitter.XPublisher`), used by composition: same timeouts, same
-Indonesian messages naming the ``sop_twitter`` connection, no credential in a message or a log.
+The client, the credential handling and the error translation are the account's one client's
+(:class:`sop_tasks.channels.twitter.XApi`, through its public surface: ``whoami``, ``mentions``,
+``edge``, ``scrub``): same timeouts, same Indonesian messages naming the ``sop_twitter``
+connection, no credential in a message or a log.
 """
 
 from __future__ import annotations
@@ -33,7 +34,7 @@ from zoneinfo import ZoneInfo
 import requests
 import tweepy
 
-from sop_tasks.channels.twitter import CHANNEL, POST_URL, XCredentials, XPublisher, _replied_to, _x_messages
+from sop_tasks.channels.twitter import CHANNEL, POST_URL, XApi, XCredentials, replied_to, x_messages
 from sop_tasks.errors import ChannelError
 from sop_tasks.incoming import CollectResult, IncomingItem
 
@@ -52,14 +53,15 @@ class XCollector:
     channel = CHANNEL
 
     def __init__(
-        self, creds: XCredentials, *, session: requests.Session | None = None, max_pages: int = 10
+        self, api: XApi | XCredentials, *, session: requests.Session | None = None, max_pages: int = 10
     ) -> None:
+        """``api``: the account's client (``XHook.get_conn()``), or its keys to build one with."""
         if max_pages < 1:
             raise ValueError("max_pages harus minimal 1")
         self.max_pages = max_pages
-        # The publisher owns the tweepy client (OAuth 1.0a, timeouts), the cached profile read and
+        # The client owns the tweepy client (OAuth 1.0a, timeouts), the cached profile read and
         # the error translation; the collector only reads.
-        self._x = XPublisher(creds, session=session)
+        self._x = api if isinstance(api, XApi) else XApi(api, session=session)
 
     def __repr__(self) -> str:  # never show the keys
         return f"XCollector(max_pages={self.max_pages})"
@@ -67,7 +69,7 @@ class XCollector:
     def collect(self, watermark: str | None) -> CollectResult:
         """Tweets newer than ``watermark`` (oldest first) and the new watermark."""
         since = _since_id(watermark)
-        user_id, _ = self._x._whoami()
+        user_id, _ = self._x.whoami()
         pages = self.max_pages if since is not None else 1
         tweets: dict[str, dict[str, Any]] = {}
         users: dict[str, dict[str, Any]] = {}
@@ -75,15 +77,8 @@ class XCollector:
         read = 0
         while read < pages:
             with self._edge(_ACTION):
-                response = self._x._client.get_users_mentions(
-                    user_id,
-                    since_id=since,
-                    pagination_token=token,
-                    max_results=PAGE_SIZE,
-                    tweet_fields=TWEET_FIELDS,
-                    expansions=["author_id"],
-                    user_fields=["username"],
-                    user_auth=True,
+                response = self._x.mentions(
+                    since_id=since, pagination_token=token, max_results=PAGE_SIZE, tweet_fields=TWEET_FIELDS
                 )
                 page, page_users, token = _parse_page(response)
             read += 1
@@ -120,14 +115,14 @@ class XCollector:
     @contextmanager
     def _edge(self, action: str) -> Iterator[None]:
         """The publisher's translation, except for refusals it would blame on a post's content."""
-        with self._x._edge(action):
+        with self._x.edge(action):
             try:
                 yield
             except tweepy.errors.HTTPException as exc:
                 status = exc.response.status_code
                 if status in (401, 403, 429) or status >= 500:
                     raise  # the publisher's messages fit reading as well
-                said = self._x._scrub("; ".join(_x_messages(exc.response)))[:300]
+                said = self._x.scrub("; ".join(x_messages(exc.response)))[:300]
                 raise ChannelError(
                     CHANNEL,
                     f"X menolak permintaan saat {action} (HTTP {status}{f': {said}' if said else ''}). "
@@ -189,7 +184,7 @@ def _item(tweet: dict[str, Any], users: dict[str, dict[str, Any]]) -> IncomingIt
     author_id = str(tweet.get("author_id") or "")
     author = users.get(author_id)
     username = str((author or {}).get("username") or "")
-    replied_to = _replied_to(tweet)
+    answers = replied_to(tweet)
     conversation = tweet.get("conversation_id")
     raw = dict(tweet)
     if author is not None:
@@ -197,14 +192,14 @@ def _item(tweet: dict[str, Any], users: dict[str, dict[str, Any]]) -> IncomingIt
     return IncomingItem(
         channel=CHANNEL,
         platform_id=tweet_id,
-        kind="reply" if replied_to else "mention",
+        kind="reply" if answers else "mention",
         author=f"@{username}" if username else author_id,
         text=html.unescape(str(tweet.get("text") or "")),  # X escapes &, < and > in v2 texts
         created_at=_created_at(tweet),
         # x.com/i/status/<id> opens any post when the author's username is not known
         url=POST_URL.format(username=username or "i", id=tweet_id),
         thread_id=str(conversation) if conversation else None,
-        parent_id=replied_to,
-        post_ref=replied_to,
+        parent_id=answers,
+        post_ref=answers,
         raw=raw,
     )

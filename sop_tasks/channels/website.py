@@ -88,7 +88,24 @@ def discover_root(response: requests.Response) -> str | None:
     return None
 
 
-class WordPressPublisher:
+class WordPressApi:
+    """The office website through the WordPress REST API: the one client every website task uses
+    (publisher, replier, updater, and the collector's reads), returned (cached) by
+    ``WordPressHook.get_conn()``.
+
+    Surface (every method raises only :mod:`sop_tasks.errors` channel errors):
+
+    - :meth:`whoami` — ``(user id, name)`` of the application password's user, read once;
+    - :meth:`publish` / :meth:`find_existing` — post, and find the post an earlier attempt made
+      (by the slug derived from the idempotency key);
+    - :meth:`recent_comments` — one page of the site's comments, newest first (all statuses);
+    - :meth:`reply` / :meth:`find_reply` — answer a comment under its post, and find that answer;
+    - :meth:`update` — edit a post in place;
+    - :meth:`request` — any other REST call, with the same errors.
+
+    Posts are not deleted by the pipeline (a wrong post is updated), so there is no ``delete``.
+    """
+
     channel = CHANNEL
     mode = "live"
 
@@ -112,6 +129,7 @@ class WordPressPublisher:
         self.timeout = timeout
         # seconds of the latest HTTP calls (the benchmark reads them); bounded for long-lived use
         self.round_trips: deque[float] = deque(maxlen=1000)
+        self._whoami: tuple[str, str] | None = None  # (user id, name), read once
 
     # ---- transport ----------------------------------------------------------------------
     def _send(self, method: str, url: str, **kw: Any) -> requests.Response:
@@ -294,10 +312,36 @@ class WordPressPublisher:
                 "pilih 'Tidak perlu dibalas' bila warga perlu dijawab lewat jalur lain",
             ) from None
 
+    def whoami(self) -> tuple[str, str]:
+        """``(user id, display name)`` of the user the application password belongs to (cached)."""
+        if self._whoami is None:
+            me = self.request("GET", "wp/v2/users/me")
+            self._whoami = (str(int(me["id"])), str(me.get("name") or me.get("slug") or ""))
+        return self._whoami
+
     def _me(self) -> int:
-        if not hasattr(self, "_me_id"):
-            self._me_id = int(self.request("GET", "wp/v2/users/me")["id"])
-        return self._me_id
+        return int(self.whoami()[0])
+
+    def recent_comments(self, *, page: int = 1, per_page: int = 100) -> list[dict[str, Any]]:
+        """One page of the site's comments, highest id first: approved and awaiting moderation
+        (a first-time commenter's), in ``edit`` context (raw text)."""
+        batch = self.request(
+            "GET",
+            "wp/v2/comments",
+            params={
+                "status": "all",
+                "context": "edit",
+                "orderby": "id",
+                "order": "desc",
+                "per_page": per_page,
+                "page": page,
+            },
+        )
+        if not isinstance(batch, list):
+            raise TransientChannelError(
+                CHANNEL, "Jawaban situs untuk daftar komentar tidak dapat dibaca; akan dicoba lagi"
+            )
+        return [c for c in batch if isinstance(c, dict)]
 
     def find_reply(self, target: ReplyTarget, text: str, key: str) -> PublishResult | None:
         found = self.request(
@@ -415,6 +459,10 @@ class WordPressPublisher:
         return ids
 
 
+WordPressPublisher = WordPressApi
+"""The name the publishing code knew first: the same class."""
+
+
 def _figure(uploaded: dict[str, Any], m: MediaFile, title: str) -> str:
     src = html.escape(str(uploaded.get("source_url", "")), quote=True)
     alt = html.escape(title, quote=True)
@@ -432,7 +480,7 @@ class WordPressCollector:
 
     channel = CHANNEL
 
-    def __init__(self, publisher: WordPressPublisher, *, per_page: int = 100, max_pages: int = 20) -> None:
+    def __init__(self, publisher: WordPressApi, *, per_page: int = 100, max_pages: int = 20) -> None:
         self.wp = publisher
         self.per_page = per_page
         self.max_pages = max_pages
@@ -442,18 +490,7 @@ class WordPressCollector:
         items: list[IncomingItem] = []
         newest = last
         for page in range(1, self.max_pages + 1):
-            batch = self.wp.request(
-                "GET",
-                "wp/v2/comments",
-                params={
-                    "status": "all",  # approved and held for moderation (a first-time commenter)
-                    "context": "edit",
-                    "orderby": "id",
-                    "order": "desc",
-                    "per_page": self.per_page,
-                    "page": page,
-                },
-            )
+            batch = self.wp.recent_comments(page=page, per_page=self.per_page)
             fresh = [c for c in batch if int(c["id"]) > last]
             items.extend(self._item(c) for c in fresh)
             newest = max([newest, *(int(c["id"]) for c in fresh)])

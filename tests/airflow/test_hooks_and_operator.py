@@ -97,3 +97,55 @@ def test_connection_types_are_registered_with_airflow_with_indonesian_forms():
     assert "access_token_secret" in pm.connection_form_widgets or any(
         k.endswith("access_token_secret") for k in pm.connection_form_widgets
     )
+
+
+# ---- one client per hook, one registry --------------------------------------------------------
+CONNS = {
+    "AIRFLOW_CONN_SOP_WEBSITE": {
+        "conn_type": "wordpress",
+        "host": "https://situs.contoh",
+        "login": "u",
+        "password": "p",
+    },
+    "AIRFLOW_CONN_SOP_TWITTER": {
+        "conn_type": "x_twitter",
+        "login": "api-key",
+        "password": "api-secret",
+        "extra": {"access_token": "tok", "access_token_secret": "tok-secret"},
+    },
+    "AIRFLOW_CONN_SOP_INSTAGRAM": {"conn_type": "instagram_sop", "login": "dinarpus", "password": "rahasia"},
+}
+
+
+@pytest.mark.parametrize(
+    ("channel", "conn_id", "client", "collector"),
+    [
+        ("website", "sop_website", "WordPressApi", "WordPressCollector"),
+        ("twitter", "sop_twitter", "XApi", "XCollector"),
+        ("instagram", "sop_instagram", "InstagramApi", "InstagramCollector"),
+    ],
+)
+def test_each_hook_returns_its_one_cached_client(
+    channel, conn_id, client, collector, office_cfg, monkeypatch
+):
+    from sop_tasks.airflow import hooks
+
+    for name, conn in CONNS.items():
+        monkeypatch.setenv(name, json.dumps(conn))
+    hook = hooks.hook_for(channel, conn_id, office_cfg)
+    assert type(hook) is hooks.HOOKS[channel] and hook.channel == channel
+    api = hook.get_conn()
+    assert type(api).__name__ == client and api.channel == channel and api.mode == "live"
+    assert hook.get_conn() is api  # built once per hook: one session, one cached profile read
+    assert hooks.hook_for(channel, conn_id, office_cfg).get_conn() is not api  # a new hook, a new client
+    assert type(hooks.collector_for(channel, conn_id, office_cfg)).__name__ == collector
+
+
+def test_the_hook_registry_knows_exactly_the_three_channels(office_cfg):
+    from sop_tasks.airflow import hooks
+
+    assert hooks.HOOKS == {"website": WordPressHook, "twitter": XHook, "instagram": InstagramHook}
+    with pytest.raises(LookupError):
+        hooks.hook_for("facebook", "sop_facebook", office_cfg)
+    with pytest.raises(LookupError):
+        hooks.collector_for("facebook", "sop_facebook", office_cfg)

@@ -232,3 +232,15 @@ def test_update_changes_the_same_post_in_place(wordpress):
         f"{wordpress.url}/index.php", params={"rest_route": f"/wp/v2/posts/{made.post_id}"}, timeout=10
     ).json()
     assert post["title"]["rendered"].startswith("Jadwal baru") and "07.30" in post["content"]["rendered"]
+
+
+def test_whoami_names_the_application_passwords_user_once(wordpress):
+    api = _pub(wordpress)
+    user_id, name = api.whoami()
+    assert (
+        user_id
+        == wordpress.sql(f"SELECT ID FROM wp_users WHERE user_login = '{wordpress.admin_user}'").strip()
+    )
+    assert name  # WordPress's display name of that user
+    calls = len(api.round_trips)
+    assert api.whoami() == (user_id, name) and len(api.round_trips) == calls  # read once, cached
