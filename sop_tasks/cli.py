@@ -59,7 +59,7 @@ def _write_csv(rows: list[dict[str, Any]], out: TextIO) -> None:
     writer.writerows({k: _csv_cell(v) for k, v in r.items()} for r in rows)
 
 
-def _ledger_url(explicit: str | None, err: TextIO | None = None) -> str:
+def ledger_url(explicit: str | None, err: TextIO | None = None) -> str:
     """The records database to read; unless given with ``--db`` it is said on stderr (so ``--json``
     output stays clean).
 
@@ -141,7 +141,7 @@ def _fmt_seconds(s: float | None) -> str:
     return fmt_seconds(s)
 
 
-def _rows(summaries: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def submission_csv_rows(summaries: list[dict[str, Any]]) -> list[dict[str, Any]]:
     rows = []
     for s in summaries:
         row: dict[str, Any] = {
@@ -169,7 +169,7 @@ def cmd_records_list(args: argparse.Namespace, out: TextIO | None = None) -> int
     from sop_tasks.records.ledger import Ledger
 
     out = out or sys.stdout
-    summaries = Ledger(_ledger_url(args.db)).summaries()
+    summaries = Ledger(ledger_url(args.db)).summaries()
     if args.json:
         for s in summaries:
             out.write(_json_line(s) + "\n")
@@ -210,7 +210,7 @@ def cmd_records_versions(args: argparse.Namespace, out: TextIO | None = None) ->
     from sop_tasks.records.ledger import Ledger
 
     out = out or sys.stdout
-    ledger = Ledger(_ledger_url(args.db))
+    ledger = Ledger(ledger_url(args.db))
     sub = ledger.submission(args.submission_id)
     if sub is None:
         raise SopError(f"Pengajuan {args.submission_id} tidak ada di catatan; lihat `sop records list`")
@@ -252,15 +252,15 @@ def cmd_records_export(args: argparse.Namespace, out: TextIO | None = None) -> i
 
     out = out or sys.stdout
     record = str(getattr(args, "record", None) or "1")
-    ledger = Ledger(_ledger_url(args.db))
+    ledger = Ledger(ledger_url(args.db))
     if record == "3":
-        rows = _follow_up_csv_rows(_follow_up_summaries(ledger, load_config()))
+        rows = follow_up_csv_rows(_follow_up_summaries(ledger, load_config()))
     elif record == "2":
         rows = [_incoming_row(i, f) for i, f in _incoming(ledger)]
         for r in rows:
             r["reasons"] = "; ".join(r["reasons"] or [])
     else:
-        rows = _rows(ledger.summaries())
+        rows = submission_csv_rows(ledger.summaries())
     _write_csv(rows, out)
     return 0
 
@@ -274,7 +274,7 @@ def cmd_records_sweeps(args: argparse.Namespace, out: TextIO | None = None) -> i
 
     out = out or sys.stdout
     cfg = load_config()
-    days = Inbox(Ledger(_ledger_url(args.db))).days(
+    days = Inbox(Ledger(ledger_url(args.db))).days(
         cfg.tz, until=datetime.now(cfg.tz).date(), calendar=cfg.calendar()
     )
     if args.json:
@@ -317,7 +317,7 @@ def cmd_records_incoming(args: argparse.Namespace, out: TextIO | None = None) ->
     from sop_tasks.records.ledger import Ledger
 
     out = out or sys.stdout
-    for i, f in _incoming(Ledger(_ledger_url(args.db))):
+    for i, f in _incoming(Ledger(ledger_url(args.db))):
         row = _incoming_row(i, f)
         if args.json:
             out.write(_json_line(row) + "\n")
@@ -394,7 +394,7 @@ def cmd_records_follow_ups(args: argparse.Namespace, out: TextIO | None = None) 
 
     out = out or sys.stdout
     cfg = load_config()
-    rows = _follow_up_summaries(Ledger(_ledger_url(args.db)), cfg)
+    rows = _follow_up_summaries(Ledger(ledger_url(args.db)), cfg)
     if args.json:
         for r in rows:
             out.write(_json_line(r) + "\n")
@@ -445,7 +445,7 @@ def cmd_records_follow_ups(args: argparse.Namespace, out: TextIO | None = None) 
     return 0
 
 
-def _follow_up_csv_rows(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def follow_up_csv_rows(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     out = []
     for r in rows:
         ext = r["ppid_extended"] or {}
@@ -511,7 +511,7 @@ def cmd_laporan(args: argparse.Namespace, out: TextIO | None = None, err: TextIO
             f"{', '.join(b.code for b in cfg.bidang)}\n"
         )
         return 2
-    ledger = Ledger(_ledger_url(args.db, err))
+    ledger = Ledger(ledger_url(args.db, err))
     if args.format in ("pdf", "xlsx"):
         report = build(ledger, year, month, cfg, args.format, bidang=args.bidang)
         target = Path(args.keluar or report.name)
@@ -548,7 +548,7 @@ def cmd_records_verify(args: argparse.Namespace, out: TextIO | None = None, err:
     from sop_tasks.records.db import get_engine
 
     out, err = out or sys.stdout, err or sys.stderr
-    engine = get_engine(_ledger_url(args.db, err))
+    engine = get_engine(ledger_url(args.db, err))
     try:
         result = chain.verify(engine, printed_head=args.kepala)
     except ValueError as exc:
@@ -575,7 +575,7 @@ def cmd_ppid_extend(args: argparse.Namespace, out: TextIO | None = None, err: Te
     cfg = load_config()
     actor = args.oleh if args.oleh is not None else getpass.getuser()
     try:
-        clock = FollowUps(Ledger(_ledger_url(args.db))).extend_ppid(
+        clock = FollowUps(Ledger(ledger_url(args.db))).extend_ppid(
             args.item_id, reason=args.alasan, actor=actor, cfg=cfg
         )
     except FollowUpError as exc:

@@ -44,16 +44,16 @@ def record_sheets(
     ledger: Ledger, year: int, month: int, cfg: OfficeConfig, *, bidang: str | None, now: datetime | None
 ) -> dict[int, list[dict[str, Any]]]:
     """Records 1–3 of the month as flat rows, in the columns ``sop records export`` writes."""
-    from sop_tasks.cli import _follow_up_csv_rows, _rows
+    from sop_tasks.cli import follow_up_csv_rows
 
     r1 = record_rows(ledger, 1, year=year, month=month, cfg=cfg, now=now)
-    flat1 = _rows(r1)
+    flat1 = submission_csv_rows(r1)
     for flat, r in zip(flat1, r1, strict=True):
         flat["run"] = r["run_id"]
         flat["tautan tayang"] = " ".join(r["live_urls"].values())
     r2 = record_rows(ledger, 2, year=year, month=month, cfg=cfg, bidang=bidang, now=now)
     r3 = record_rows(ledger, 3, year=year, month=month, cfg=cfg, bidang=bidang, now=now)
-    flat3 = _follow_up_csv_rows(r3)
+    flat3 = follow_up_csv_rows(r3)
     for flat, r in zip(flat3, r3, strict=True):
         flat["run"] = r["run_id"]
     return {1: flat1, 2: r2, 3: flat3}

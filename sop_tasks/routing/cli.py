@@ -22,10 +22,10 @@ def _office_bidang() -> dict[str, str]:
 
 
 def _ledger(url: str | None) -> Any:
-    from sop_tasks.cli import _ledger_url
+    from sop_tasks.cli import ledger_url
     from sop_tasks.records.ledger import Ledger
 
-    return Ledger(_ledger_url(url))
+    return Ledger(ledger_url(url))
 
 
 def _plain(text: str, limit: int = 160) -> str:
