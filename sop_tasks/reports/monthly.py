@@ -44,7 +44,7 @@ def record_sheets(
     ledger: Ledger, year: int, month: int, cfg: OfficeConfig, *, bidang: str | None, now: datetime | None
 ) -> dict[int, list[dict[str, Any]]]:
     """Records 1–3 of the month as flat rows, in the columns ``sop records export`` writes."""
-    from sop_tasks.cli import follow_up_csv_rows
+    from sop_tasks.cli import follow_up_csv_rows, submission_csv_rows
 
     r1 = record_rows(ledger, 1, year=year, month=month, cfg=cfg, now=now)
     flat1 = submission_csv_rows(r1)
