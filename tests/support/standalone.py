@@ -112,7 +112,7 @@ def standalone(
                 r = stack.api.request("admin", "GET", "/api/v2/dags/sop_publish")
                 if r.status_code == 200:
                     break
-            except (requests.ConnectionError, AssertionError, KeyError):
+            except (requests.RequestException, AssertionError, KeyError):  # incl. a slow first answer
                 pass
             time.sleep(1)
         yield stack
