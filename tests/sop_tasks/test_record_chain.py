@@ -154,7 +154,7 @@ def test_concurrent_writers_keep_one_unbroken_chain(tmp_path):
                 sid = ledger.open_submission(
                     dag_id="d", run_id=f"w{n}-{i}", kind="publish", title="t", content={}
                 )
-                ledger.add_event(sid, 1, "done", actor=f"w{n}")
+                ledger.add_event(sid, 1, "reminded", actor=f"w{n}")
         except BaseException as exc:
             errors.append(exc)
 
