@@ -187,7 +187,7 @@ def main() -> None:
     bench_parse()
     import subprocess as _sp
 
-    for extra in ("bench_monitor.py", "bench_routing.py", "bench_records_page.py"):
+    for extra in ("bench_monitor.py", "bench_routing.py", "bench_report.py", "bench_records_page.py"):
         _sp.run([sys.executable, str(REPO / "bench" / extra)], check=False)
     bench_approval_to_outbox(args.runs)
     bench_wordpress(args.runs)

@@ -17,8 +17,9 @@ cfg = dag_config()
     dag_display_name="Laporan bulanan SOP (PDF dan XLSX)",
     description="Hari kerja pertama tiap bulan pukul 06:00 WIB: laporan bulan lalu ke Kepala Dinas dan "
     "pengelola TI.",
-    # 06:00 WIB on days 1–7; the task itself goes on only on the first working day (holidays in config).
-    schedule=CronTriggerTimetable("0 6 1-7 * *", timezone=cfg.timezone),
+    # 06:00 WIB on days 1–12 (a month may open with a long cuti bersama); the task goes on only on
+    # the first working day (holidays in config) and does nothing on the other days.
+    schedule=CronTriggerTimetable("0 6 1-12 * *", timezone=cfg.timezone),
     catchup=False,
     max_active_runs=1,
     tags=["sop", "laporan"],
@@ -36,7 +37,8 @@ Laporan bulan mana pun: `sop laporan --bulan TTTT-BB --format pdf|xlsx`.
 def sop_laporan_bulanan() -> None:
     @task(task_id="kirim_laporan_bulanan", task_display_name="Buat dan kirim laporan bulan lalu")
     def kirim(**context: Any) -> dict[str, Any]:
-        return monthly_report(cfg, context["dag_run"].run_after)
+        # the scheduled day (a manual run without a logical date: when it was triggered)
+        return monthly_report(cfg, context.get("logical_date") or context["dag_run"].run_after)
 
     kirim()
 

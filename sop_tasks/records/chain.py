@@ -27,7 +27,6 @@ non-null columns only (so adding a nullable column later keeps old rows valid).
 from __future__ import annotations
 
 import hashlib
-import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -106,18 +105,41 @@ def chained_tables() -> dict[str, Table]:
     return _tables
 
 
-def _row_hash(table: Table, values: Sequence[Any]) -> str:
-    pairs = [[c.name, v] for c, v in zip(_columns(table), values, strict=True) if v is not None]
-    return hashlib.sha256(json.dumps(pairs, ensure_ascii=False, separators=(",", ":")).encode()).hexdigest()
+_names: dict[int, tuple[str, ...]] = {}
 
 
 def _columns(table: Table) -> list[Column[Any]]:
     return sorted(table.columns, key=lambda c: c.name)
 
 
+def _column_names(table: Table) -> tuple[str, ...]:
+    names = _names.get(id(table))
+    if names is None:
+        names = _names[id(table)] = tuple(c.name for c in _columns(table))
+    return names
+
+
+def _row_hash(names: Sequence[str], values: Sequence[Any]) -> str:
+    """sha256 over ``name:length:value;`` of every non-null column (length-prefixed: unambiguous)."""
+    text = "".join(f"{n}:{len(v)}:{v};" for n, v in zip(names, values, strict=True) if v is not None)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
 def _text_select(table: Table) -> Any:
     """SELECT id, CAST(col AS TEXT)… — the stored values as the database renders them."""
     return select(table.c.id, *(cast(c, Text) for c in _columns(table)))
+
+
+def _text_rows(conn: Connection, table: Table, batch: int = 20000) -> Any:
+    """Every row of ``table`` as (id, text values…) tuples, straight from the driver (fast)."""
+    sql = str(_text_select(table).order_by(table.c.id).compile(dialect=conn.dialect))
+    cur = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+    try:
+        cur.execute(sql)
+        while rows := cur.fetchmany(batch):
+            yield from rows
+    finally:
+        cur.close()
 
 
 def link(prev_hash: str, tbl: str, row_id: int, op: str, row_hash: str) -> str:
@@ -177,7 +199,8 @@ def seal_new(conn: Connection, table: Table) -> int:
     if top is not None:
         q = q.where(table.c.id > top)
     rows = conn.execute(q).all()
-    return _append(conn, ((table.name, int(r[0]), OP_INSERT, _row_hash(table, r[1:])) for r in rows))
+    names = _column_names(table)
+    return _append(conn, ((table.name, int(r[0]), OP_INSERT, _row_hash(names, r[1:])) for r in rows))
 
 
 def seal_updated(conn: Connection, table: Table, row_ids: Iterable[int]) -> int:
@@ -186,7 +209,8 @@ def seal_updated(conn: Connection, table: Table, row_ids: Iterable[int]) -> int:
     if not ids:
         return 0
     rows = conn.execute(_text_select(table).where(table.c.id.in_(ids)).order_by(table.c.id)).all()
-    return _append(conn, ((table.name, int(r[0]), OP_UPDATE, _row_hash(table, r[1:])) for r in rows))
+    names = _column_names(table)
+    return _append(conn, ((table.name, int(r[0]), OP_UPDATE, _row_hash(names, r[1:])) for r in rows))
 
 
 def seal_all(conn: Connection, tables: Iterable[str] = TABLES_AT_0005) -> int:
@@ -303,17 +327,19 @@ def verify(engine: Engine, *, printed_head: str | None = None) -> Verification:
     printed = parse_head(printed_head) if printed_head else None
     printed_found = False
     with engine.connect() as conn:
-        result = conn.execution_options(yield_per=20000).execute(
-            select(
-                record_chain.c.seq,
-                record_chain.c.tbl,
-                record_chain.c.row_id,
-                record_chain.c.op,
-                record_chain.c.row_hash,
-                record_chain.c.prev_hash,
-                record_chain.c.hash,
-            ).order_by(record_chain.c.seq)
-        )
+        entries = select(
+            record_chain.c.seq,
+            record_chain.c.tbl,
+            record_chain.c.row_id,
+            record_chain.c.op,
+            record_chain.c.row_hash,
+            record_chain.c.prev_hash,
+            record_chain.c.hash,
+        ).order_by(record_chain.c.seq)
+        cur = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+        cur.execute(str(entries.compile(dialect=conn.dialect)))
+        result = cur.fetchall()
+        cur.close()
         for seq, tbl, row_id, op, row_hash, prev_hash, h in result:
             n_entries += 1
             if seq != last_seq + 1:
@@ -342,10 +368,9 @@ def verify(engine: Engine, *, printed_head: str | None = None) -> Verification:
         tables = chained_tables()
         for name, table in tables.items():
             expected = latest.pop(name, {})
+            names = _column_names(table)
             try:
-                result = conn.execution_options(yield_per=20000).execute(
-                    _text_select(table).order_by(table.c.id)
-                )
+                result = list(_text_rows(conn, table))
             except Exception:
                 conn.rollback()
                 if expected:
@@ -361,7 +386,7 @@ def verify(engine: Engine, *, printed_head: str | None = None) -> Verification:
                             "unsealed", name, row_id, "baris tidak ada di rantai (ditambahkan di luar sistem)"
                         )
                     )
-                elif want != _row_hash(table, r[1:]):
+                elif want != _row_hash(names, r[1:]):
                     problems.append(Problem("changed", name, row_id, "isi baris diubah setelah dicatat"))
             for row_id in sorted(expected):
                 problems.append(Problem("removed", name, row_id, "baris dihapus"))

@@ -19,7 +19,7 @@ class Bar:
 def bar_chart(bars: Sequence[Bar], *, title: str, marker_label: str | None = None, width: int = 640) -> str:
     """A horizontal bar chart as an ``<svg>`` string (labels escaped)."""
     label_w, row_h, top = 210, 22, 28
-    plot_w = width - label_w - 90
+    plot_w = width - label_w - 120  # room after the longest bar for its text
     height = top + row_h * max(len(bars), 1) + (24 if marker_label else 8)
     top_value = max([b.value for b in bars] + [b.marker or 0 for b in bars] + [1e-9])
     scale = plot_w / top_value

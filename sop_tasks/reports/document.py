@@ -62,10 +62,14 @@ def _weeks(ms: MonthSummary) -> list[list[Any]]:
     return [cells[i : i + 7] for i in range(0, len(cells), 7)]
 
 
+def _short(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
 def _charts(ms: MonthSummary) -> dict[str, Markup]:
     steps = [
         Bar(
-            f"{s.step}. {s.label}"[:32],
+            _short(f"{s.step}. {s.label}", 34),
             100 * (s.durations.median_seconds or 0) / s.durations.standard_seconds,
             marker=100.0,
             late=(s.durations.median_seconds or 0) > s.durations.standard_seconds,
@@ -81,7 +85,9 @@ def _charts(ms: MonthSummary) -> dict[str, Markup]:
         # Markup: the SVG is built here with every label escaped
         "steps": Markup(  # noqa: S704
             bar_chart(
-                steps, title="Median durasi tiap langkah (menit)", marker_label="waktu baku (mutu baku)"
+                steps,
+                title="Median durasi tiap langkah, dalam persen waktu bakunya (median / waktu baku)",
+                marker_label="garis: 100% = waktu baku (mutu baku); merah: median melebihi waktu baku",
             )
         ),
         "incoming": Markup(bar_chart(incoming, title="Informasi masuk per kanal dan per bidang")),  # noqa: S704

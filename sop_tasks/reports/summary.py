@@ -26,7 +26,7 @@ from urllib.parse import quote
 from sqlalchemy import func, select
 
 from sop_tasks.config import CHANNEL_NAMES, OfficeConfig
-from sop_tasks.followup import EVENT_RETURNED, FollowUps
+from sop_tasks.followup import EVENT_POSTED, EVENT_RETURNED, FollowUps, PpidClock, ppid_clock_from
 from sop_tasks.records.inbox import Inbox
 from sop_tasks.records.ledger import (
     STATUS_RETURNED,
@@ -332,15 +332,16 @@ def _record1(ledger: Ledger, lo: datetime, hi: datetime) -> list[dict[str, Any]]
     """Record 1 rows (``summarize``) of the submissions made in [lo, hi), with run and live links."""
     in_month = (Submission.created_at >= lo, Submission.created_at < hi)
     ids = select(Submission.id).where(*in_month)
+    # Events and results as plain rows (they carry the same attributes ``summarize`` reads): a
+    # month has thousands, and ORM objects would cost most of the page's time.
+    ev_t, res_t = StepEvent.__table__, ChannelResult.__table__
     with ledger.session() as s:
         subs = list(s.scalars(select(Submission).where(*in_month).order_by(Submission.id)))
-        events: dict[int, list[StepEvent]] = {}
-        for e in s.scalars(select(StepEvent).where(StepEvent.submission_id.in_(ids)).order_by(StepEvent.id)):
+        events: dict[int, list[Any]] = {}
+        for e in s.execute(select(ev_t).where(ev_t.c.submission_id.in_(ids)).order_by(ev_t.c.id)):
             events.setdefault(e.submission_id, []).append(e)
-        results: dict[int, list[ChannelResult]] = {}
-        for r in s.scalars(
-            select(ChannelResult).where(ChannelResult.submission_id.in_(ids)).order_by(ChannelResult.id)
-        ):
+        results: dict[int, list[Any]] = {}
+        for r in s.execute(select(res_t).where(res_t.c.submission_id.in_(ids)).order_by(res_t.c.id)):
             results.setdefault(r.submission_id, []).append(r)
         versions = {
             v.update_submission_id: v
@@ -538,6 +539,43 @@ def _iso(dt: datetime | None) -> str | None:
 
 
 # ---- PPID ---------------------------------------------------------------------------------------
+def _ppid_clocks(
+    ledger: Ledger, lo: datetime, hi: datetime
+) -> tuple[dict[int, PpidClock], dict[int, datetime]]:
+    """The clocks (``ppid_clock_from``) of PPID requests that arrived before ``hi`` and were not
+    handled before ``lo``, and when each arrived — not the whole year's requests."""
+    marked = select(FollowUpEvent.item_id).where(FollowUpEvent.ppid.is_(True))
+    handled = select(FollowUpEvent.item_id).where(
+        FollowUpEvent.event.in_((EVENT_POSTED, "no_reply")), FollowUpEvent.at < lo
+    )
+    candidates = select(IncomingItemRow.id).where(
+        IncomingItemRow.id.in_(marked), IncomingItemRow.seen_at < hi, IncomingItemRow.id.not_in(handled)
+    )
+    with ledger.session() as s:
+        evs = list(
+            s.scalars(
+                select(FollowUpEvent).where(FollowUpEvent.item_id.in_(candidates)).order_by(FollowUpEvent.id)
+            )
+        )
+        latest = dict(
+            s.execute(
+                select(Forward.item_id, Forward.bidang)
+                .where(Forward.item_id.in_(candidates))
+                .order_by(Forward.id)
+            ).all()
+        )  # in id order: the last forward wins
+        seen = dict(
+            s.execute(
+                select(IncomingItemRow.id, IncomingItemRow.seen_at).where(IncomingItemRow.id.in_(candidates))
+            ).all()
+        )
+    by_item: dict[int, list[FollowUpEvent]] = {}
+    for e in evs:
+        by_item.setdefault(e.item_id, []).append(e)
+    clocks = {i: ppid_clock_from(i, e, latest.get(i)) for i, e in by_item.items()}
+    return {i: c for i, c in clocks.items() if c is not None}, seen
+
+
 def _ppid_figures(
     ledger: Ledger, lo: datetime, hi: datetime, cfg: OfficeConfig, now: datetime, bidang: str | None
 ) -> PpidFigures:
@@ -546,15 +584,7 @@ def _ppid_figures(
     last_day = (to_wib(hi) or hi).date() - timedelta(days=1)
     today = now.astimezone(cfg.tz).date()
     as_of = min(today, last_day)
-    clocks = FollowUps(ledger).ppid_clocks()
-    with ledger.session() as s:
-        seen = dict(
-            s.execute(
-                select(IncomingItemRow.id, IncomingItemRow.seen_at).where(
-                    IncomingItemRow.id.in_(list(clocks))
-                )
-            ).all()
-        )
+    clocks, seen = _ppid_clocks(ledger, lo, hi)
     cal = cfg.calendar()
     upcoming, extended, lapsed, in_time = [], [], [], 0
     for item_id, c in sorted(clocks.items()):

@@ -15,3 +15,15 @@ def test_email_through_airflow_smtp_provider(monkeypatch):
     msg = inbox.messages[0]
     assert msg["Subject"] == "[SOP] Pengingat" and "kasubag@dinarpus.test" in msg["X-Rcpt"]
     assert "&lt;b&gt;verifikasi&lt;/b&gt;" in body_text(msg)  # text stays inert in the HTML mail
+
+
+def test_email_carries_attachments(monkeypatch, tmp_path):
+    report = tmp_path / "laporan-sop-2026-11.pdf"
+    report.write_bytes(b"%PDF-1.7 uji")
+    with smtp_server() as (inbox, conn):
+        monkeypatch.setenv("AIRFLOW_CONN_SMTP_DEFAULT", conn)
+        assert notify(["kadis@dinarpus.test"], "[SOP] Laporan", "Terlampir.", attachments=[report]) is True
+    parts = [p for p in inbox.messages[0].walk() if p.get_filename()]
+    assert [(p.get_filename(), p.get_payload(decode=True)) for p in parts] == [
+        ("laporan-sop-2026-11.pdf", b"%PDF-1.7 uji")
+    ]

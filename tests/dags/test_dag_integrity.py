@@ -24,7 +24,14 @@ def bag():
 
 def test_no_import_errors(bag):
     assert bag.import_errors == {}
-    assert {"sop_publish", "sop_monitor", "sop_follow_up", "sop_update", "sop_pengingat"} <= set(bag.dag_ids)
+    assert {
+        "sop_publish",
+        "sop_monitor",
+        "sop_follow_up",
+        "sop_update",
+        "sop_pengingat",
+        "sop_laporan_bulanan",
+    } <= set(bag.dag_ids)
 
 
 def test_house_rules(bag):
