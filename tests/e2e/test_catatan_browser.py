@@ -155,14 +155,15 @@ def test_kadis_opens_catatan_sop_and_finds_the_records_numbers(scene):
         page.screenshot(path=str(ARTIFACTS / "catatan-kadis-ringkasan.png"))
 
         link = frame.get_by_role("link", name="Unduh laporan (PDF)")
+        # The bytes through the browser's own session first: a failure then says why.
+        got = ctx.request.get(stack.base_url + str(link.get_attribute("href")), timeout=WAIT_MS)
+        assert got.ok and got.headers["content-type"] == "application/pdf", (
+            f"{got.status} {got.headers.get('content-type')} {got.text()[:500]}\n{stack.log_tail(80)}"
+        )
+        (ARTIFACTS / "laporan-sop-2026-11.pdf").write_bytes(got.body())
         with page.expect_download() as dl:
             link.click()
-        assert dl.value.suggested_filename == "laporan-sop-2026-11.pdf"
-        # The bytes through the browser's own session (its download manager may give up on a
-        # response that a loaded machine takes long to render).
-        got = ctx.request.get(stack.base_url + str(link.get_attribute("href")), timeout=WAIT_MS)
-        assert got.ok and got.headers["content-type"] == "application/pdf"
-        (ARTIFACTS / dl.value.suggested_filename).write_bytes(got.body())
+        assert dl.value.suggested_filename == "laporan-sop-2026-11.pdf", stack.log_tail(80)
         from pypdf import PdfReader
 
         text = " ".join(p.extract_text() for p in PdfReader(io.BytesIO(got.body())).pages)
