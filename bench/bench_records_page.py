@@ -67,7 +67,9 @@ def main() -> None:
             assert r.status_code == 200, r.text[:300]
         return times
 
+    client.get("/api/ringkasan?bulan=2025-12")  # imports, engine, templates: paid once per server
     print(f"Catatan SOP summary page, one year of records, month {args.month} (target <= {TARGET_S:.0f} s)")
+    print("  cold: the month computed by the query layer; warm: records unchanged since (cached)")
     for label, path, viewer in (
         ("Ringkasan (HTML), Kadis", f"/ringkasan?bulan={args.month}", Viewer("kadis", True)),
         ("Ringkasan (JSON), Kadis", f"/api/ringkasan?bulan={args.month}", Viewer("kadis", True)),
@@ -75,9 +77,9 @@ def main() -> None:
     ):
         who["viewer"] = viewer
         times = timed(path)
-        med = statistics.median(times)
-        verdict = "ok" if med <= TARGET_S else "TOO SLOW"
-        print(f"  {label:<26} first {times[0]:6.3f} s   median {med:6.3f} s   {verdict}")
+        med = statistics.median(times[1:] or times)
+        verdict = "ok" if max(times[0], med) <= TARGET_S else "TOO SLOW"
+        print(f"  {label:<26} cold {times[0]:6.3f} s   warm median {med:6.3f} s   {verdict}")
 
 
 if __name__ == "__main__":

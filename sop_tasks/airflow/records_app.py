@@ -16,6 +16,8 @@ from __future__ import annotations
 
 import io
 import logging
+import threading
+from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import lru_cache
@@ -227,13 +229,42 @@ BIDANG_FIGURES = {
 BIDANG_STEPS = {7, 8, 9}
 
 
+_SUMMARIES: OrderedDict[tuple[Any, ...], Any] = OrderedDict()
+_SUMMARIES_LOCK = threading.Lock()
+SUMMARY_CACHE_SIZE = 32
+
+
+def _month_summary(cfg: OfficeConfig, year: int, month: int, bidang: str | None) -> Any:
+    """``month_summary`` of the query layer, kept while the records are unchanged.
+
+    The key holds the hash chain's head, which moves with every row written anywhere in the
+    records, and today's date (PPID clocks and the sweep calendar are read as of today): a cached
+    month is never stale, and looking at the same month again costs one small query.
+    """
+    from sop_tasks.records import chain
+    from sop_tasks.reports.summary import month_summary
+
+    led = ledger()
+    head = chain.head(led.engine)
+    today = datetime.now(UTC).astimezone(cfg.tz).date()
+    key = (str(led.engine.url), year, month, bidang, head.seq, head.hash, today)
+    with _SUMMARIES_LOCK:
+        if key in _SUMMARIES:
+            _SUMMARIES.move_to_end(key)
+            return _SUMMARIES[key]
+    summary = month_summary(led, year, month, cfg, bidang=bidang)
+    with _SUMMARIES_LOCK:
+        _SUMMARIES[key] = summary
+        while len(_SUMMARIES) > SUMMARY_CACHE_SIZE:
+            _SUMMARIES.popitem(last=False)
+    return summary
+
+
 def summary_view(
     viewer: Viewer, cfg: OfficeConfig, year: int, month: int, bidang: str | None
 ) -> dict[str, Any]:
     """What the summary page and its JSON show this viewer (a bidang user: its bidang's part)."""
-    from sop_tasks.reports.summary import month_summary
-
-    summary = month_summary(ledger(), year, month, cfg, bidang=bidang)
+    summary = _month_summary(cfg, year, month, bidang)
     data = summary.to_json()
     figures = summary.figures()
     if not viewer.everything:

@@ -154,14 +154,19 @@ def test_kadis_opens_catatan_sop_and_finds_the_records_numbers(scene):
         assert shown == dict(month_summary(ledger, 2026, 11, cfg).figures())
         page.screenshot(path=str(ARTIFACTS / "catatan-kadis-ringkasan.png"))
 
+        link = frame.get_by_role("link", name="Unduh laporan (PDF)")
+        # The bytes through the browser's own session first: a failure then says why.
+        got = ctx.request.get(stack.base_url + str(link.get_attribute("href")), timeout=WAIT_MS)
+        assert got.ok and got.headers["content-type"] == "application/pdf", (
+            f"{got.status} {got.headers.get('content-type')} {got.text()[:500]}\n{stack.log_tail(80)}"
+        )
+        (ARTIFACTS / "laporan-sop-2026-11.pdf").write_bytes(got.body())
         with page.expect_download() as dl:
-            frame.get_by_role("link", name="Unduh laporan (PDF)").click()
-        pdf = ARTIFACTS / dl.value.suggested_filename
-        dl.value.save_as(pdf)
-        assert dl.value.suggested_filename == "laporan-sop-2026-11.pdf"
+            link.click()
+        assert dl.value.suggested_filename == "laporan-sop-2026-11.pdf", stack.log_tail(80)
         from pypdf import PdfReader
 
-        text = " ".join(p.extract_text() for p in PdfReader(io.BytesIO(pdf.read_bytes())).pages)
+        text = " ".join(p.extract_text() for p in PdfReader(io.BytesIO(got.body())).pages)
         assert "November 2026" in text
 
         frame.get_by_role("link", name="Catatan 1 · Unggahan").click()

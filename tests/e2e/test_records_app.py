@@ -265,3 +265,27 @@ def test_keutuhan_names_a_row_changed_outside_the_system(client, api, seeded):
             db.execute("UPDATE incoming_items SET text = ? WHERE id = ?", (original, item))
     assert 'data-ok="1"' in get(client, api, "kadis", f"{P}/keutuhan").text
     assert get(client, api, "bidang_perpustakaan", f"{P}/keutuhan").status_code == 403
+
+
+def test_summary_follows_new_records(client, api, seeded):
+    """The page keeps a computed month only while the records are unchanged."""
+    from datetime import datetime
+
+    from sop_tasks.incoming import IncomingItem
+    from sop_tasks.records.inbox import Inbox
+    from tests.support.follow_up import WIB, Routed
+    from tests.support.month import clock
+
+    ledger, ids = seeded
+
+    def incoming() -> int:
+        data = get(client, api, "kadis", f"{P}/api/ringkasan?bulan=2026-12").json()
+        return data["incoming"]["total"]
+
+    assert incoming() == incoming() == 0
+    with pytest.MonkeyPatch.context() as mp, clock(mp) as c:
+        c.set(datetime(2026, 12, 2, 9, 0))
+        at = datetime(2026, 12, 2, 9, tzinfo=WIB)
+        item = IncomingItem("twitter", "des-1", "mention", "Warga", "Halo", at)
+        Inbox(ledger).record_items([item], [Routed("kearsipan")], ids["sweep"])
+    assert incoming() == 1
