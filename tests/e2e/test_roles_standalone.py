@@ -4,6 +4,7 @@ a reverse proxy, runs the whole matrix."""
 
 from __future__ import annotations
 
+import importlib.util
 import shutil
 import tempfile
 import threading
@@ -38,6 +39,13 @@ GUARD_REASON = "Alasan wajib diisi"  # the guard's own 422 (Airflow's 422 is a l
 def stack(wordpress):
     home = Path(tempfile.mkdtemp(prefix="sop-roles-"))
     extra = {"AIRFLOW_CONN_SOP_WEBSITE": wordpress.conn_json(timeout=60)}
+    if importlib.util.find_spec("sop_tasks.airflow.sqlite") is None:  # no SQLite tuning in the env yet
+        args = "tests.support.sqlite_busy.CONNECT_ARGS"
+        extra |= {
+            "PYTHONPATH": str(Path(__file__).resolve().parents[2]),
+            "AIRFLOW__DATABASE__SQL_ALCHEMY_CONNECT_ARGS": args,
+            "AIRFLOW__DATABASE__SQL_ALCHEMY_CONNECT_ARGS_ASYNC": f"{args}_ASYNC",
+        }
     try:
         with standalone(home, extra_env=extra, base_path=SUB, timeout=600, request_timeout=180) as s:
             yield s
