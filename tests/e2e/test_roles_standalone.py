@@ -38,7 +38,11 @@ GUARD_REASON = "Alasan wajib diisi"  # the guard's own 422 (Airflow's 422 is a l
 @pytest.fixture(scope="module")
 def stack(wordpress):
     home = Path(tempfile.mkdtemp(prefix="sop-roles-"))
-    extra = {"AIRFLOW_CONN_SOP_WEBSITE": wordpress.conn_json(timeout=60)}
+    extra = {
+        "AIRFLOW_CONN_SOP_WEBSITE": wordpress.conn_json(timeout=60),
+        # parsing sop_publish.py took over 50 s on a loaded machine; the DAG then went missing (404)
+        "AIRFLOW__CORE__DAG_FILE_PROCESSOR_TIMEOUT": "300",
+    }
     if importlib.util.find_spec("sop_tasks.airflow.sqlite") is None:  # no SQLite tuning in the env yet
         args = "tests.support.sqlite_busy.CONNECT_ARGS"
         extra |= {
