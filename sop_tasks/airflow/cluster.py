@@ -57,6 +57,8 @@ COMPOSE_PLACES = {
     "REDIS_PORT": "6379",
     "API_HOST": "api-server",
     "API_PORT": "8080",
+    "API_BIND": "0.0.0.0",  # noqa: S104 - inside its container, published by compose
+    "API_WORKERS": "2",
     "SCHEDULER_HEALTH_PORT": "8974",
     "SOP_ROOT": "/opt/sop",
     "SOP_CONFIG_DIR": "/opt/sop/config",
@@ -120,6 +122,7 @@ def generate_secrets() -> dict[str, str]:
     from cryptography.fernet import Fernet
 
     out = {s: secrets.token_urlsafe(32) for s in SECRETS}
+    out["AIRFLOW__API_AUTH__JWT_SECRET"] = secrets.token_urlsafe(64)  # HS512 wants 64 bytes or more
     out["AIRFLOW__CORE__FERNET_KEY"] = Fernet.generate_key().decode()
     return out
 
@@ -263,6 +266,8 @@ class NativeCluster:
             "REDIS_PORT": str(self.ports.redis),
             "API_HOST": "127.0.0.1",
             "API_PORT": str(self.ports.api),
+            "API_BIND": "127.0.0.1",
+            "API_WORKERS": "1",
             "SCHEDULER_HEALTH_PORT": str(self.ports.scheduler_health),
             "SOP_ROOT": str(self.project),
             "SOP_CONFIG_DIR": str(self.config_dir),
