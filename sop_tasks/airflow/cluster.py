@@ -234,6 +234,7 @@ class NativeCluster:
         self.extra_env = dict(extra_env or {})
         self.pg_options = pg_options
         self.procs: dict[str, subprocess.Popen[bytes]] = {}
+        self.launcher = False  # set by `up`: `down` then asks this process to stop the stack
         self.bin = Path(sys.executable).parent
         self.pgdata = self.root / "postgres" / "data"
         self.pgsock = self.root / "postgres" / "run"
@@ -305,10 +306,12 @@ class NativeCluster:
         return proc
 
     def _save_state(self) -> None:
-        state = {
+        state: dict[str, Any] = {
             "ports": self.ports.__dict__,
             "pids": {n: p.pid for n, p in self.procs.items() if p.poll() is None},
         }
+        if self.launcher:
+            state["launcher"] = os.getpid()
         (self.root / "state.json").write_text(json.dumps(state, indent=2) + "\n")
 
     def log_tail(self, name: str, n: int = 60) -> str:
@@ -333,6 +336,13 @@ class NativeCluster:
 
             pw = pwd.getpwnam("postgres")
             owner = (pw.pw_uid, pw.pw_gid)
+            for d in self.root.parents:  # the server runs as postgres: it must reach its data dir
+                st = d.stat()
+                if not st.st_mode & 0o001 and st.st_uid != pw.pw_uid:
+                    raise ClusterError(
+                        f"folder {d} tidak dapat dimasuki pengguna postgres; jalankan `chmod o+x {d}` "
+                        "atau pilih folder lain dengan SOP_CLUSTER_ROOT"
+                    )
             os.chown(self.pgsock, *owner)
         self.pgsock.chmod(0o700)
         if not (self.pgdata / "PG_VERSION").exists():
@@ -528,14 +538,25 @@ class NativeCluster:
             self.stop_component(name)
 
 
-def _alive(pid: int) -> bool:
+def _alive(pgid: int) -> bool:
+    """Whether any live (not zombie) process is left in the process group ``pgid``."""
     try:
-        os.killpg(pid, 0)
+        os.killpg(pgid, 0)
     except ProcessLookupError:
         return False
     except PermissionError:
         return True
-    return True
+    proc = Path("/proc")
+    if not proc.is_dir():
+        return True
+    for stat_file in proc.glob("[0-9]*/stat"):
+        try:
+            fields = stat_file.read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue
+        if int(fields[2]) == pgid and fields[0] != "Z":  # fields: state, ppid, pgrp, …
+            return True
+    return False
 
 
 def _stop_group(pgid: int, sig: int, grace: float, leader: subprocess.Popen[bytes] | None = None) -> None:
@@ -559,23 +580,35 @@ def _stop_group(pgid: int, sig: int, grace: float, leader: subprocess.Popen[byte
             leader.wait(10)
 
 
-def stop_saved(root: Path) -> list[str]:
-    """Stop a stack started by another ``up`` (``make stop-cluster``), from its state file."""
+def stop_saved(root: Path, grace: float = 120) -> list[str]:
+    """Stop a stack started by ``up`` in another shell (``make stop-cluster``), from its state file.
+
+    The launcher is asked first (SIGTERM: it stops its components in order and exits, and does
+    not restart them); any group still running after that is stopped directly.
+    """
     state_path = root / "state.json"
     if not state_path.exists():
         return []
-    pids: dict[str, int] = json.loads(state_path.read_text()).get("pids", {})
+    state = json.loads(state_path.read_text())
+    pids: dict[str, int] = state.get("pids", {})
+    running = [name for name, pid in pids.items() if _alive(pid)]
+    launcher = state.get("launcher")
+    if launcher and launcher != os.getpid():
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(launcher, signal.SIGTERM)
+            end = time.monotonic() + grace
+            while time.monotonic() < end:
+                os.kill(launcher, 0)
+                time.sleep(0.3)
     order = sorted(pids, key=lambda n: (n == "postgres", n == "redis", not n.startswith("worker")))
-    stopped = []
     for name in order:
-        pid = pids[name]
-        if _alive(pid):
-            _stop_group(pid, signal.SIGINT if name == "postgres" else signal.SIGTERM, 30)
-            stopped.append(name)
+        if _alive(pids[name]):
+            _stop_group(pids[name], signal.SIGINT if name == "postgres" else signal.SIGTERM, 30)
     state = json.loads(state_path.read_text())
     state["pids"] = {}
+    state.pop("launcher", None)
     state_path.write_text(json.dumps(state, indent=2) + "\n")
-    return stopped
+    return running
 
 
 # ---- the init step (compose's airflow-init and the native launcher) ----------------------------
@@ -647,6 +680,7 @@ def main(argv: list[str]) -> int:
         print("Dihentikan: " + (", ".join(stopped) if stopped else "tidak ada yang berjalan"))
         return 0
     cluster = NativeCluster(args.root)
+    cluster.launcher = args.command == "up"
     if args.command == "env":
         for k, v in cluster.env().items():
             if k.startswith(("AIRFLOW", "SOP_")):
@@ -662,17 +696,20 @@ def main(argv: list[str]) -> int:
         return 1
     if cluster.ports.api != args.port:
         cluster.ports.api = args.port
-    stopping = False
+    stopping = started = False
 
     def on_signal(_sig: int, _frame: object) -> None:
         nonlocal stopping
         stopping = True
+        if not started:  # still starting: give up the start at once
+            raise KeyboardInterrupt
 
     signal.signal(signal.SIGINT, on_signal)
     signal.signal(signal.SIGTERM, on_signal)
     try:
         print("Menyiapkan PostgreSQL, Redis dan Airflow (CeleryExecutor)…", flush=True)
         cluster.start()
+        started = True
         pw = cluster.secrets_dir / "passwords.json"
         print(
             f"\n  Airflow SOP Dinarpus (CeleryExecutor): {cluster.base_url}\n"
@@ -690,6 +727,8 @@ def main(argv: list[str]) -> int:
     except ClusterError as exc:
         print(f"Gagal: {exc}", file=sys.stderr)
         return 1
+    except KeyboardInterrupt:
+        pass
     finally:
         print("Menghentikan tumpukan…", flush=True)
         cluster.stop()
