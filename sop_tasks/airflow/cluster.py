@@ -136,6 +136,7 @@ def load_or_create_secrets(path: Path) -> dict[str, str]:
     if any(s not in current for s in SECRETS):
         current = {s: current.get(s) or fresh[s] for s in SECRETS}
         path.parent.mkdir(parents=True, exist_ok=True)
+        path.parent.chmod(0o700)
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         with os.fdopen(fd, "w") as fh:
             fh.write("# Rahasia tumpukan produksi lokal (make run-cluster). Jangan dibagikan.\n")

@@ -108,6 +108,7 @@ def test_secrets_are_documented_never_committed_and_generated_private(tmp_path, 
     first = native.secrets
     path = native.secrets_dir / "cluster.env"
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert stat.S_IMODE(native.secrets_dir.stat().st_mode) == 0o700
     assert native.secrets == first  # generated once, kept
     from cryptography.fernet import Fernet
 
