@@ -185,6 +185,7 @@ def main() -> None:
     p.add_argument("--make-run", action="store_true", help="also time `make run` on a fresh clone")
     p.add_argument("--runs", type=int, default=5)
     p.add_argument("--cluster", action="store_true", help="also the Celery stack vs. the embedded default")
+    p.add_argument("--load", action="store_true", help="also 100 API writes + a 1,000-item sweep, make run")
     args = p.parse_args()
     print(f"# sop benchmarks {datetime.now(UTC):%Y-%m-%d %H:%M} UTC, {os.cpu_count()} cores")
     bench_parse()
@@ -199,6 +200,8 @@ def main() -> None:
     if args.cluster:  # issue 10: starts both stacks, several minutes
         bench = str(REPO / "bench" / "bench_cluster.py")
         _sp.run([sys.executable, bench, "--runs", str(args.runs)], check=False)
+    if args.load:  # issue 10: the embedded default under load
+        _sp.run([sys.executable, str(REPO / "bench" / "bench_embedded_load.py")], check=False)
 
 
 if __name__ == "__main__":
