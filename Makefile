@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run stop test lint unit e2e bench fmt clean-home
+.PHONY: run stop test lint unit e2e bench fmt clean-home run-cluster stop-cluster
 
 $(STAMP): requirements.lock pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -23,6 +23,14 @@ run: $(STAMP)
 stop:
 	@if [ -x $(BIN)/python ]; then $(BIN)/python -m sop_tasks.airflow.launcher stop; \
 	else echo "Tidak ada Airflow SOP yang berjalan (.venv belum ada)."; fi
+## The production stack natively (CeleryExecutor, PostgreSQL, Redis, two workers) on :8080,
+## from deploy/cluster.env like docker-compose.yaml; data in .cluster/. Ctrl-C stops it.
+run-cluster: $(STAMP)
+	$(BIN)/sop check-config
+	$(BIN)/python -m sop_tasks.airflow.cluster up
+
+stop-cluster: $(STAMP)
+	$(BIN)/python -m sop_tasks.airflow.cluster down
 
 ## The whole suite: lint, types, unit, DAG integrity, end to end on real Airflow.
 test: $(STAMP) lint

@@ -3,6 +3,8 @@
 1. Each DAG file parses in <= 200 ms (median of warm parses, as the dag-processor does).
 2. Last approval -> every channel's outbox result written: <= 10 s median on airflow standalone.
 3. `make run` on a fresh clone: UI answering in <= 4 min, install included (--make-run).
+4. Issue 10 (--cluster): last approval -> WordPress post visible on the Celery stack (<= 5 s median),
+   side by side with the embedded default (bench/bench_cluster.py).
 """
 
 from __future__ import annotations
@@ -184,6 +186,8 @@ def main() -> None:
     p = argparse.ArgumentParser()
     p.add_argument("--make-run", action="store_true", help="also time `make run` on a fresh clone")
     p.add_argument("--runs", type=int, default=5)
+    p.add_argument("--cluster", action="store_true", help="also the Celery stack vs. the embedded default")
+    p.add_argument("--load", action="store_true", help="also 100 API writes + a 1,000-item sweep, make run")
     args = p.parse_args()
     print(f"# sop benchmarks {datetime.now(UTC):%Y-%m-%d %H:%M} UTC, {os.cpu_count()} cores")
     bench_parse()
@@ -195,6 +199,11 @@ def main() -> None:
     bench_wordpress(args.runs)
     if args.make_run:
         bench_make_run()
+    if args.cluster:  # issue 10: starts both stacks, several minutes
+        bench = str(REPO / "bench" / "bench_cluster.py")
+        _sp.run([sys.executable, bench, "--runs", str(args.runs)], check=False)
+    if args.load:  # issue 10: the embedded default under load
+        _sp.run([sys.executable, str(REPO / "bench" / "bench_embedded_load.py")], check=False)
 
 
 if __name__ == "__main__":

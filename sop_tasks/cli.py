@@ -1,9 +1,10 @@
 """The ``sop`` command.
 
-``sop check-config``; ``sop records list|export|sweeps|incoming|tindak-lanjut``; ``sop route``;
-``sop ppid extend``; ``sop pengguna sandi NAMA`` (a staff password, stored as a salted hash). Text
-that came from the public or from a form is made inert before it reaches a terminal (control
-characters and escape sequences removed) or a spreadsheet (no formulas).
+``sop check-config``; ``sop records list|export|sweeps|incoming|tindak-lanjut|verify``;
+``sop records cadangkan|pulihkan|salin`` (backup, restore, copy to another database); ``sop route``;
+``sop spam``; ``sop laporan``; ``sop ppid extend``; ``sop pengguna sandi NAMA`` (a staff password,
+stored as a salted hash). Text that came from the public or from a form is made inert before it
+reaches a terminal (control characters and escape sequences removed) or a spreadsheet (no formulas).
 """
 
 from __future__ import annotations
@@ -660,6 +661,49 @@ def _iso_date(text: str) -> str:
     return text
 
 
+def cmd_records_backup(args: argparse.Namespace) -> int:
+    from sop_tasks.records.db import BackupError, backup
+
+    try:
+        path = backup(_ledger_url(args.db), Path(args.berkas))
+    except BackupError as exc:
+        print(f"Galat: {exc}", file=sys.stderr)
+        return 1
+    print(f"Cadangan catatan tersimpan: {path} (hanya dapat dibaca pemiliknya)")
+    return 0
+
+
+def cmd_records_restore(args: argparse.Namespace) -> int:
+    from sop_tasks.records.db import BackupError, restore
+
+    if not args.ya:
+        print(
+            "Galat: pemulihan MENGGANTI seluruh catatan dengan isi cadangan; hentikan Airflow dulu, "
+            "lalu ulangi dengan --ya",
+            file=sys.stderr,
+        )
+        return 2
+    try:
+        restore(_ledger_url(args.db), Path(args.berkas))
+    except BackupError as exc:
+        print(f"Galat: {exc}", file=sys.stderr)
+        return 1
+    print(f"Catatan dipulihkan dari {args.berkas}")
+    return 0
+
+
+def cmd_records_copy(args: argparse.Namespace) -> int:
+    from sop_tasks.records.db import BackupError, copy_records
+
+    try:
+        counts = copy_records(_ledger_url(args.db), args.ke)
+    except BackupError as exc:
+        print(f"Galat: {exc}", file=sys.stderr)
+        return 1
+    print("Disalin: " + ", ".join(f"{t} {n}" for t, n in counts.items()))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="sop", description="SOP Pengelolaan Media Sosial — Dinarpus Kendal")
     sub = p.add_subparsers(dest="command", required=True)
@@ -721,6 +765,21 @@ def build_parser() -> argparse.ArgumentParser:
     )
     vf.add_argument("--db", help="URL basis data catatan (bawaan: koneksi sop_ledger)")
     vf.set_defaults(func=cmd_records_verify)
+    bk = rsub.add_parser("cadangkan", help="cadangkan seluruh catatan ke satu berkas (SQLite/pg_dump)")
+    bk.add_argument("berkas", help="berkas cadangan yang dibuat (izin 0600)")
+    bk.add_argument("--db", help="URL basis data catatan (bawaan: koneksi sop_ledger)")
+    bk.set_defaults(func=cmd_records_backup)
+    rs = rsub.add_parser("pulihkan", help="ganti seluruh catatan dengan isi berkas cadangan")
+    rs.add_argument("berkas", help="berkas dari `sop records cadangkan` (jenis basis data yang sama)")
+    rs.add_argument("--ya", action="store_true", help="ya, ganti catatan yang ada sekarang")
+    rs.add_argument("--db", help="URL basis data catatan (bawaan: koneksi sop_ledger)")
+    rs.set_defaults(func=cmd_records_restore)
+    cp = rsub.add_parser("salin", help="salin seluruh catatan ke basis data lain yang masih kosong")
+    cp.add_argument(
+        "--ke", required=True, help="URL basis data tujuan, mis. postgresql://sop:…@host/sop_ledger"
+    )
+    cp.add_argument("--db", help="URL basis data asal (bawaan: koneksi sop_ledger)")
+    cp.set_defaults(func=cmd_records_copy)
     pp = sub.add_parser("ppid", help="permohonan informasi publik (UU 14/2008)")
     psub = pp.add_subparsers(dest="ppid_command", required=True)
     ext = psub.add_parser(

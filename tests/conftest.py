@@ -96,3 +96,25 @@ def pytest_sessionfinish(session, exitstatus) -> None:
                 reporter.write_line(f"  {nodeid}: {reason}", red=True)
     if not os.environ.get("SOP_KEEP_TEST_HOME"):
         shutil.rmtree(_HOME, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def postgres():
+    """A private PostgreSQL server (Debian's binaries). In CI it must run; elsewhere it may be skipped."""
+    from tests.support.pg import available, private_postgres
+
+    why = available()
+    if why:
+        if os.environ.get("CI"):
+            pytest.fail(f"CI must test the records on PostgreSQL: {why}")
+        pytest.skip(why)
+    with private_postgres() as pg:
+        yield pg
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def records_url(request, tmp_path) -> str:
+    """A fresh, empty records database URL: SQLite in tmp_path, or a new database on ``postgres``."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'records.db'}"
+    return str(request.getfixturevalue("postgres").new_database())

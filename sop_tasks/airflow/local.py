@@ -52,6 +52,9 @@ def airflow_env(
         "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": ",".join(f"{u}:{r}" for u, r in users(cfg).items()),
         "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE": str(home / PASSWORDS_FILE),
         "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{home / 'airflow.db'}",
+        # WAL and a 60 s busy timeout on every metadata connection (see sop_tasks/airflow/sqlite.py)
+        "AIRFLOW__DATABASE__SQL_ALCHEMY_CONNECT_ARGS": "sop_tasks.airflow.sqlite.CONNECT_ARGS",
+        "AIRFLOW__DATABASE__SQL_ALCHEMY_CONNECT_ARGS_ASYNC": "sop_tasks.airflow.sqlite.CONNECT_ARGS_ASYNC",
         "AIRFLOW__API__PORT": str(port),
         "AIRFLOW__API__BASE_URL": f"http://localhost:{port}",
         "AIRFLOW__WEBSERVER__DEFAULT_UI_TIMEZONE": cfg.timezone,

@@ -17,8 +17,13 @@ from tests.support.follow_up import WIB, decide, mark_ppid, published, record_it
 
 
 @pytest.fixture
-def ledger(tmp_path):
-    return Ledger(f"sqlite:///{tmp_path / 'ledger.db'}")
+def ledger(records_url):
+    """The same tests on SQLite (embedded default) and PostgreSQL (the production stack)."""
+    return Ledger(records_url)
+
+
+def _url(ledger: Ledger) -> str:
+    return ledger.engine.url.render_as_string(hide_password=False)
 
 
 def _content(**over) -> dict:
@@ -107,7 +112,7 @@ def test_records_list_json_and_csv(ledger, tmp_path):
         dag_id="d", run_id="r1", kind="publish", title='Pameran, "arsip"', content=_content()
     )
     _publish_all(ledger, sid, t0)
-    url = str(ledger.engine.url)
+    url = _url(ledger)
     out = io.StringIO()
     cmd_records_list(Namespace(db=url, json=True), out)
     rows = [json.loads(line) for line in out.getvalue().splitlines()]
@@ -175,7 +180,7 @@ def record3(ledger, office_cfg):
 def test_records_tindak_lanjut_table_is_indonesian_and_terminal_safe(ledger, record3):
     answered, request, original, extended = record3
     out = io.StringIO()
-    assert cmd_records_follow_ups(Namespace(db=str(ledger.engine.url), json=False), out) == 0
+    assert cmd_records_follow_ups(Namespace(db=_url(ledger), json=False), out) == 0
     text = out.getvalue()
     assert text.startswith("Catatan 3 — data/informasi tindak lanjut")
     lines = text.splitlines()
@@ -197,7 +202,7 @@ def test_records_tindak_lanjut_table_is_indonesian_and_terminal_safe(ledger, rec
 
 def test_records_tindak_lanjut_json_and_alias(ledger, record3, capsys):
     answered, request, _, extended = record3
-    assert main(["records", "follow-ups", "--json", "--db", str(ledger.engine.url)]) == 0
+    assert main(["records", "follow-ups", "--json", "--db", _url(ledger)]) == 0
     raw = capsys.readouterr().out
     assert "\x1b" not in raw and "\x9b" not in raw and "\u202e" not in raw and "\\u009b" in raw
     rows = {r["item_id"]: r for r in map(json.loads, raw.splitlines())}
@@ -205,25 +210,25 @@ def test_records_tindak_lanjut_json_and_alias(ledger, record3, capsys):
     assert rows[answered.id]["status_label"] == "dibalas" and rows[answered.id]["over_standard_post"] is True
     assert rows[answered.id]["seconds_answered_to_posted"] >= 600
     assert rows[request.id]["ppid_deadline"] == extended.isoformat()
-    assert main(["records", "tindak-lanjut", "--db", str(ledger.engine.url)]) == 0
+    assert main(["records", "tindak-lanjut", "--db", _url(ledger)]) == 0
     assert "Catatan 3" in capsys.readouterr().out
 
 
-def test_records_tindak_lanjut_lapsed_request(ledger, office_cfg):
+def test_records_tindak_lanjut_lapsed_request(ledger, office_cfg, tmp_path):
     long_ago = datetime.now(WIB) - timedelta(days=40)
     row = _incoming(ledger, 3, "permohonan informasi publik", received=long_ago)
     mark_ppid(ledger, office_cfg, row, long_ago)
     out = io.StringIO()
-    cmd_records_follow_ups(Namespace(db=str(ledger.engine.url), json=False), out)
+    cmd_records_follow_ups(Namespace(db=_url(ledger), json=False), out)
     assert f"batas {fmt_date(ppid_deadline(office_cfg, long_ago))}  ⚠ LEWAT BATAS" in out.getvalue()
     out = io.StringIO()
-    cmd_records_follow_ups(Namespace(db=f"sqlite:///{ledger.engine.url.database}x", json=False), out)
+    cmd_records_follow_ups(Namespace(db=f"sqlite:///{tmp_path / 'kosong.db'}", json=False), out)
     assert out.getvalue() == "Belum ada catatan tindak lanjut.\n"
 
 
 def test_export_record_3_and_2_as_csv_and_record_1_stays_default(ledger, record3):
     answered, request, original, extended = record3
-    url = str(ledger.engine.url)
+    url = _url(ledger)
     out = io.StringIO()
     args = build_parser().parse_args(["records", "export", "--record", "3", "--db", url])
     assert args.func(args, out) == 0
@@ -263,7 +268,7 @@ def test_ppid_extend_command(ledger, office_cfg, capsys):
     now = datetime.now(WIB)
     row = _incoming(ledger, 4, "Permohonan informasi publik: daftar arsip")
     mark_ppid(ledger, office_cfg, row, now)
-    url = str(ledger.engine.url)
+    url = _url(ledger)
     original = ppid_deadline(office_cfg, now)
     extended = office_cfg.calendar().add_working_days(original, 7)
     code = main(
@@ -312,9 +317,7 @@ def test_ppid_extend_refusals_exit_non_zero(ledger, office_cfg, capsys, case, ex
         decide(FollowUps(ledger), row.id, "ok", actor="b", ppid=True)
         FollowUps(ledger).add(row.id, "perpustakaan", "posted", detail={"url": "https://s/?c=9"})
     item_id = 999 if case == "unknown" else row.id
-    code = main(
-        ["ppid", "extend", str(item_id), "--alasan", "x", "--oleh", "a", "--db", str(ledger.engine.url)]
-    )
+    code = main(["ppid", "extend", str(item_id), "--alasan", "x", "--oleh", "a", "--db", _url(ledger)])
     captured = capsys.readouterr()
     assert code == 1 and captured.out == ""
     assert captured.err.startswith("Ditolak: ") and expected in captured.err
