@@ -665,7 +665,7 @@ def cmd_records_backup(args: argparse.Namespace) -> int:
     from sop_tasks.records.db import BackupError, backup
 
     try:
-        path = backup(_ledger_url(args.db), Path(args.berkas))
+        path = backup(ledger_url(args.db), Path(args.berkas))
     except BackupError as exc:
         print(f"Galat: {exc}", file=sys.stderr)
         return 1
@@ -684,7 +684,7 @@ def cmd_records_restore(args: argparse.Namespace) -> int:
         )
         return 2
     try:
-        restore(_ledger_url(args.db), Path(args.berkas))
+        restore(ledger_url(args.db), Path(args.berkas))
     except BackupError as exc:
         print(f"Galat: {exc}", file=sys.stderr)
         return 1
@@ -696,7 +696,7 @@ def cmd_records_copy(args: argparse.Namespace) -> int:
     from sop_tasks.records.db import BackupError, copy_records
 
     try:
-        counts = copy_records(_ledger_url(args.db), args.ke)
+        counts = copy_records(ledger_url(args.db), args.ke)
     except BackupError as exc:
         print(f"Galat: {exc}", file=sys.stderr)
         return 1
