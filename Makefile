@@ -23,6 +23,7 @@ run: $(STAMP)
 stop:
 	@if [ -x $(BIN)/python ]; then $(BIN)/python -m sop_tasks.airflow.launcher stop; \
 	else echo "Tidak ada Airflow SOP yang berjalan (.venv belum ada)."; fi
+
 ## The production stack natively (CeleryExecutor, PostgreSQL, Redis, two workers) on :8080,
 ## from deploy/cluster.env like docker-compose.yaml; data in .cluster/. Ctrl-C stops it.
 run-cluster: $(STAMP)
