@@ -693,7 +693,7 @@ def cmd_terbitkan(args: argparse.Namespace, out: TextIO | None = None, err: Text
         paused = bool(model is not None and model.is_paused)
     run_id = run.run_id if run is not None else "?"
     print(
-        f"Pengajuan {args.nomor} ({', '.join(channels)}) dikirim ke {DAG_ID}, run {run_id}. Persetujuan dan "
+        f"Pengajuan {args.nomor} ({', '.join(channels)}) dikirim ke {DAG_ID} (run {run_id}). Persetujuan dan "
         "koneksi diperiksa di tugasnya; hasilnya tampil di `sop records list` dan di Airflow.",
         file=out,
     )
