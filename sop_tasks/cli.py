@@ -653,12 +653,25 @@ def cmd_user_password(args: argparse.Namespace, out: TextIO | None = None, err: 
     return 0
 
 
+def _has_connection(conn_id: str) -> bool:
+    """Whether Airflow knows the connection (environment, secrets backend or metadata DB)."""
+    from airflow.exceptions import AirflowNotFoundException
+    from airflow.models.connection import Connection
+
+    try:
+        Connection.get_connection_from_secrets(conn_id)
+    except AirflowNotFoundException:
+        return False
+    return True
+
+
 def cmd_terbitkan(args: argparse.Namespace, out: TextIO | None = None, err: TextIO | None = None) -> int:
     """Send an approved outbox upload live: checks the records, then triggers ``sop_terbitkan``.
 
     The write itself happens in Airflow's task (where the channel's connection lives, with its
     retries and log); the approvals and the connection are checked there, right before it.
     """
+    from sop_tasks.airflow.publish import CONN_IDS
     from sop_tasks.airflow.release import DAG_ID, refusals
     from sop_tasks.records.ledger import Ledger
 
@@ -666,6 +679,12 @@ def cmd_terbitkan(args: argparse.Namespace, out: TextIO | None = None, err: Text
     channels = list(dict.fromkeys(args.kanal))
     ledger = Ledger(ledger_url(args.db, err))
     problems = [p for ch in channels for p in refusals(ledger, args.nomor, ch)]
+    if not problems:  # said here at once; the task checks again right before the write
+        problems = [
+            f"koneksi {CONN_IDS[ch]} belum ada; tambahkan di Admin → Connections"
+            for ch in channels
+            if not _has_connection(CONN_IDS[ch])
+        ]
     if problems:
         print("Galat: tidak diunggah dari outbox —", file=err)
         for p in problems:

@@ -81,14 +81,18 @@ def test_outbox_submission_goes_live_once(dagbag, wordpress, office_cfg, monkeyp
     assert _states(dr)[TASK] == "failed"
     assert [r.status for r in ledger.channel_results(sid)] == ["intent", "outbox"]
 
+    # the command says so at once, and triggers nothing
+    out, err = io.StringIO(), io.StringIO()
+    args = argparse.Namespace(nomor=sid, kanal=["website"], oleh="pengelola_ti", db=ledger_url())
+    assert cli.cmd_terbitkan(args, out, err) == 1
+    assert "koneksi sop_website belum ada" in err.getvalue() and out.getvalue() == ""
+
+    monkeypatch.setenv("AIRFLOW_CONN_SOP_WEBSITE", wordpress.conn_json())
     # the command: the records allow it, so it triggers sop_terbitkan through Airflow itself
     out = io.StringIO()
-    args = argparse.Namespace(nomor=sid, kanal=["website"], oleh="pengelola_ti", db=ledger_url())
     assert cli.cmd_terbitkan(args, out, io.StringIO()) == 0, out.getvalue()
     run_id = out.getvalue().split("(run ", 1)[1].split(")", 1)[0]
     _check_triggered(run_id, conf)
-
-    monkeypatch.setenv("AIRFLOW_CONN_SOP_WEBSITE", wordpress.conn_json())
     dr = dag.test(run_conf=conf)
     states = _states(dr)
     assert states[TASK] == "success", states
