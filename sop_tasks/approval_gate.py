@@ -9,7 +9,11 @@ and the office config:
   config assigns to that step, in order (each after its own request and after the step before),
   for this exact content version — the hash shown with the question, the submission's stored
   hash and a fresh hash of the content about to be written all equal — and no "Tidak" at all
-  (a revision is a new submission). The submission must be the one the writing run recorded.
+  (a revision is a new submission). The submission must be the one the writing run recorded —
+  with one narrow, explicit exception: releasing an outbox upload live (``sop_terbitkan``,
+  ``release=`` below) runs in another run, so instead of the run binding the channel must be one
+  the submission chose, its upload must have settled in the outbox, and it must not be live yet.
+  The approvals are required all the same.
 - a reply (step 9) needs the bidang's standing decision "Balas" with this very text, by a user
   of a bidang the item was forwarded to; with ``follow_up.replies_need_approval`` also the
   approval of this very text (its hash) by a user assigned to approve replies.
@@ -28,8 +32,8 @@ from sop_tasks.config import OfficeConfig
 from sop_tasks.content import PreparedContent
 from sop_tasks.errors import ApprovalMissingError
 from sop_tasks.followup import EVENT_APPROVED, EVENT_RETURNED, returned_replies, standing_decision, verdict_on
-from sop_tasks.records.kinds import StepEventKind
-from sop_tasks.records.models import FollowUpEvent, StepEvent, Submission
+from sop_tasks.records.kinds import FINAL_RESULTS, ChannelAction, ResultStatus, StepEventKind
+from sop_tasks.records.models import ChannelResult, FollowUpEvent, StepEvent, Submission
 from sop_tasks.sop import VERIFY_STEPS
 
 HASH_KEY = "content_hash"  # StepEvent.detail of "requested" (shown) and "approved" (answered)
@@ -57,6 +61,24 @@ def _first_step_event(sub: Submission, events: Sequence[StepEvent]) -> StepEvent
     return next((e for e in events if e.event == StepEventKind.VALID), None)
 
 
+def release_problems(sub: Submission, channel: str | None, results: Iterable[ChannelResult]) -> list[str]:
+    """Why an outbox upload of ``channel`` may not be released live now ([] = it may).
+
+    The only runs allowed to write a submission they did not record: the channel's upload
+    (step 5, action publish) settled in the outbox, and no live result exists for it yet.
+    """
+    if channel is None:
+        return ["pelepasan dari outbox harus menyebut satu kanal"]
+    mine = [r for r in results if r.channel == channel and r.status in FINAL_RESULTS]
+    live = [r for r in mine if r.mode == "live" or r.status == ResultStatus.PUBLISHED]
+    if live:
+        return [f"kanal {channel} pengajuan {sub.id} sudah tayang: {live[-1].url or '(tanpa URL)'}"]
+    uploads = [r for r in mine if r.action in (None, ChannelAction.PUBLISH)]
+    if not any(r.status == ResultStatus.OUTBOX for r in uploads):
+        return [f"kanal {channel} pengajuan {sub.id} tidak punya hasil unggahan di outbox"]
+    return []
+
+
 def submission_problems(
     sub: Submission | None,
     events: Iterable[StepEvent],
@@ -66,14 +88,21 @@ def submission_problems(
     run: tuple[str, str] | None = None,
     submission_id: int | None = None,
     channel: str | None = None,
+    release: Iterable[ChannelResult] | None = None,
 ) -> list[str]:
-    """Every reason the submission may not be written to a channel now ([] = approved)."""
+    """Every reason the submission may not be written to a channel now ([] = approved).
+
+    ``release``: the submission's channel results, given only when releasing an outbox upload
+    live from another run (see the module doc): replaces the run binding, never the approvals.
+    """
     if sub is None:
         return [f"pengajuan {submission_id} tidak ada di catatan"]
     problems: list[str] = []
     if channel is not None and content is not None and channel not in content.channels:
         problems.append(f"kanal {channel} tidak termasuk kanal pengajuan {sub.id} yang diverifikasi")
-    if run is not None and (sub.dag_id, sub.run_id) != run:
+    if release is not None:
+        problems.extend(release_problems(sub, channel, release))
+    elif run is not None and (sub.dag_id, sub.run_id) != run:
         problems.append(
             f"pengajuan {sub.id} bukan pengajuan run ini ({run[0]} / {run[1]}); hanya pengajuan yang "
             "dicatat oleh run itu sendiri yang boleh diunggahnya"
@@ -148,10 +177,18 @@ def check_submission(
     run: tuple[str, str] | None = None,
     submission_id: int | None = None,
     channel: str | None = None,
+    release: Iterable[ChannelResult] | None = None,
 ) -> None:
     """Raise ApprovalMissingError unless the submission may be written now (see the module doc)."""
     problems = submission_problems(
-        sub, events, cfg, content=content, run=run, submission_id=submission_id, channel=channel
+        sub,
+        events,
+        cfg,
+        content=content,
+        run=run,
+        submission_id=submission_id,
+        channel=channel,
+        release=release,
     )
     if problems:
         raise ApprovalMissingError(problems)

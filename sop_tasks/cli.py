@@ -2,7 +2,8 @@
 
 ``sop check-config``; ``sop records list|export|sweeps|incoming|tindak-lanjut|verify``;
 ``sop records cadangkan|pulihkan|salin`` (backup, restore, copy to another database); ``sop route``;
-``sop spam``; ``sop laporan``; ``sop ppid extend``; ``sop pengguna sandi NAMA`` (a staff password,
+``sop spam``; ``sop laporan``; ``sop ppid extend``; ``sop terbitkan NOMOR --kanal KANAL`` (an outbox upload sent live
+through ``sop_terbitkan``); ``sop pengguna sandi NAMA`` (a staff password,
 stored as a salted hash). Text that came from the public or from a form is made inert before it
 reaches a terminal (control characters and escape sequences removed) or a spreadsheet (no formulas).
 """
@@ -653,6 +654,74 @@ def cmd_user_password(args: argparse.Namespace, out: TextIO | None = None, err: 
     return 0
 
 
+def _has_connection(conn_id: str) -> bool:
+    """Whether Airflow knows the connection (environment, secrets backend or metadata DB)."""
+    from airflow.exceptions import AirflowNotFoundException
+    from airflow.models.connection import Connection
+
+    try:
+        Connection.get_connection_from_secrets(conn_id)
+    except AirflowNotFoundException:
+        return False
+    return True
+
+
+def cmd_terbitkan(args: argparse.Namespace, out: TextIO | None = None, err: TextIO | None = None) -> int:
+    """Send an approved outbox upload live: checks the records, then triggers ``sop_terbitkan``.
+
+    The write itself happens in Airflow's task (where the channel's connection lives, with its
+    retries and log); the approvals and the connection are checked there, right before it.
+    """
+    from sop_tasks.airflow.publish import CONN_IDS
+    from sop_tasks.airflow.release import DAG_ID, refusals
+    from sop_tasks.records.ledger import Ledger
+
+    out, err = out or sys.stdout, err or sys.stderr
+    channels = list(dict.fromkeys(args.kanal))
+    ledger = Ledger(ledger_url(args.db, err))
+    problems = [p for ch in channels for p in refusals(ledger, args.nomor, ch)]
+    if not problems:  # said here at once; the task checks again right before the write
+        problems = [
+            f"koneksi {CONN_IDS[ch]} belum ada; tambahkan di Admin → Connections"
+            for ch in channels
+            if not _has_connection(CONN_IDS[ch])
+        ]
+    if problems:
+        print("Galat: tidak diunggah dari outbox —", file=err)
+        for p in problems:
+            print(f"- {safe_line(p, 300)}", file=err)
+        return 1
+    from airflow.api.common.trigger_dag import trigger_dag
+    from airflow.exceptions import DagNotFound
+    from airflow.models.dag import DagModel
+    from airflow.utils.session import create_session
+    from airflow.utils.types import DagRunTriggeredByType
+
+    user = args.oleh or getpass.getuser()
+    try:
+        run = trigger_dag(
+            DAG_ID,
+            triggered_by=DagRunTriggeredByType.CLI,
+            triggering_user_name=user,
+            conf={"submission_id": args.nomor, "channels": channels},
+        )
+    except DagNotFound:
+        print(f"Galat: DAG {DAG_ID} belum dikenal Airflow; jalankan `make run` dulu lalu ulangi.", file=err)
+        return 1
+    with create_session() as session:
+        model = session.get(DagModel, DAG_ID)
+        paused = bool(model is not None and model.is_paused)
+    run_id = run.run_id if run is not None else "?"
+    print(
+        f"Pengajuan {args.nomor} ({', '.join(channels)}) dikirim ke {DAG_ID} (run {run_id}). Persetujuan dan "
+        "koneksi diperiksa di tugasnya; hasilnya tampil di `sop records list` dan di Airflow.",
+        file=out,
+    )
+    if paused:
+        print(f"Peringatan: DAG {DAG_ID} sedang dijeda; aktifkan di Airflow agar run berjalan.", file=err)
+    return 0
+
+
 def _iso_date(text: str) -> str:
     try:
         date.fromisoformat(text)
@@ -836,6 +905,16 @@ def build_parser() -> argparse.ArgumentParser:
     spr.add_argument("--db", help="URL basis data catatan (bawaan: koneksi sop_ledger)")
     for spam_parser in (spl, spr):
         spam_parser.set_defaults(func=cmd_spam)
+    tb = sub.add_parser(
+        "terbitkan", help="kirim unggahan yang disetujui dan tertahan di outbox ke kanal yang kini terhubung"
+    )
+    tb.add_argument("nomor", type=int, help="nomor pengajuan (lihat `sop records list`)")
+    tb.add_argument(
+        "--kanal", action="append", required=True, choices=list(CHANNEL_NAMES), help="kanal (boleh diulang)"
+    )
+    tb.add_argument("--oleh", help="nama petugas yang meminta (bawaan: pengguna sistem)")
+    tb.add_argument("--db", help="URL basis data catatan (bawaan: koneksi sop_ledger)")
+    tb.set_defaults(func=cmd_terbitkan)
     return p
 
 

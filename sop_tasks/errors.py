@@ -14,6 +14,7 @@ Every error a staff member can meet says, in Bahasa Indonesia, what happened and
     ├── FollowUpError             a follow-up (SOP steps 8–9) cannot go on as asked
     ├── ApprovalMissingError      a channel write lacks the recorded approvals it needs
     │                             (SOP warning 1): permanent, never retried
+    ├── ReleaseRefusedError       an outbox upload cannot be sent live (sop terbitkan): permanent
     └── ChannelError              a platform refused or failed
         ├── CredentialsError      the connection's credentials are wrong (permanent)
         ├── ActionRequiredError   a person must act in the platform's app first (challenge,
@@ -90,6 +91,16 @@ class ApprovalMissingError(SopError):
     def __init__(self, missing: Sequence[str]) -> None:
         self.missing = list(missing)
         super().__init__(f"{self.PREFIX} — " + "; ".join(self.missing))
+
+
+class ReleaseRefusedError(SopError):
+    """An outbox upload cannot be released live now; ``problems`` says why (permanent)."""
+
+    PREFIX = "Tidak diunggah dari outbox"
+
+    def __init__(self, problems: Sequence[str]) -> None:
+        self.problems = list(problems)
+        super().__init__(f"{self.PREFIX} — " + "; ".join(self.problems))
 
 
 class ChannelError(SopError):

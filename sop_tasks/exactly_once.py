@@ -113,15 +113,25 @@ class ChannelResults:
         action: ChannelAction,
         actor: str | None,
         refusal_submission_id: int | None = None,
+        own_key_only: bool = False,
+        extra: dict[str, Any] | None = None,
     ) -> None:
         self.ledger, self.submission_id, self.channel = ledger, submission_id, channel
+        # A second write of the same channel (an outbox upload released live) has its own key:
+        # only its own rows decide whether it settled or was attempted, not the earlier upload's.
+        self.own_key_only = own_key_only
+        self.extra = dict(extra or {})  # more detail for the step events (e.g. the releasing run)
         self.key, self.step_no, self.action, self.actor = key, step_no, action, actor
         # A refusal is recorded on the submission of the run that tried to write (an edited XCom
         # may name another one, whose records must not change).
         self.refusal_submission_id = refusal_submission_id or submission_id
 
     def _rows(self) -> list[Any]:
-        return [r for r in self.ledger.channel_results(self.submission_id) if r.channel == self.channel]
+        return [
+            r
+            for r in self.ledger.channel_results(self.submission_id)
+            if r.channel == self.channel and (not self.own_key_only or r.idempotency_key == self.key)
+        ]
 
     def settled(self) -> Settled | None:
         done = next((r for r in reversed(self._rows()) if r.status in FINAL_RESULTS), None)
@@ -170,7 +180,13 @@ class ChannelResults:
             actor=self.actor,
             started_at=started,
             ended_at=datetime.now(UTC),
-            detail={"channel": self.channel, "mode": result.mode, "url": result.url, "action": self.action},
+            detail={
+                **self.extra,
+                "channel": self.channel,
+                "mode": result.mode,
+                "url": result.url,
+                "action": self.action,
+            },
         )
 
     def refused(self, message: str) -> None:
@@ -181,7 +197,12 @@ class ChannelResults:
             actor=self.actor,
             reason=message,
             ended_at=datetime.now(UTC),
-            detail={"channel": self.channel, "action": self.action, "submission_id": self.submission_id},
+            detail={
+                **self.extra,
+                "channel": self.channel,
+                "action": self.action,
+                "submission_id": self.submission_id,
+            },
         )
 
 

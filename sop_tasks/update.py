@@ -25,6 +25,7 @@ ACTION_WORDS = {
     "update": "diperbarui di tempat",
     "reply": "balasan koreksi diunggah",
     "repost": "dihapus lalu diunggah ulang",
+    "publish_live": "diunggah dari outbox",
 }
 XMode = Literal["reply", "repost"]
 

@@ -27,7 +27,8 @@ def _sid(ledger: Ledger) -> int:
 
 def test_stored_words_are_the_old_ones():
     assert [s.value for s in ResultStatus] == ["intent", "published", "outbox", "error", "refused"]
-    assert [a.value for a in ChannelAction] == ["publish", "update", "reply", "repost"]
+    # the old four unchanged; publish_live (an outbox upload released live, issue 14) is new
+    assert [a.value for a in ChannelAction] == ["publish", "update", "reply", "repost", "publish_live"]
     assert {"valid", "invalid", "requested", "approved", "returned", "reminded", "scheduled"} <= {
         e.value for e in StepEventKind
     }
