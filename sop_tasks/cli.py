@@ -1,11 +1,12 @@
 """The ``sop`` command.
 
 ``sop check-config``; ``sop records list|export|sweeps|incoming|tindak-lanjut|verify``;
-``sop records cadangkan|pulihkan|salin`` (backup, restore, copy to another database); ``sop route``;
-``sop spam``; ``sop laporan``; ``sop ppid extend``; ``sop terbitkan NOMOR --kanal KANAL`` (an outbox upload sent live
-through ``sop_terbitkan``); ``sop pengguna sandi NAMA`` (a staff password,
-stored as a salted hash). Text that came from the public or from a form is made inert before it
-reaches a terminal (control characters and escape sequences removed) or a spreadsheet (no formulas).
+``sop records cadangkan|pulihkan|salin`` (backup, restore, copy to another database);
+``sop route``; ``sop spam``; ``sop laporan``; ``sop ppid extend``; ``sop terbitkan NOMOR --kanal
+KANAL`` (an outbox upload sent live through ``sop_terbitkan``); ``sop pengguna sandi NAMA`` (a staff
+password, stored as a salted hash). Text that came from the public or from a form is made inert
+before it reaches a terminal (control characters and escape sequences removed) or a spreadsheet
+(no formulas).
 """
 
 from __future__ import annotations
