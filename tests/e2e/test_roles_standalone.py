@@ -22,7 +22,7 @@ from sop_tasks.approval import OPTION_NO, OPTION_YES
 from sop_tasks.records.ledger import Ledger
 from tests.support.standalone import Stack, standalone
 
-pytestmark = [pytest.mark.e2e, pytest.mark.timeout(1500)]
+pytestmark = [pytest.mark.e2e, pytest.mark.timeout(3000)]
 
 ADMIN, OFFICER = "admin", "pengelola_ti"
 VERIFIERS = ("kasubag", "kabid", "plt_kabid", "kadis")  # plt_kabid: an acting official (tests/conftest.py)
@@ -376,7 +376,7 @@ def test_twenty_answers_sent_the_instant_each_question_appears_are_all_kept(stac
     def send(run_id: str) -> None:
         results[run_id] = _answer(stack, "kasubag", run_id, STEP2, OPTION_YES).status_code
 
-    end = time.monotonic() + 600
+    end = time.monotonic() + 1500  # 20 step-1 tasks on a loaded two-core machine take a while
     while len(threads) < n and time.monotonic() < end:
         r = _call(
             stack,
@@ -409,7 +409,7 @@ def test_twenty_answers_sent_the_instant_each_question_appears_are_all_kept(stac
             for r in runs
         )
 
-    _wait(settled, 600, "step 2 tasks not finished", stack)
+    _wait(settled, 900, "step 2 tasks not finished", stack)
     states = {r: _ti_state(stack, r, STEP2) for r in runs}
     assert set(states.values()) == {"success"}, states
     ledger = _ledger(stack)
