@@ -26,10 +26,10 @@ class ChannelAction(StrEnum):
     """``channel_results.action``: what a channel write did (None in rows older than 0004)."""
 
     PUBLISH = "publish"  # SOP step 5
-    PUBLISH_LIVE = "publish_live"  # step 5 again: an outbox upload released live (sop_terbitkan)
     UPDATE = "update"  # step 10: the same post changed in place
     REPLY = "reply"  # step 10 on X: a correction reply to the live post
     REPOST = "repost"  # step 10 on X: deleted and posted again
+    PUBLISH_LIVE = "publish_live"  # step 5 again: an outbox upload released live (sop_terbitkan)
 
 
 class StepEventKind(StrEnum):

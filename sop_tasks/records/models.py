@@ -237,9 +237,10 @@ class RoutingModel(Base):
     """A version of the learned router: where its file is, its digest, how it scored, its status."""
 
     __tablename__ = "routing_models"
+    __table_args__ = (UniqueConstraint("version", name="uq_routing_model_version"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    version: Mapped[str] = mapped_column(String(80), unique=True)
+    version: Mapped[str] = mapped_column(String(80))
     path: Mapped[str] = mapped_column(Text)
     sha256: Mapped[str] = mapped_column(String(64))
     status: Mapped[str] = mapped_column(String(20))  # live | replaced | rejected

@@ -148,7 +148,7 @@ def test_nul_bytes_and_long_texts_are_stored(records_url):
     sid = ledger.open_submission(
         dag_id="sop_publish", run_id="nul\x00run", kind="publish", title="a\x00b", content={"body": "x\x00y"}
     )
-    ledger.add_event(sid, 2, "rejected", actor="kasubag", reason="alasan\x00" + LONG_TEXT)
+    ledger.add_event(sid, 2, "returned", actor="kasubag", reason="alasan\x00" + LONG_TEXT)
     assert ledger.submission_id("sop_publish", "nul\ufffdrun") == sid
     assert ledger.submission_id("sop_publish", "nul\x00run") == sid  # the query is bound the same way
     assert ledger.events(sid)[-1].reason == "alasan\ufffd" + LONG_TEXT

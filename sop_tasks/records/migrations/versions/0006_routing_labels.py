@@ -30,7 +30,7 @@ def upgrade() -> None:
     op.create_table(
         "routing_models",
         sa.Column("id", sa.Integer, primary_key=True),
-        sa.Column("version", sa.String(80), nullable=False, unique=True),
+        sa.Column("version", sa.String(80), nullable=False),
         sa.Column("path", sa.Text, nullable=False),
         sa.Column("sha256", sa.String(64), nullable=False),
         sa.Column("status", sa.String(20), nullable=False),
@@ -38,6 +38,7 @@ def upgrade() -> None:
         sa.Column("corrections", sa.Integer, nullable=False),
         sa.Column("metrics", sa.JSON),
         sa.Column("note", sa.Text),
+        sa.UniqueConstraint("version", name="uq_routing_model_version"),
         sa.Column("trained_at", sa.DateTime, nullable=False),
     )
 
