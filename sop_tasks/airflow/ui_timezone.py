@@ -20,9 +20,12 @@ import json
 import re
 from typing import Any
 
+from sop_tasks.airflow.records_paths import PREFIX as RECORDS_PREFIX
+
 Scope = dict[str, Any]
 STORAGE_KEY = "timezone"
-_SKIP_PREFIXES = ("/api/", "/static/", "/execution/", "/auth/token")
+# Our own Catatan SOP pages show WIB themselves and allow no script at all (CSP default-src none).
+_SKIP_PREFIXES = ("/api/", "/static/", "/execution/", "/auth/token", f"{RECORDS_PREFIX}/")
 _HEAD_END = re.compile(rb"</head\s*>", re.IGNORECASE)
 
 

@@ -15,8 +15,9 @@ from sop_tasks.incoming import IncomingItem
 from sop_tasks.records.inbox import Inbox
 from sop_tasks.records.ledger import Ledger
 from tests.support.follow_up import WIB, Routed
-from tests.support.media import make_jpeg, make_mp4
+from tests.support.media import make_jpeg
 from tests.support.month import clock, seed_month, wib
+from tests.support.video import make_video_mp4
 
 HOSTILE_TEXT = '<script>alert("x")</script><img src=x onerror=alert(1)> [klik](javascript:alert(1))'
 HOSTILE_URL = "javascript:alert(document.cookie)"
@@ -46,7 +47,7 @@ def seed_catatan(ledger: Ledger, cfg: OfficeConfig, staging: Path) -> dict[str, 
             c.set(datetime(2026, 10, 20, 9, 0))
             run = staging / "catatan_uji"
             jpeg, _ = inspect_media(make_jpeg(run / "01-foto.jpg", (1600, 900)), "foto.jpg")
-            video, _ = inspect_media(make_mp4(run / "02-klip.mp4"), "klip.mp4")
+            video, _ = inspect_media(make_video_mp4(run / "02-klip.mp4"), "klip.mp4")  # step 1 decodes videos
             outside, _ = inspect_media(make_jpeg(staging.parent / "bukan-staging.jpg"), "luar.jpg")
             assert jpeg and video and outside
             content = PreparedContent(
