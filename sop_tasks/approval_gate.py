@@ -8,7 +8,8 @@ and the office config:
 - an upload (step 5) or update (step 10) needs steps 2, 3 and 4 each answered "Ya" by a user the
   config assigns to that step, in order (each after its own request and after the step before),
   for this exact content version — the hash shown with the question, the submission's stored
-  hash and a fresh hash of the content about to be written all equal — and no "Tidak" at all
+  hash and a fresh hash of the content about to be written all equal, and every staged media
+  file still has the checksum the verifiers saw — and no "Tidak" at all
   (a revision is a new submission). The submission must be the one the writing run recorded —
   with one narrow, explicit exception: releasing an outbox upload live (``sop_terbitkan``,
   ``release=`` below) runs in another run, so instead of the run binding the channel must be one
@@ -29,7 +30,7 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from sop_tasks.config import OfficeConfig
-from sop_tasks.content import PreparedContent
+from sop_tasks.content import PreparedContent, staged_problem
 from sop_tasks.errors import ApprovalMissingError
 from sop_tasks.followup import EVENT_APPROVED, EVENT_RETURNED, returned_replies, standing_decision, verdict_on
 from sop_tasks.records.kinds import FINAL_RESULTS, ChannelAction, ResultStatus, StepEventKind
@@ -122,6 +123,10 @@ def submission_problems(
             recorded = None
         if recorded != fresh:
             problems.append("isi pengajuan di catatan berbeda dari isi yang akan diunggah")
+        # The hash covers each file's recorded checksum, not the bytes on disk: a file staged
+        # again over the approved one (step 1 re-run, a colliding staging folder) is caught here,
+        # for every channel — the website and the outbox read the file without checking it.
+        problems.extend(p for p in map(staged_problem, content.media) if p)
     start = _first_step_event(sub, evs)
     if start is None:
         problems.append(f"pengajuan {sub.id} belum dinyatakan valid (langkah 1)")

@@ -26,6 +26,7 @@ from sop_tasks.records.ledger import STATUS_REFUSED, Ledger
 from sop_tasks.records.models import Submission
 from tests.support.approvals import approve_all
 from tests.support.follow_up import decide, record_item
+from tests.support.media import make_jpeg
 
 CONNS = ("AIRFLOW_CONN_SOP_WEBSITE", "AIRFLOW_CONN_SOP_TWITTER", "AIRFLOW_CONN_SOP_INSTAGRAM")
 
@@ -406,3 +407,43 @@ def test_a_refused_reply_posts_nothing_and_record_3_shows_it(ledger, office_cfg,
     buf = io.StringIO()
     cmd_records_follow_ups(Namespace(db=str(ledger.engine.url), json=False), buf)
     assert "ditolak: persetujuan tidak lengkap" in buf.getvalue()
+
+
+def test_a_staged_file_changed_after_approval_is_refused_for_every_channel(ledger, office_cfg, media_dir):
+    """Attacker (d): the officer swaps the source image and re-runs step 1 of an approved run.
+
+    Step 1 stages the form's media again into the run's folder, over the file the verifiers saw,
+    while the recorded submission (and its approvals) keep the old checksum. The website and the
+    outbox read the file from disk without checking it, so the gate checks every staged file.
+    """
+    name = f"gate-{uuid.uuid4().hex[:8]}.jpg"
+    source = make_jpeg(media_dir / name, color="navy")
+    run_id = f"manual__{uuid.uuid4().hex}"
+    form = {"title": f"Foto {uuid.uuid4().hex[:4]}", "body": "Isi.", "channels": ["website"], "media": [name]}
+
+    def step1() -> int:
+        out = identify(
+            form,
+            dag_id="sop_publish",
+            run_id=run_id,
+            submitted_by="pengelola_ti",
+            run_started=None,
+            ledger=ledger,
+            cfg=office_cfg,
+        )
+        return int(out["submission_id"])
+
+    try:
+        sid = step1()
+        approve_all(ledger, sid, office_cfg)
+        assert _problems(ledger, office_cfg, sid, ("sop_publish", run_id)) == []
+        make_jpeg(source, color="red")  # not what the three verifiers saw
+        assert step1() == sid  # re-running step 1 of the approved run
+        with pytest.raises(ApprovalMissingError) as exc:
+            publish_channel("website", sid, ledger=ledger, cfg=office_cfg, run=("sop_publish", run_id))
+    finally:
+        source.unlink(missing_ok=True)
+    assert f"Berkas media '{name}' berubah setelah diverifikasi" in str(exc.value)
+    assert "kirim ulang formulir" in str(exc.value)
+    assert ledger.channel_results(sid) == []  # nothing written, not even an intent
+    assert ledger.summary_of(sid)["status"] == STATUS_REFUSED
