@@ -27,7 +27,12 @@ STEP5 = step(5)
 
 
 def safe_name(run_id: str) -> str:
-    return re.sub(r"[^A-Za-z0-9_.-]+", "_", run_id)[:120]
+    """The run's own staging folder name. Two run ids never share one: Airflow allows ``+ : ~``
+    in a run id, so a run triggered by hand as ``manual__a+b`` must not stage over ``manual__a_b``."""
+    name = re.sub(r"[^A-Za-z0-9_.-]+", "_", run_id)
+    if name == run_id and len(name) <= 120:
+        return name
+    return f"{name[:100]}-{hashlib.sha256(run_id.encode()).hexdigest()[:12]}"
 
 
 def submission_id_from(context: Any, source_task_id: str = STEP1.task_id, step_no: int = STEP5.number) -> int:
@@ -122,6 +127,12 @@ def identify(
 ) -> dict[str, Any]:
     """SOP step 1: validate every channel's content; record the submission either way."""
     cfg = cfg or load_config()
+    done = ledger.submission_id(dag_id, run_id)
+    if done is not None and any(e.event == StepEventKind.VALID for e in ledger.events(done)):
+        # Step 1 re-run (cleared) after it succeeded: the recorded content stands. Preparing the
+        # form again would stage its media over the files the verifiers saw.
+        sub = ledger.submission(done)
+        return {"submission_id": done, "channels": list((sub.content if sub else {}).get("channels") or [])}
     started = run_started or datetime.now(UTC)
     staging = cfg.path("staging") / safe_name(run_id)
     try:

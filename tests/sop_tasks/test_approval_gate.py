@@ -14,7 +14,7 @@ import pytest
 from sqlalchemy import update
 
 from sop_tasks import approval_gate as gate
-from sop_tasks.airflow.publish import identify, publish_channel
+from sop_tasks.airflow.publish import identify, publish_channel, safe_name
 from sop_tasks.approval_gate import HASH_KEY, TEXT_HASH_KEY, text_hash
 from sop_tasks.cli import cmd_records_follow_ups, cmd_records_list
 from sop_tasks.content import PreparedContent
@@ -412,9 +412,11 @@ def test_a_refused_reply_posts_nothing_and_record_3_shows_it(ledger, office_cfg,
 def test_a_staged_file_changed_after_approval_is_refused_for_every_channel(ledger, office_cfg, media_dir):
     """Attacker (d): the officer swaps the source image and re-runs step 1 of an approved run.
 
-    Step 1 stages the form's media again into the run's folder, over the file the verifiers saw,
-    while the recorded submission (and its approvals) keep the old checksum. The website and the
-    outbox read the file from disk without checking it, so the gate checks every staged file.
+    Step 1 staged the form's media again into the run's folder, over the file the verifiers saw,
+    while the recorded submission (and its approvals) kept the old checksum; the website and the
+    outbox read the file from disk without checking it. Now a re-run of step 1 keeps the recorded
+    content, and the gate checks every staged file (a run whose id maps to the same staging folder
+    could still overwrite it).
     """
     name = f"gate-{uuid.uuid4().hex[:8]}.jpg"
     source = make_jpeg(media_dir / name, color="navy")
@@ -438,7 +440,10 @@ def test_a_staged_file_changed_after_approval_is_refused_for_every_channel(ledge
         approve_all(ledger, sid, office_cfg)
         assert _problems(ledger, office_cfg, sid, ("sop_publish", run_id)) == []
         make_jpeg(source, color="red")  # not what the three verifiers saw
-        assert step1() == sid  # re-running step 1 of the approved run
+        assert step1() == sid  # re-running step 1 of the approved run keeps the approved file
+        assert _problems(ledger, office_cfg, sid, ("sop_publish", run_id)) == []
+        staged = Path(PreparedContent.from_json(ledger.submission(sid).content).media[0].path)
+        make_jpeg(staged, color="red")  # swapped in the staging folder itself (another run's folder)
         with pytest.raises(ApprovalMissingError) as exc:
             publish_channel("website", sid, ledger=ledger, cfg=office_cfg, run=("sop_publish", run_id))
     finally:
@@ -447,3 +452,15 @@ def test_a_staged_file_changed_after_approval_is_refused_for_every_channel(ledge
     assert "kirim ulang formulir" in str(exc.value)
     assert ledger.channel_results(sid) == []  # nothing written, not even an intent
     assert ledger.summary_of(sid)["status"] == STATUS_REFUSED
+
+
+def test_run_ids_that_differ_only_in_unsafe_characters_stage_in_different_folders():
+    """A run triggered by hand with ``+``/``:``/``~`` in its id must not stage over another run's media."""
+    victim = "manual__2026-11-30T07_00_00_00_00"
+    names = {
+        safe_name(r)
+        for r in (victim, "manual__2026-11-30T07:00:00+00:00", "manual__2026-11-30T07~00~00~00~00")
+    }
+    assert len(names) == 3 and safe_name(victim) == victim  # plain ids keep their folder name
+    assert safe_name("a" * 130) != safe_name("a" * 121)  # nor do long ids cut to the same prefix
+    assert all(len(n) <= 120 and "/" not in n for n in names)
