@@ -37,6 +37,7 @@ from sop_tasks.records.kinds import FINAL_RESULTS, ChannelAction, ResultStatus, 
 from sop_tasks.records.models import ChannelResult, FollowUpEvent, StepEvent, Submission
 from sop_tasks.sop import VERIFY_STEPS
 
+RESUBMIT = "kirim ulang formulir (picu sop_publish baru) agar diverifikasi lagi"
 HASH_KEY = "content_hash"  # StepEvent.detail of "requested" (shown) and "approved" (answered)
 TEXT_HASH_KEY = "text_hash"  # FollowUpEvent.detail of a reply approval: the text approved
 
@@ -73,10 +74,16 @@ def release_problems(sub: Submission, channel: str | None, results: Iterable[Cha
     mine = [r for r in results if r.channel == channel and r.status in FINAL_RESULTS]
     live = [r for r in mine if r.mode == "live" or r.status == ResultStatus.PUBLISHED]
     if live:
-        return [f"kanal {channel} pengajuan {sub.id} sudah tayang: {live[-1].url or '(tanpa URL)'}"]
+        return [
+            f"kanal {channel} pengajuan {sub.id} sudah tayang: {live[-1].url or '(tanpa URL)'}; "
+            "tidak perlu diunggah lagi"
+        ]
     uploads = [r for r in mine if r.action in (None, ChannelAction.PUBLISH)]
     if not any(r.status == ResultStatus.OUTBOX for r in uploads):
-        return [f"kanal {channel} pengajuan {sub.id} tidak punya hasil unggahan di outbox"]
+        return [
+            f"kanal {channel} pengajuan {sub.id} tidak punya hasil unggahan di outbox; hanya unggahan "
+            "yang tertahan di outbox yang dapat dikirim dari sini (lihat `sop records list`)"
+        ]
     return []
 
 
@@ -100,18 +107,25 @@ def submission_problems(
         return [f"pengajuan {submission_id} tidak ada di catatan"]
     problems: list[str] = []
     if channel is not None and content is not None and channel not in content.channels:
-        problems.append(f"kanal {channel} tidak termasuk kanal pengajuan {sub.id} yang diverifikasi")
+        problems.append(
+            f"kanal {channel} tidak termasuk kanal pengajuan {sub.id} yang diverifikasi; pilih kanal itu "
+            "di formulir baru agar diverifikasi"
+        )
     if release is not None:
         problems.extend(release_problems(sub, channel, release))
     elif run is not None and (sub.dag_id, sub.run_id) != run:
         problems.append(
             f"pengajuan {sub.id} bukan pengajuan run ini ({run[0]} / {run[1]}); hanya pengajuan yang "
-            "dicatat oleh run itu sendiri yang boleh diunggahnya"
+            "dicatat oleh run itu sendiri yang boleh diunggahnya (unggahan yang tertahan di outbox: "
+            "sop_terbitkan)"
         )
     evs = sorted(events, key=lambda e: e.id)
     stored = sub.content_hash
     if not stored:
-        problems.append(f"pengajuan {sub.id} tidak punya sidik isi (content hash) yang tercatat")
+        problems.append(
+            f"pengajuan {sub.id} tidak punya sidik isi (content hash) yang tercatat (diajukan sebelum "
+            f"sidik isi ada); {RESUBMIT}"
+        )
     fresh = None
     if content is not None:
         fresh = content.content_hash()
@@ -122,16 +136,19 @@ def submission_problems(
         except (KeyError, TypeError, ValueError):
             recorded = None
         if recorded != fresh:
-            problems.append("isi pengajuan di catatan berbeda dari isi yang akan diunggah")
+            problems.append(f"isi pengajuan di catatan berbeda dari isi yang akan diunggah; {RESUBMIT}")
         # The hash covers each file's recorded checksum, not the bytes on disk: a file staged
         # again over the approved one (step 1 re-run, a colliding staging folder) is caught here,
         # for every channel — the website and the outbox read the file without checking it.
         problems.extend(p for p in map(staged_problem, content.media) if p)
     start = _first_step_event(sub, evs)
     if start is None:
-        problems.append(f"pengajuan {sub.id} belum dinyatakan valid (langkah 1)")
+        problems.append(f"pengajuan {sub.id} belum dinyatakan valid (langkah 1); {RESUBMIT}")
     if any(e.event == StepEventKind.INVALID for e in evs):
-        problems.append(f"pengajuan {sub.id} tidak valid")
+        problems.append(
+            f"pengajuan {sub.id} tidak valid (lihat alasannya di `sop records list`); perbaiki formulir "
+            "lalu picu sop_publish baru"
+        )
     prev = start.id if start is not None else 0
     for st in VERIFY_STEPS:
         role = st.actor.value
@@ -142,7 +159,10 @@ def submission_problems(
             users = set()
         mine = [e for e in evs if e.step == st.number]
         for r in (e for e in mine if e.event == StepEventKind.RETURNED):
-            problems.append(f"{label} dikembalikan (Tidak) oleh {r.actor or '?'}")
+            problems.append(
+                f"{label} dikembalikan (Tidak) oleh {r.actor or '?'}; perbaiki isinya lalu {RESUBMIT} "
+                "(persetujuan setelah 'Tidak' tidak berlaku)"
+            )
         approvals = [e for e in mine if e.event == StepEventKind.APPROVED]
         requests = [e for e in mine if e.event == StepEventKind.REQUESTED]
         good = None
@@ -162,14 +182,26 @@ def submission_problems(
         answered = (last.detail or {}).get(HASH_KEY)
         if last.actor not in users:
             problems.append(
-                f"{label} disetujui oleh '{last.actor or '?'}' yang tidak ditugaskan untuk langkah itu"
+                f"{label} disetujui oleh '{last.actor or '?'}' yang tidak ditugaskan untuk langkah itu; "
+                f"hanya pengguna verifiers.{role} di config/office.yaml yang dapat menyetujuinya"
             )
-        elif not answered or answered != stored:
+        elif not answered:
+            problems.append(
+                f"{label} disetujui tanpa sidik isi (persetujuan lama, dicatat sebelum sidik isi ada), "
+                f"jadi dianggap untuk versi isi yang lain; {RESUBMIT}"
+            )
+        elif answered != stored:
             problems.append(f"{label} disetujui untuk versi isi yang lain (bukan isi ini)")
         elif not any(r.id < last.id for r in requests):
-            problems.append(f"{label} disetujui tanpa permintaan verifikasi yang tercatat")
+            problems.append(
+                f"{label} disetujui tanpa permintaan verifikasi yang tercatat (persetujuan hanya sah "
+                f"lewat pertanyaan langkah itu, bukan tugas yang ditandai sukses); {RESUBMIT}"
+            )
         else:
-            problems.append(f"{label} disetujui tidak berurutan (sebelum langkah sebelumnya)")
+            problems.append(
+                f"{label} disetujui tidak berurutan (sebelum langkah sebelumnya); langkah 2, 3 dan 4 "
+                f"harus disetujui berurutan — {RESUBMIT}"
+            )
     return problems
 
 
@@ -223,23 +255,37 @@ def reply_problems(
             "di tindak lanjut revisi"
         ]
     if standing is None or standing.event != "reply" or not standing.text:
-        return [f"langkah 8: {bidang} belum memutuskan 'Balas' dengan isi jawaban untuk #{item_id}"]
+        return [
+            f"langkah 8: {bidang} belum memutuskan 'Balas' dengan isi jawaban untuk #{item_id}; jawaban "
+            "hanya sah bila diberikan pengguna bidang itu lewat pertanyaan langkah 8 (menandai tugas "
+            "sukses tidak mencatat jawaban)"
+        ]
     problems: list[str] = []
     if run_id is not None and standing.run_id != run_id:
         problems.append(
-            f"jawaban {bidang} untuk #{item_id} diputuskan di run lain ({standing.run_id}), bukan run ini"
+            f"jawaban {bidang} untuk #{item_id} diputuskan di run lain ({standing.run_id}), bukan run ini; "
+            "balasan diunggah oleh run yang mencatat jawaban itu"
         )
     if text_hash(standing.text) != text_hash(text):
-        problems.append(f"teks yang akan diunggah berbeda dari jawaban yang diputuskan {bidang}")
+        problems.append(
+            f"teks yang akan diunggah berbeda dari jawaban yang diputuskan {bidang}; hanya teks jawaban "
+            "itu yang dapat diunggah"
+        )
     try:
         bidang_users = set(cfg.bidang_by_code(bidang).users)
     except KeyError:
         bidang_users = set()
         problems.append(f"bidang '{bidang}' tidak ada di konfigurasi kantor")
     if standing.actor not in bidang_users:
-        problems.append(f"jawaban dicatat oleh '{standing.actor or '?'}' yang bukan pengguna bidang {bidang}")
+        problems.append(
+            f"jawaban dicatat oleh '{standing.actor or '?'}' yang bukan pengguna bidang {bidang}; "
+            f"jawaban harus dari pengguna bidang itu (bidang {bidang} di config/office.yaml)"
+        )
     if bidang not in set(forwarded_to):
-        problems.append(f"informasi masuk #{item_id} tidak pernah diteruskan ke {bidang}")
+        problems.append(
+            f"informasi masuk #{item_id} tidak pernah diteruskan ke {bidang}; hanya bidang yang menerima "
+            "terusan informasi itu yang dapat membalasnya"
+        )
     if cfg.follow_up.replies_need_approval:
         try:
             approvers = set(cfg.verifier(approver_role).users)
@@ -247,19 +293,29 @@ def reply_problems(
             approvers = set()
         verdict = verdict_on(evs, standing)
         if verdict is None:
-            problems.append(f"{what} belum disetujui {approver}")
+            problems.append(
+                f"{what} belum disetujui {approver}; tunggu jawaban {approver} di tugas persetujuan"
+            )
         elif verdict.event == EVENT_RETURNED:
-            problems.append(f"{what} dikembalikan oleh {approver} ({verdict.actor or '?'})")
+            problems.append(
+                f"{what} dikembalikan oleh {approver} ({verdict.actor or '?'}); bidang menulis jawaban baru "
+                "di tindak lanjut revisi"
+            )
         elif verdict.event == EVENT_APPROVED:
             if verdict.actor not in approvers:
                 problems.append(
-                    f"{what} disetujui oleh '{verdict.actor or '?'}' yang tidak ditugaskan menyetujui balasan"
+                    f"{what} disetujui oleh '{verdict.actor or '?'}' yang tidak ditugaskan menyetujui "
+                    "balasan; "
+                    f"hanya pengguna verifiers.{approver_role} di config/office.yaml yang dapat menyetujuinya"
                 )
             detail: dict[str, Any] = verdict.detail or {}
             if detail.get(TEXT_HASH_KEY) != text_hash(standing.text) or detail.get(
                 TEXT_HASH_KEY
             ) != text_hash(text):
-                problems.append(f"{what} disetujui {approver} untuk teks yang lain (bukan teks ini)")
+                problems.append(
+                    f"{what} disetujui {approver} untuk teks yang lain (bukan teks ini); teks ini perlu "
+                    f"disetujui {approver} sendiri"
+                )
     return problems
 
 

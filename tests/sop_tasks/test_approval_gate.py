@@ -464,3 +464,26 @@ def test_run_ids_that_differ_only_in_unsafe_characters_stage_in_different_folder
     assert len(names) == 3 and safe_name(victim) == victim  # plain ids keep their folder name
     assert safe_name("a" * 130) != safe_name("a" * 121)  # nor do long ids cut to the same prefix
     assert all(len(n) <= 120 and "/" not in n for n in names)
+
+
+def test_every_refusal_of_an_upload_says_what_to_do(ledger, office_cfg):
+    """An approval recorded before the hash existed is refused (intended) — and staff read how to go on."""
+    sid, _ = _submit(ledger, office_cfg)
+    approve_all(ledger, sid, office_cfg, steps=(2, 3))
+    _ask(ledger, sid, 4)
+    ledger.add_event(sid, 4, "approved", actor="kadis")  # as recorded before the gate existed
+    [old] = _problems(ledger, office_cfg, sid)
+    assert "persetujuan lama" in old and gate.RESUBMIT in old
+    other, _ = _submit(ledger, office_cfg)
+    for step in (2, 3, 4):
+        _ask(ledger, other, step)
+    ledger.add_event(other, 2, "returned", actor="kasubag", reason="foto buram")
+    _yes(ledger, other, 3, "pengelola_ti")
+    ledger.add_event(
+        other, 4, "approved", actor="kadis", detail={HASH_KEY: ledger.submission(other).content_hash}
+    )
+    problems = _problems(ledger, office_cfg, other)
+    assert len(problems) == 3, problems
+    assert gate.RESUBMIT in problems[0]  # the 'Tidak'
+    assert problems[1].endswith("belum disetujui")  # no valid Ya after the 'Tidak' either
+    assert "verifiers.kabid di config/office.yaml" in problems[2]  # the user not assigned
