@@ -24,6 +24,9 @@ write checks the recorded approvals (see the gate), so even a wrongly allowed cl
 
 from __future__ import annotations
 
+import asyncio
+import time
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from airflow.api_fastapi.auth.managers.base_auth_manager import BaseAuthManager
@@ -226,30 +229,85 @@ class SopAuthManager(SimpleAuthManager):
         return menu_items
 
 
+# Password guessing against the hashed login: a user name that failed this many times in the
+# last LOGIN_WINDOW_SECONDS is refused (429) until the window has passed, and at most
+# LOGIN_CHECKS_AT_ONCE scrypt checks (~16 MB, tens of ms each) run at once per API worker, so a
+# flood of logins queues instead of filling the server's memory and threads.
+LOGIN_FAILURES_ALLOWED = 10
+LOGIN_WINDOW_SECONDS = 60.0
+LOGIN_CHECKS_AT_ONCE = 2
+TOO_MANY_LOGINS = (
+    "Terlalu banyak percobaan masuk yang gagal untuk pengguna ini; tunggu satu menit lalu coba lagi."
+)
+
+
+class LoginThrottle:
+    """Failed logins per user name in a sliding window. Unknown names are counted like real ones,
+    so a refusal tells nothing about which users exist. Bounded: expired names are dropped, and
+    past ``max_names`` the oldest name goes."""
+
+    def __init__(
+        self,
+        allowed: int = LOGIN_FAILURES_ALLOWED,
+        window: float = LOGIN_WINDOW_SECONDS,
+        max_names: int = 10_000,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.allowed, self.window, self.max_names, self.clock = allowed, window, max_names, clock
+        self._failures: dict[str, list[float]] = {}
+
+    def _recent(self, name: str) -> list[float]:
+        now = self.clock()
+        recent = [t for t in self._failures.get(name, ()) if now - t < self.window]
+        if recent:
+            self._failures[name] = recent
+        else:
+            self._failures.pop(name, None)
+        return recent
+
+    def blocked(self, name: str) -> bool:
+        return len(self._recent(name)) >= self.allowed
+
+    def failed(self, name: str) -> None:
+        if name not in self._failures and len(self._failures) >= self.max_names:
+            for old in list(self._failures):
+                self._recent(old)
+            if len(self._failures) >= self.max_names:
+                del self._failures[next(iter(self._failures))]
+        self._failures.setdefault(name, []).append(self.clock())
+
+
 def _use_hashed_login(app: Any) -> None:
     """Put hash-checking ``POST /token`` and ``POST /token/cli`` in front of SimpleAuthManager's
-    (same bodies and answers, so its login page and ``airflow`` CLI work unchanged)."""
+    (same bodies and answers, so its login page and ``airflow`` CLI work unchanged), with
+    :class:`LoginThrottle` and at most ``LOGIN_CHECKS_AT_ONCE`` hash checks at a time."""
     from airflow.api_fastapi.app import get_auth_manager
     from airflow.configuration import conf
 
     router = APIRouter()
+    throttle = LoginThrottle()
+    checks = asyncio.Semaphore(LOGIN_CHECKS_AT_ONCE)
 
-    def token(body: LoginBody, expires: int) -> LoginResponse:
+    async def token(body: LoginBody, expires: int) -> LoginResponse:
         if not body.username or not body.password:
             raise HTTPException(status.HTTP_400_BAD_REQUEST, "Username and password must be provided")
-        user = check_login(body.username, body.password)
+        if throttle.blocked(body.username):
+            raise HTTPException(status.HTTP_429_TOO_MANY_REQUESTS, TOO_MANY_LOGINS)
+        async with checks:
+            user = await asyncio.to_thread(check_login, body.username, body.password)
         if user is None:
+            throttle.failed(body.username)
             raise HTTPException(status.HTTP_401_UNAUTHORIZED, "Invalid credentials")
         return LoginResponse(
             access_token=get_auth_manager().generate_jwt(user=user, expiration_time_in_seconds=expires)
         )
 
     @router.post("/token", status_code=status.HTTP_201_CREATED)
-    def create_token(body: LoginBody = Depends(parse_login_body)) -> LoginResponse:  # noqa: B008
-        return token(body, conf.getint("api_auth", "jwt_expiration_time"))
+    async def create_token(body: LoginBody = Depends(parse_login_body)) -> LoginResponse:  # noqa: B008
+        return await token(body, conf.getint("api_auth", "jwt_expiration_time"))
 
     @router.post("/token/cli", status_code=status.HTTP_201_CREATED)
-    def create_token_cli(body: LoginBody) -> LoginResponse:
-        return token(body, conf.getint("api_auth", "jwt_cli_expiration_time"))
+    async def create_token_cli(body: LoginBody) -> LoginResponse:
+        return await token(body, conf.getint("api_auth", "jwt_cli_expiration_time"))
 
     app.router.routes[0:0] = router.routes

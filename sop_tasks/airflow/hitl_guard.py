@@ -49,7 +49,10 @@ Scope = dict[str, Any]
 def _lookup(
     dag_id: str, run_id: str, task_id: str, map_index: int
 ) -> tuple[str | None, datetime | None, dict[str, Any], list[str], int | None]:
-    """(TI state, request created_at, request params, assigned user ids, queued_by_job_id)."""
+    """(TI state, request created_at, request params, assigned user ids, queued_by_job_id).
+
+    created_at is None for a question already answered: nothing to hold for (a second click,
+    a retry), Airflow answers 409 at once."""
     from airflow.models.hitl import HITLDetail
     from airflow.models.taskinstance import TaskInstance
     from airflow.utils.session import create_session
@@ -60,6 +63,7 @@ def _lookup(
             select(
                 TaskInstance.state,
                 HITLDetail.created_at,
+                HITLDetail.responded_at,
                 HITLDetail.params,
                 HITLDetail.assignees,
                 TaskInstance.queued_by_job_id,
@@ -74,10 +78,10 @@ def _lookup(
         ).first()
     if row is None:
         return None, None, {}, [], None
-    state, created, params, assignees, job_id = row
+    state, created, responded, params, assignees, job_id = row
     ids = [str(a.get("id")) for a in assignees or []]
     state_s = str(getattr(state, "value", state)) if state else None
-    return state_s, created, dict(params or {}), ids, job_id
+    return state_s, None if responded else created, dict(params or {}), ids, job_id
 
 
 def _utc(dt: datetime) -> datetime:

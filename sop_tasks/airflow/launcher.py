@@ -109,8 +109,18 @@ def _all() -> Iterator[Proc]:
 
 
 def _same_home(p: Proc, home: Path) -> bool:
+    """Whether ``p`` runs on ``home``. A relative ``AIRFLOW_HOME`` is the process's own (relative
+    to its working directory), not ours: read in our directory it could name our home and make
+    `make stop` end another project's Airflow."""
     h = p.env.get("AIRFLOW_HOME")
-    return h is not None and os.path.realpath(h) == str(home)
+    if h is None:
+        return False
+    if not os.path.isabs(h):
+        try:
+            h = os.path.join(os.readlink(f"/proc/{p.pid}/cwd"), h)
+        except OSError:
+            return False
+    return os.path.realpath(h) == str(home)
 
 
 def _is_component(p: Proc) -> bool:
@@ -172,11 +182,19 @@ def _write_record(home: Path, rec: Record) -> None:
 # ---- stopping -------------------------------------------------------------------------------
 
 
+def _in_group(p: Proc, pgid: int) -> bool:
+    st = _stat(p.pid)
+    return st is not None and st[0] not in ("Z", "X") and st[2] == p.start and st[1] == pgid
+
+
 def _signal_all(procs: list[Proc], pgid: int | None, sig: int) -> None:
-    if pgid is not None:
+    """Signal ``procs`` and the process group ``pgid`` — the group only while one of ``procs``
+    is still in it: once the group is empty its number is free, and a new, unrelated process
+    group may have it (pid reuse)."""
+    if pgid is not None and any(_in_group(p, pgid) for p in procs):
         with contextlib.suppress(ProcessLookupError, PermissionError):
             os.killpg(pgid, sig)
-    for p in procs:
+    for p in _still_there(procs):  # the same process, not a later one with its pid
         with contextlib.suppress(ProcessLookupError, PermissionError):
             os.kill(p.pid, sig)
 

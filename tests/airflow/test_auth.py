@@ -110,3 +110,41 @@ def test_staff_menus_leave_out_admin_pages(manager):
     assert set(
         manager.filter_authorized_menu_items(list(MenuItem), user=_user(manager, "pengelola_ti"))
     ) == set(MenuItem)
+
+
+def test_login_throttle_counts_failures_per_name_in_a_window():
+    now = [0.0]
+    throttle = auth.LoginThrottle(allowed=3, window=60, max_names=2, clock=lambda: now[0])
+    for _ in range(3):
+        assert not throttle.blocked("kadis")
+        throttle.failed("kadis")
+    assert throttle.blocked("kadis") and not throttle.blocked("kabid")
+    now[0] = 61.0
+    assert not throttle.blocked("kadis")  # the window has passed
+    throttle.failed("a")
+    throttle.failed("b")
+    throttle.failed("c")  # past max_names the oldest name goes: memory stays bounded
+    assert set(throttle._failures) == {"b", "c"}
+
+
+def test_hashed_login_refuses_guessing_without_telling_which_users_exist(tmp_path, monkeypatch):
+    """Eleven wrong passwords for a name in a minute: the next try is refused (429, Indonesian)
+    even with the right password, and an unknown name is treated exactly the same way."""
+    from fastapi.testclient import TestClient
+
+    from sop_tasks import passwords
+
+    path = tmp_path / "hashes.json"
+    passwords.set_password(path, "kadis", "sandi-kadis-panjang")
+    monkeypatch.setenv(passwords.ENV_FILE, str(path))
+    login = TestClient(auth.SopAuthManager().get_fastapi_app())
+    for name in ("kadis", "tidak_ada"):
+        codes = [
+            login.post("/token", json={"username": name, "password": f"salah-{i}"}).status_code
+            for i in range(auth.LOGIN_FAILURES_ALLOWED)
+        ]
+        assert codes == [401] * auth.LOGIN_FAILURES_ALLOWED
+        r = login.post("/token/cli", json={"username": name, "password": "sandi-kadis-panjang"})
+        assert r.status_code == 429 and r.json()["detail"] == auth.TOO_MANY_LOGINS
+    r = login.post("/token", json={"username": "kabid", "password": "salah"})
+    assert r.status_code == 401  # other names are not affected

@@ -53,3 +53,42 @@ def test_make_stop_ends_what_a_killed_launcher_left_behind(tmp_path, capsys, mon
     assert "sudah dihentikan" in capsys.readouterr().out
     assert launcher.stop(home) == 0
     assert "Tidak ada Airflow SOP yang berjalan" in capsys.readouterr().out
+
+
+def test_a_relative_airflow_home_of_another_directory_is_not_ours(tmp_path, monkeypatch):
+    """`make stop` in this project must not end another project's Airflow whose AIRFLOW_HOME is
+    the same relative path (it is relative to that process's directory, not to ours)."""
+    ours, theirs = tmp_path / "ours", tmp_path / "theirs"
+    (ours / ".airflow").mkdir(parents=True)
+    (theirs / ".airflow").mkdir(parents=True)
+    monkeypatch.chdir(ours)
+    env = {**os.environ, "AIRFLOW_HOME": ".airflow", launcher.MARKER: "lain"}
+    other = subprocess.Popen(["sleep", "300"], env=env, cwd=theirs, start_new_session=True)
+    mine = subprocess.Popen(["sleep", "300"], env=env, cwd=ours, start_new_session=True)
+    try:
+        home = (ours / ".airflow").resolve()
+        deadline = time.monotonic() + 10
+        while not launcher.stack_processes(home) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert [p.pid for p in launcher.stack_processes(home)] == [mine.pid]
+        monkeypatch.setenv("SOP_STOP_GRACE", "2")
+        assert launcher.stop(home) == 0
+        assert mine.wait(10) == -15
+        assert other.poll() is None  # the other project's process is untouched
+    finally:
+        for p in (other, mine):
+            p.kill()
+            p.wait()
+
+
+def test_an_empty_process_group_number_is_not_signalled(tmp_path):
+    """After the stack's group has emptied, its number may belong to an unrelated new group
+    (pid reuse): the launcher signals a group only while a process of the stack is in it."""
+    victim = subprocess.Popen(["sleep", "300"], start_new_session=True)  # pgid == its pid
+    try:
+        launcher._signal_all([], victim.pid, 15)
+        time.sleep(0.3)
+        assert victim.poll() is None
+    finally:
+        victim.kill()
+        victim.wait()

@@ -80,3 +80,18 @@ def test_the_user_is_whoever_airflow_sees_bearer_first_then_cookie(app, rest_api
     assert who([(b"authorization", b"Bearer junk"), cookie]) is None  # Airflow: 403 invalid token
     assert who([]) is None  # Airflow: 401
     assert who([(b"cookie", b"_token=junk")]) is None
+
+
+def test_an_answered_question_is_not_held(dagbag, rest_api, media_dir):
+    """Once a question is answered, the guard's lookup says so (no request time): a second click
+    or a retry is passed on at once for Airflow to answer 409, instead of polling the database
+    for the whole hold."""
+    from sop_tasks.airflow.hitl_guard import _lookup
+    from tests.e2e.test_publish_inprocess import _form
+    from tests.e2e.test_update_inprocess import YES
+    from tests.support.airflow_api import run_answered
+
+    dr, _ = run_answered(dagbag.dags["sop_publish"], rest_api, YES, _form(media_dir, channels=["twitter"]))
+    for task in YES:
+        state, created, _params, assignees, _job = _lookup("sop_publish", dr.run_id, task, -1)
+        assert state == "success" and created is None and assignees, task
