@@ -133,7 +133,7 @@ def _local_fetcher(cfg: OfficeConfig) -> Any:
 
     roots = [d.resolve() for d in template_dirs(cfg)]
 
-    class LocalOnly(URLFetcher):  # type: ignore[misc]
+    class LocalOnly(URLFetcher):
         def fetch(self, url: str, headers: Any = None) -> Any:
             scheme = urlparse(url).scheme.lower()
             if scheme == "data":
