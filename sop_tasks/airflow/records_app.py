@@ -16,6 +16,9 @@ from __future__ import annotations
 
 import io
 import logging
+import os
+import subprocess
+import sys
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass
@@ -258,6 +261,68 @@ def _month_summary(cfg: OfficeConfig, year: int, month: int, bidang: str | None)
         while len(_SUMMARIES) > SUMMARY_CACHE_SIZE:
             _SUMMARIES.popitem(last=False)
     return summary
+
+
+REPORT_TIMEOUT = 900  # seconds: a month's PDF takes ~35 s on this 2-core machine under load 16
+_REPORTS: OrderedDict[tuple[Any, ...], bytes] = OrderedDict()
+REPORT_CACHE_SIZE = 8
+
+
+def report_bytes(cfg: OfficeConfig, year: int, month: int, fmt: str, bidang: str | None) -> bytes:
+    """The month's PDF or XLSX, built in a child process and kept while the records are unchanged.
+
+    Not in the api-server's own process: WeasyPrint is CPU-bound for tens of seconds (minutes on a
+    loaded machine) and held the one api-server worker's interpreter meanwhile, so the tasks'
+    execution API calls timed out and tasks failed. Keyed like :func:`_month_summary`.
+    """
+    from sop_tasks.records import chain
+    from sop_tasks.reports.monthly import LEDGER_URL_ENV
+
+    led = ledger()
+    head = chain.head(led.engine)
+    today = datetime.now(UTC).astimezone(cfg.tz).date()
+    key = (str(led.engine.url), year, month, fmt, bidang, head.seq, head.hash, today)
+    with _SUMMARIES_LOCK:
+        if key in _REPORTS:
+            _REPORTS.move_to_end(key)
+            return _REPORTS[key]
+    env = {**os.environ, LEDGER_URL_ENV: led.engine.url.render_as_string(hide_password=False)}
+    cmd = [
+        sys.executable,
+        "-m",
+        "sop_tasks.reports.monthly",
+        f"{year:04d}-{month:02d}",
+        fmt,
+        *([bidang] if bidang else []),
+    ]
+    try:
+        done = subprocess.run(cmd, env=env, capture_output=True, timeout=REPORT_TIMEOUT, check=False)
+    except subprocess.TimeoutExpired:
+        raise HTTPException(
+            503,
+            f"Laporan belum selesai dibuat setelah {REPORT_TIMEOUT // 60} menit (server sedang sibuk). "
+            "Coba unduh lagi nanti, atau minta pengelola TI membuatnya di server dengan: "
+            f"sop laporan --bulan {year:04d}-{month:02d} --format {fmt}",
+        ) from None
+    if done.returncode != 0 or not done.stdout:
+        log.error(
+            "laporan %s-%02d %s gagal dibuat: %s",
+            year,
+            month,
+            fmt,
+            done.stderr.decode(errors="replace")[-4000:],
+        )
+        raise HTTPException(
+            500,
+            "Laporan gagal dibuat. Minta pengelola TI melihat log api-server (baris 'laporan … gagal "
+            "dibuat') atau membuatnya di server dengan: "
+            f"sop laporan --bulan {year:04d}-{month:02d} --format {fmt}",
+        )
+    with _SUMMARIES_LOCK:
+        _REPORTS[key] = done.stdout
+        while len(_REPORTS) > REPORT_CACHE_SIZE:
+            _REPORTS.popitem(last=False)
+    return done.stdout
 
 
 def summary_view(
@@ -636,7 +701,7 @@ def create_app() -> FastAPI:
         bidang: str | None = None,
         viewer: Viewer = Depends(current_viewer),  # noqa: B008
     ) -> Response:
-        from sop_tasks.reports.monthly import FORMATS, MIME, build
+        from sop_tasks.reports.monthly import FORMATS, MIME, file_name
 
         if fmt not in FORMATS:
             raise HTTPException(404, f"Format laporan '{fmt}' tidak ada; pilih pdf atau xlsx.")
@@ -644,12 +709,12 @@ def create_app() -> FastAPI:
             raise HTTPException(403, "Laporan bulanan kantor hanya untuk pengelola dan verifikator.")
         cfg = _config()
         year, month = _period(bulan, cfg)
-        report = build(ledger(), year, month, cfg, fmt, bidang=_bidang_for(viewer, bidang, cfg))
+        scope = _bidang_for(viewer, bidang, cfg)
         return Response(
-            report.content,
+            report_bytes(cfg, year, month, fmt, scope),
             media_type=MIME[fmt],
             headers={
-                "Content-Disposition": f'attachment; filename="{report.name}"',
+                "Content-Disposition": f'attachment; filename="{file_name(year, month, fmt, scope)}"',
                 "Cache-Control": "no-store",
                 "X-Content-Type-Options": "nosniff",
             },

@@ -120,9 +120,40 @@ def render_html(ms: MonthSummary, cfg: OfficeConfig, head: ChainHead) -> str:
     )
 
 
+def _local_fetcher(cfg: OfficeConfig) -> Any:
+    """A WeasyPrint URL fetcher that fetches nothing from the network.
+
+    Only ``data:`` URLs and files inside the report's template folders (the office's own, then the
+    built-in one) are read; anything else (``http:``, ``file:///etc/…``, a path out of the folders)
+    is refused, so no text in a report, whatever its origin, can make the server fetch a URL.
+    """
+    from urllib.parse import unquote, urlparse
+
+    from weasyprint.urls import URLFetcher
+
+    roots = [d.resolve() for d in template_dirs(cfg)]
+
+    class LocalOnly(URLFetcher):
+        def fetch(self, url: str, headers: Any = None) -> Any:
+            scheme = urlparse(url).scheme.lower()
+            if scheme == "data":
+                return super().fetch(url, headers)
+            if scheme == "file":
+                path = Path(unquote(urlparse(url).path)).resolve()
+                if any(path.is_relative_to(r) for r in roots):
+                    return super().fetch(url, headers)
+            raise ValueError(f"laporan tidak mengambil alamat dari luar folder templatnya: {url[:80]}")
+
+    return LocalOnly(timeout=5, allow_redirects=False)
+
+
 def render_pdf(ms: MonthSummary, cfg: OfficeConfig, head: ChainHead) -> bytes:
     from weasyprint import HTML
 
-    pdf = HTML(string=render_html(ms, cfg, head), base_url=str(TEMPLATES)).write_pdf()
+    pdf = HTML(
+        string=render_html(ms, cfg, head),
+        base_url=str(template_dirs(cfg)[0]),  # the office's own folder first: its images resolve there
+        url_fetcher=_local_fetcher(cfg),
+    ).write_pdf()
     assert pdf is not None
     return bytes(pdf)

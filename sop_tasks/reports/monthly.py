@@ -18,6 +18,7 @@ from sop_tasks.reports.summary import MonthSummary, month_summary, record_rows
 from sop_tasks.workdays import WorkCalendar
 
 FORMATS = ("pdf", "xlsx")
+LEDGER_URL_ENV = "SOP_REPORT_LEDGER_URL"  # the child process of a download reads its ledger here
 MIME = {
     "pdf": "application/pdf",
     "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
@@ -143,3 +144,30 @@ def send_monthly(
         "files": [str(p) for p in files],
         "chain_head": head.label(),
     }
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """``python -m sop_tasks.reports.monthly YYYY-MM pdf|xlsx [bidang]``: the report's bytes on stdout.
+
+    The Catatan SOP download runs this as a child process, so the minutes WeasyPrint may take on a
+    busy machine are spent outside the api-server (which also answers the tasks' execution API).
+    The ledger URL comes in the environment (:data:`LEDGER_URL_ENV`), never on the command line.
+    """
+    import os
+    import sys
+
+    from sop_tasks.config import load_config
+    from sop_tasks.reports.summary import parse_month
+
+    bulan, fmt, *rest = list(argv if argv is not None else sys.argv[1:])
+    year, month = parse_month(bulan)
+    report = build(
+        Ledger(os.environ[LEDGER_URL_ENV]), year, month, load_config(), fmt, bidang=rest[0] if rest else None
+    )
+    sys.stdout.buffer.write(report.content)
+    sys.stdout.flush()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

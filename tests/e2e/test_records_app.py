@@ -289,3 +289,15 @@ def test_summary_follows_new_records(client, api, seeded):
         item = IncomingItem("twitter", "des-1", "mention", "Warga", "Halo", at)
         Inbox(ledger).record_items([item], [Routed("kearsipan")], ids["sweep"])
     assert incoming() == 1
+
+
+@pytest.mark.usefixtures("seeded")
+def test_a_report_that_takes_too_long_says_what_to_do(client, api, monkeypatch):
+    """The report is built in a child process with a deadline; past it staff read what to do."""
+    from sop_tasks.airflow import records_app
+
+    monkeypatch.setattr(records_app, "REPORT_TIMEOUT", 0.01)
+    monkeypatch.setattr(records_app, "_REPORTS", records_app.OrderedDict())
+    r = get(client, api, "kadis", f"{P}/laporan.pdf?{MONTH}")
+    assert r.status_code == 503
+    assert "Laporan belum selesai dibuat" in r.text and "sop laporan --bulan 2026-11 --format pdf" in r.text

@@ -204,3 +204,51 @@ def test_the_report_goes_out_on_the_first_working_day_only(seeded, office_cfg, t
     assert subject == "[SOP] Laporan bulanan November 2026"
     assert [f.name for f in files] == ["laporan-sop-2026-11.pdf", "laporan-sop-2026-11.xlsx"]
     assert "Pengajuan: 3" in text and result["chain_head"] in text
+
+
+def test_the_pdf_fetches_nothing_outside_its_template_folders(seeded, office_cfg, tmp_path):
+    """An office template (or any text that reached the HTML) naming an external URL or a file
+    elsewhere on the server makes WeasyPrint fetch nothing; an image in the template folder is used."""
+    import http.server
+    import threading
+
+    hits: list[str] = []
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            hits.append(self.path)
+            self.send_response(200)
+            self.send_header("Content-Type", "text/css")
+            self.end_headers()
+            self.wfile.write(b"body{}")
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = http.server.HTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    url = f"http://127.0.0.1:{server.server_port}"
+    secret = tmp_path / "rahasia.png"
+    own = tmp_path / "laporan"
+    own.mkdir()
+    from tests.support.media import make_jpeg
+
+    make_jpeg(own / "logo.jpg", (40, 40), "red")
+    make_jpeg(secret, (40, 40), "blue")
+    builtin = REPO / "sop_tasks" / "reports" / "templates"
+    extra = (
+        f'<img src="{url}/img.png"><img src="file://{secret}"><img src="logo.jpg">'
+        f'<link rel="stylesheet" href="{url}/gaya.css"><style>@import url("{url}/impor.css");</style>'
+    )
+    page = (builtin / "laporan.html").read_text()
+    (own / "laporan.html").write_text(page.replace("</body>", extra + "</body>"))
+    cfg = _cfg(office_cfg, templates=str(own))
+    try:
+        _, reader = _pdf_text(build(seeded[0], YEAR, MONTH, cfg, "pdf", now=NOW).content)
+    finally:
+        server.shutdown()
+    assert hits == []
+    images = [img for page in reader.pages for img in page.images]
+    assert len({i.name for i in images}) == 1, [i.name for i in images]  # one image: the logo only
+    red, green, blue = images[0].image.convert("RGB").getpixel((20, 20))
+    assert red > 200 and green < 60 and blue < 60  # the red logo, not the blue file from elsewhere
