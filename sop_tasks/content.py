@@ -37,6 +37,9 @@ VIDEO_BRANDS = {"mp4": "mp4", "qt": "mov"}
 MAX_IMAGE_BYTES = 8 * 1024 * 1024
 X_MAX_IMAGE_BYTES = 5 * 1024 * 1024
 MAX_VIDEO_BYTES = 100 * 1024 * 1024
+# Media sources one content may list (Instagram takes 10; the website a few more), checked before
+# anything is downloaded so a long list cannot keep a worker busy or fill its disk.
+MAX_MEDIA_SOURCES = 20
 MAX_TITLE = 200
 MAX_IMAGE_PIXELS = 50_000_000  # 50 megapixels: every real photo; a decompression bomb is far larger
 VIDEO_PROBE_TIMEOUT_SECONDS = 120  # ffmpeg reading a video's header and first frame
@@ -339,12 +342,22 @@ def stage_media(
     """
     files: list[MediaFile] = []
     problems: list[str] = []
+    if len(sources) > MAX_MEDIA_SOURCES:  # before any download: each may take a minute and 100 MB
+        return [], [
+            f"Media: {len(sources)} berkas/alamat, maksimal {MAX_MEDIA_SOURCES} per konten; "
+            "kurangi daftar 'media'"
+        ]
     staging.mkdir(parents=True, exist_ok=True)
     root = media_dir.resolve()
     for i, src in enumerate(sources, 1):
-        scheme = urlparse(src).scheme.lower()
+        try:
+            url = urlparse(src)
+        except ValueError:  # "http://[::1/": an unclosed IPv6 bracket
+            problems.append(f"Media '{src}': alamat tidak sah; periksa penulisannya")
+            continue
+        scheme = url.scheme.lower()
         if scheme in ("http", "https"):
-            dest = staging / f"{i:02d}-{_safe_file_name(Path(urlparse(src).path).name) or 'unduhan'}"
+            dest = staging / f"{i:02d}-{_safe_file_name(Path(url.path).name) or 'unduhan'}"
             try:
                 download(src, dest, MAX_VIDEO_BYTES, fetch)
             except FetchRefused as exc:

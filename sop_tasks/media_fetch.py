@@ -27,7 +27,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import SplitResult, urljoin, urlsplit
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
@@ -53,8 +53,14 @@ def system_resolver(host: str, port: int) -> list[str]:
 
 def forbidden_reason(ip: IPAddress) -> str | None:
     """Why the worker must not connect to ``ip`` (Indonesian), or None when it is a public address."""
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
-        return forbidden_reason(ip.ipv4_mapped)  # ::ffff:127.0.0.1 is 127.0.0.1
+    if isinstance(ip, ipaddress.IPv6Address):
+        # An IPv4 address carried inside IPv6 is judged as that IPv4 address: ::ffff:127.0.0.1
+        # (mapped), 2002:7f00:1:: (6to4) and a Teredo client all lead to 127.0.0.1.
+        inner = ip.ipv4_mapped or ip.sixtofour or (ip.teredo[1] if ip.teredo else None)
+        if inner is not None:
+            return forbidden_reason(inner)
+        if ip.is_site_local:  # fec0::/10: deprecated, yet still routed inside some networks
+            return "alamat jaringan privat/internal"
     checks = (
         (ip.is_loopback, "alamat loopback (mesin ini sendiri)"),
         (ip.is_unspecified, "alamat tak tertentu"),
@@ -232,28 +238,27 @@ def download(url: str, dest: Path, max_bytes: int, policy: FetchPolicy | None = 
 def _download(url: str, dest: Path, max_bytes: int, policy: FetchPolicy, dl: _Deadline) -> None:
     current = url
     for _ in range(policy.max_redirects + 1):
-        parts = urlsplit(current)
-        scheme = parts.scheme.lower()
-        if scheme not in ("http", "https") or not parts.hostname:
-            raise FetchRefused(
-                f"Media '{url}': hanya alamat http(s) yang dapat diunduh (dialihkan ke {current})"
-            )
-        https = scheme == "https"
+        parts, host = _split(url, current)
+        https = parts.scheme.lower() == "https"
         try:
             port = parts.port or (443 if https else 80)
         except ValueError:
             raise FetchRefused(f"Media '{url}': nomor port tidak sah") from None
-        addresses = _checked_addresses(url, parts.hostname, port, policy)
-        conn = _connect(url, parts.hostname, port, https, addresses, policy, dl)
+        addresses = _checked_addresses(url, host, port, policy)
+        conn = _connect(url, host, port, https, addresses, policy, dl)
         try:
             target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
-            name = f"[{parts.hostname}]" if ":" in parts.hostname else parts.hostname
+            name = f"[{host}]" if ":" in host else host
             host_header = name if port == (443 if https else 80) else f"{name}:{port}"
             headers = {"Host": host_header, "User-Agent": USER_AGENT, "Accept": "image/*, video/*"}
             conn.request("GET", target, headers=headers)
             resp = conn.getresponse()
             if resp.status in REDIRECTS and resp.getheader("Location"):
-                current = urljoin(current, resp.getheader("Location", ""))
+                location = resp.getheader("Location", "")
+                try:
+                    current = urljoin(current, location)
+                except ValueError:  # "http://[bad/": split again below, where it is refused
+                    current = location
                 continue
             if resp.status != 200:
                 raise FetchRefused(
@@ -267,6 +272,31 @@ def _download(url: str, dest: Path, max_bytes: int, policy: FetchPolicy, dl: _De
     raise FetchRefused(
         f"Media '{url}': dialihkan lebih dari {policy.max_redirects} kali; tulis alamat akhir berkasnya"
     )
+
+
+def _split(url: str, current: str) -> tuple[SplitResult, str]:
+    """``current`` (the URL or a redirect's target) split, and its host name in ASCII (IDNA)."""
+    where = "" if current == url else f" (dialihkan ke {current})"
+    try:
+        parts = urlsplit(current)
+    except ValueError:  # e.g. "http://[::1/": an unclosed IPv6 bracket
+        raise FetchRefused(f"Media '{url}': alamat tidak sah{where}; periksa penulisannya") from None
+    if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
+        raise FetchRefused(f"Media '{url}': hanya alamat http(s) yang dapat diunduh{where}")
+    if parts.username is not None or parts.password is not None:
+        # Never sent, yet "http://situs-resmi.go.id@203.0.113.9/" misleads the verifiers about the
+        # source, and a password would be kept in the run's records.
+        raise FetchRefused(
+            f"Media '{url}': alamat tidak boleh memuat nama pengguna atau sandi (bagian sebelum '@')"
+            f"{where}; tulis alamat tanpa bagian itu"
+        )
+    try:  # "bücher.example" is "xn--bcher-kva.example" on the wire (DNS, TLS name, Host header)
+        host = (
+            parts.hostname.encode("idna").decode("ascii") if not parts.hostname.isascii() else parts.hostname
+        )
+    except UnicodeError:
+        raise FetchRefused(f"Media '{url}': nama server '{parts.hostname}' tidak sah{where}") from None
+    return parts, host
 
 
 def _save(

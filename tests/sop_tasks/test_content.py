@@ -5,6 +5,7 @@ import pytest
 
 from sop_tasks.content import (
     IG_MAX_CAPTION,
+    MAX_MEDIA_SOURCES,
     PreparedContent,
     fit_for_x,
     hashtags,
@@ -355,3 +356,69 @@ def test_https_is_checked_for_the_url_host_name_while_connected_to_the_checked_a
         with pytest.raises(ContentError, match=r"sertifikat HTTPS server 'lain\.kendalkab\.test' tidak sah"):
             prepare(_form(media=[other]), cfg, tmp_path / "s2", fetch=policy)
     assert srv.seen == [("/poster.jpg", f"media.kendalkab.test:{srv.port}")]
+
+
+@pytest.mark.parametrize(
+    ("address", "why"),
+    [
+        ("2002:7f00:1::", "loopback"),  # 6to4 carrying 127.0.0.1
+        ("2002:a00:8::1", "privat"),  # 6to4 carrying 10.0.0.8
+        ("2001:0:4136:e378:8000:63bf:80ff:fffe", "loopback"),  # Teredo, client 127.0.0.1
+        ("fec0::1", "privat"),  # IPv6 site-local
+    ],
+)
+def test_an_ipv4_address_hidden_in_ipv6_is_judged_as_that_address(cfg, tmp_path, address, why):
+    policy = test_policy({"media.kendalkab.test": [address]})
+    with pytest.raises(ContentError) as ei:
+        prepare(_form(media=["http://media.kendalkab.test/a.jpg"]), cfg, tmp_path / "s", fetch=policy)
+    (problem,) = ei.value.problems
+    assert why in problem and "folder media" in problem
+
+
+def test_a_url_with_user_or_password_is_refused_before_any_connection(cfg, tmp_path):
+    with media_server() as srv:
+        srv.file("/poster.jpg", make_jpeg(tmp_path / "poster.jpg"))
+        url = srv.base.replace("://", "://situs-resmi.go.id:rahasia@") + "/poster.jpg"
+        moved = srv.add("/pindah.jpg", status=302, location=url)
+        for start in (url, moved):
+            with pytest.raises(ContentError) as ei:
+                prepare(_form(media=[start]), cfg, tmp_path / "s", fetch=test_policy())
+            (problem,) = ei.value.problems
+            assert "tidak boleh memuat nama pengguna atau sandi" in problem
+        assert [p for p, _ in srv.seen] == ["/pindah.jpg"]
+    assert _staged(tmp_path / "s") == []
+
+
+def test_a_malformed_url_or_redirect_is_a_clear_error_not_a_traceback(cfg, tmp_path):
+    with media_server() as srv:
+        moved = srv.add("/pindah.jpg", status=302, location="http://[::1/x.jpg")
+        for bad in ("http://[::1/x.jpg", moved):
+            with pytest.raises(ContentError) as ei:
+                prepare(_form(media=[bad]), cfg, tmp_path / "s", fetch=test_policy())
+            (problem,) = ei.value.problems
+            assert (
+                problem.startswith(f"Media '{bad}': alamat tidak sah") and "periksa penulisannya" in problem
+            )
+    assert _staged(tmp_path / "s") == []
+
+
+def test_an_international_host_name_is_sent_in_idna_form(cfg, tmp_path):
+    with media_server() as srv:
+        poster = srv.file("/poster.jpg", make_jpeg(tmp_path / "poster.jpg"))
+        named = poster.replace("127.0.0.1", "пример.kendalkab.test")
+        policy = test_policy({"xn--e1afmkfd.kendalkab.test": ["127.0.0.1"]})
+        content = prepare(_form(media=[named]), cfg, tmp_path / "s", fetch=policy)
+    assert content.media[0].kind == "image"
+    assert srv.seen == [("/poster.jpg", f"xn--e1afmkfd.kendalkab.test:{srv.port}")]
+
+
+def test_a_long_media_list_is_refused_before_anything_is_downloaded(cfg, tmp_path):
+    with media_server() as srv:
+        url = srv.file("/poster.jpg", make_jpeg(tmp_path / "poster.jpg"))
+        many = [f"{url}?n={i}" for i in range(MAX_MEDIA_SOURCES + 1)]
+        with pytest.raises(ContentError) as ei:
+            prepare(_form(media=many), cfg, tmp_path / "s", fetch=test_policy())
+        assert srv.seen == []
+    (problem,) = ei.value.problems
+    assert f"maksimal {MAX_MEDIA_SOURCES} per konten" in problem
+    assert _staged(tmp_path / "s") == []
