@@ -234,3 +234,46 @@ def test_records_url_forms(postgres):
     url = postgres.new_database()
     Ledger(url.replace("postgresql://", "postgres://", 1))
     assert inspect(get_engine(url)).has_table("submissions")
+
+
+def _fill_with_nul(ledger: Ledger) -> None:
+    """A public comment, a run id, a title and a reason each carrying NUL; an update sealed too."""
+    inbox = Inbox(ledger)
+    sweep = inbox.start_sweep(run_id="r", slot="pagi", sop_sweep=True, channels=["website"])
+    item = IncomingItem(
+        "website", "nul-1", "comment", "War\x00ga", NUL_TEXT, datetime.now(UTC), raw={"content": NUL_TEXT}
+    )
+    inbox.record_items([item], [Routed("kearsipan")], sweep)
+    inbox.finish_sweep(sweep, counts={"website": 1}, errors={"x": "gagal\x00"}, status="selesai\x00")
+    sid = ledger.open_submission(
+        dag_id="sop_publish", run_id="nul\x00run", kind="publish", title="a\x00b", content={"body": "x\x00y"}
+    )
+    ledger.add_event(sid, 2, "returned", actor="kasubag", reason="alasan\x00rusak")
+
+
+def test_rows_with_nul_bytes_verify_clean_in_the_hash_chain(records_url):
+    """NUL is replaced before a row is stored and the chain hashes the row as stored, so a row
+    that carried NUL verifies clean on both backends — and a later change to it is still caught."""
+    from sop_tasks.records import chain
+
+    ledger = Ledger(records_url)
+    _fill_with_nul(ledger)
+    checked = chain.verify(ledger.engine)
+    assert checked.ok, [p.text() for p in checked.problems]
+    assert checked.rows >= 4
+    with ledger.engine.begin() as conn:  # outside the system, as someone with the database could
+        conn.execute(IncomingItemRow.__table__.update().values(text="Halo min"))
+    problems = chain.verify(ledger.engine).problems
+    assert [(p.kind, p.table) for p in problems] == [("changed", "incoming_items")]
+
+
+def test_rows_with_nul_bytes_copied_to_postgresql_verify_clean(postgres, tmp_path):
+    from sop_tasks.records import chain
+
+    src = f"sqlite:///{tmp_path / 'sop_ledger.db'}"
+    _fill_with_nul(Ledger(src))
+    dst = postgres.new_database()
+    copy_records(src, dst)
+    checked = chain.verify(get_engine(dst))
+    assert checked.ok, [p.text() for p in checked.problems]
+    assert checked.rows == chain.verify(get_engine(src)).rows
