@@ -277,3 +277,35 @@ def test_rows_with_nul_bytes_copied_to_postgresql_verify_clean(postgres, tmp_pat
     checked = chain.verify(get_engine(dst))
     assert checked.ok, [p.text() for p in checked.problems]
     assert checked.rows == chain.verify(get_engine(src)).rows
+
+
+def test_backup_and_copy_refuse_a_mistyped_or_unreachable_database(tmp_path):
+    """A typo in --db must not create (and back up or copy) a new empty records database, and an
+    unreachable destination is named without its password."""
+    missing = f"sqlite:///{tmp_path / 'salah-ketik.db'}"
+    with pytest.raises(BackupError, match="tidak ada; periksa alamat --db"):
+        backup(missing, tmp_path / "cadangan.bak")
+    assert not (tmp_path / "cadangan.bak").exists() and not (tmp_path / "salah-ketik.db").exists()
+    with pytest.raises(BackupError, match="tidak ada"):
+        copy_records(missing, f"sqlite:///{tmp_path / 'baru.db'}")
+    assert not (tmp_path / "salah-ketik.db").exists()
+    src = f"sqlite:///{tmp_path / 'sop_ledger.db'}"
+    Ledger(src)
+    with pytest.raises(BackupError, match="tidak dapat dibuka") as caught:
+        copy_records(src, "postgresql://sop:rahasia-sekali@127.0.0.1:1/sop_ledger")
+    assert "rahasia-sekali" not in str(caught.value)
+
+
+def test_restore_refuses_a_database_that_is_not_the_records(tmp_path):
+    import sqlite3
+
+    url = f"sqlite:///{tmp_path / 'sop_ledger.db'}"
+    ledger = Ledger(url)
+    _fill(ledger)
+    before = _dump(ledger)
+    other = tmp_path / "airflow.db"  # e.g. Airflow's own database, picked by mistake
+    with sqlite3.connect(other) as conn:
+        conn.execute("CREATE TABLE dag (dag_id TEXT)")
+    with pytest.raises(BackupError, match="bukan cadangan catatan SOP"):
+        restore(url, other)
+    assert _dump(Ledger(url)) == before
