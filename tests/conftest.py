@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.support.skips import record_skip, unexpected_skips
+from tests.support.skips import record_skip, require, unexpected_skips
 
 REPO = Path(__file__).resolve().parent.parent
 SHARED = REPO.parent / "shared"
@@ -72,11 +72,7 @@ def wordpress():
     """A real local WordPress (Debian packages). In CI it must run; elsewhere it may be skipped."""
     from tests.support.wordpress import available, wordpress_site
 
-    why = available()
-    if why:
-        if os.environ.get("CI"):
-            pytest.fail(f"CI must test against a real WordPress: {why}")
-        pytest.skip(why)
+    require(available(), "test against a real WordPress")
     with wordpress_site() as site:
         yield site
 
@@ -103,11 +99,7 @@ def postgres():
     """A private PostgreSQL server (Debian's binaries). In CI it must run; elsewhere it may be skipped."""
     from tests.support.pg import available, private_postgres
 
-    why = available()
-    if why:
-        if os.environ.get("CI"):
-            pytest.fail(f"CI must test the records on PostgreSQL: {why}")
-        pytest.skip(why)
+    require(available(), "test the records on PostgreSQL")
     with private_postgres() as pg:
         yield pg
 

@@ -16,8 +16,30 @@ from typing import Any
 BUSY_TIMEOUT_S = 60.0
 
 
+class ImmediateSavepointCursor(sqlite3.Cursor):
+    """A ``SAVEPOINT`` that opens the transaction opens it as ``BEGIN IMMEDIATE``.
+
+    The busy timeout does not cover every lock: a transaction that has read and then writes
+    while another connection wrote meanwhile gets "database is locked" AT ONCE (SQLite cannot
+    move its snapshot, so it does not wait). Python's sqlite3 starts a transaction only right
+    before the first INSERT/UPDATE/DELETE, so plain sessions never read first; but SQLAlchemy's
+    ``begin_nested()`` sends ``SAVEPOINT``, which opens a read-first transaction. Airflow 3.3 uses
+    it where staff and tasks write: the answer to a Required Action (``hitlDetails``), a task
+    starting (the execution API) and the scheduler. Taking the write lock at the SAVEPOINT makes
+    these wait for it (up to the busy timeout) like every other writer, instead of failing.
+    """
+
+    def execute(self, sql: str, parameters: Any = (), /) -> ImmediateSavepointCursor:
+        if not self.connection.in_transaction and sql.lstrip()[:9].upper() == "SAVEPOINT":
+            super().execute("BEGIN IMMEDIATE")
+        return super().execute(sql, parameters)
+
+
 class TunedConnection(sqlite3.Connection):
     """A sqlite3 connection that waits for locks and uses the write-ahead log."""
+
+    def cursor(self, factory: Any = ImmediateSavepointCursor) -> Any:
+        return super().cursor(factory)
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

@@ -183,31 +183,46 @@ def _pg_args(url: URL) -> tuple[list[str], dict[str, str]]:
     return args, env
 
 
+def _existing_sqlite(u: URL) -> None:
+    """A mistyped SQLite path must not become a new, empty records database."""
+    if u.get_backend_name() == "sqlite" and not Path(str(u.database or "")).is_file():
+        raise BackupError(f"basis data catatan {u.database} tidak ada; periksa alamat --db")
+
+
 def backup(url: str, dest: Path) -> Path:
     """A complete copy of the records in ``dest``: an SQLite file, or a ``pg_dump -Fc`` archive."""
     u = make_url(normalise_url(url))
+    if u.get_backend_name() not in ("sqlite", "postgresql"):
+        raise BackupError(f"cadangan untuk basis data '{u.get_backend_name()}' belum didukung")
+    _existing_sqlite(u)
     dest = Path(dest)
     dest.parent.mkdir(parents=True, exist_ok=True)
-    if u.get_backend_name() == "sqlite":
-        src = sqlite3.connect(f"file:{u.database}?mode=ro", uri=True)
-        try:
-            out = sqlite3.connect(dest)
-            with out:
-                src.backup(out)
-            out.close()
-        finally:
-            src.close()
-    elif u.get_backend_name() == "postgresql":
-        args, env = _pg_args(u)
-        r = subprocess.run(
-            [_pg_tool("pg_dump"), *args, "-d", str(u.database), "-Fc", "--no-owner", "-f", str(dest)],
-            env=env, capture_output=True, text=True, check=False,
-        )  # fmt: skip
-        if r.returncode != 0:
-            raise BackupError(f"pg_dump gagal: {r.stderr.strip()}")
-    else:
-        raise BackupError(f"cadangan untuk basis data '{u.get_backend_name()}' belum didukung")
+    # the records hold residents' names and messages: the file is private from its first byte
+    os.close(os.open(dest, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600))
     dest.chmod(0o600)
+    try:
+        if u.get_backend_name() == "sqlite":
+            src = sqlite3.connect(f"file:{u.database}?mode=ro", uri=True)
+            try:
+                out = sqlite3.connect(dest)
+                with out:
+                    src.backup(out)
+                out.close()
+            except sqlite3.Error as exc:
+                raise BackupError(f"{u.database} tidak dapat dicadangkan ({exc})") from None
+            finally:
+                src.close()
+        else:
+            args, env = _pg_args(u)
+            r = subprocess.run(
+                [_pg_tool("pg_dump"), *args, "-d", str(u.database), "-Fc", "--no-owner", "-f", str(dest)],
+                env=env, capture_output=True, text=True, check=False,
+            )  # fmt: skip
+            if r.returncode != 0:
+                raise BackupError(f"pg_dump gagal: {r.stderr.strip()}")
+    except BackupError:
+        dest.unlink(missing_ok=True)  # no half-written file that looks like a backup
+        raise
     return dest
 
 
@@ -224,6 +239,9 @@ def restore(url: str, src: Path) -> None:
             back.execute("SELECT count(*) FROM sqlite_master").fetchone()
         except sqlite3.DatabaseError as exc:
             raise BackupError(f"{src} bukan cadangan SQLite ({exc})") from None
+        if not back.execute("SELECT 1 FROM sqlite_master WHERE name = 'submissions'").fetchone():
+            back.close()
+            raise BackupError(f"{src} bukan cadangan catatan SOP (tidak ada tabel pengajuan)")
         target = sqlite3.connect(str(u.database), timeout=30)
         try:
             with target:
@@ -246,9 +264,19 @@ def restore(url: str, src: Path) -> None:
 
 def copy_records(src_url: str, dst_url: str) -> dict[str, int]:
     """Copy every record row from ``src_url`` into the empty, migrated ``dst_url``, ids kept."""
+    from sqlalchemy.exc import SQLAlchemyError
+
     from sop_tasks.records.models import Base
 
-    src, dst = get_engine(src_url), get_engine(dst_url)
+    _existing_sqlite(make_url(normalise_url(src_url)))
+    engines = []
+    for url in (src_url, dst_url):
+        try:
+            engines.append(get_engine(url))
+        except SQLAlchemyError as exc:
+            where = make_url(normalise_url(url)).render_as_string(hide_password=True)
+            raise BackupError(f"basis data {where} tidak dapat dibuka: {getattr(exc, 'orig', exc)}") from None
+    src, dst = engines
     tables: Sequence[Any] = Base.metadata.sorted_tables
     counts: dict[str, int] = {}
     with dst.begin() as out:

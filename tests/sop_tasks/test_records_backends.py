@@ -234,3 +234,78 @@ def test_records_url_forms(postgres):
     url = postgres.new_database()
     Ledger(url.replace("postgresql://", "postgres://", 1))
     assert inspect(get_engine(url)).has_table("submissions")
+
+
+def _fill_with_nul(ledger: Ledger) -> None:
+    """A public comment, a run id, a title and a reason each carrying NUL; an update sealed too."""
+    inbox = Inbox(ledger)
+    sweep = inbox.start_sweep(run_id="r", slot="pagi", sop_sweep=True, channels=["website"])
+    item = IncomingItem(
+        "website", "nul-1", "comment", "War\x00ga", NUL_TEXT, datetime.now(UTC), raw={"content": NUL_TEXT}
+    )
+    inbox.record_items([item], [Routed("kearsipan")], sweep)
+    inbox.finish_sweep(sweep, counts={"website": 1}, errors={"x": "gagal\x00"}, status="selesai\x00")
+    sid = ledger.open_submission(
+        dag_id="sop_publish", run_id="nul\x00run", kind="publish", title="a\x00b", content={"body": "x\x00y"}
+    )
+    ledger.add_event(sid, 2, "returned", actor="kasubag", reason="alasan\x00rusak")
+
+
+def test_rows_with_nul_bytes_verify_clean_in_the_hash_chain(records_url):
+    """NUL is replaced before a row is stored and the chain hashes the row as stored, so a row
+    that carried NUL verifies clean on both backends — and a later change to it is still caught."""
+    from sop_tasks.records import chain
+
+    ledger = Ledger(records_url)
+    _fill_with_nul(ledger)
+    checked = chain.verify(ledger.engine)
+    assert checked.ok, [p.text() for p in checked.problems]
+    assert checked.rows >= 4
+    with ledger.engine.begin() as conn:  # outside the system, as someone with the database could
+        conn.execute(IncomingItemRow.__table__.update().values(text="Halo min"))
+    problems = chain.verify(ledger.engine).problems
+    assert [(p.kind, p.table) for p in problems] == [("changed", "incoming_items")]
+
+
+def test_rows_with_nul_bytes_copied_to_postgresql_verify_clean(postgres, tmp_path):
+    from sop_tasks.records import chain
+
+    src = f"sqlite:///{tmp_path / 'sop_ledger.db'}"
+    _fill_with_nul(Ledger(src))
+    dst = postgres.new_database()
+    copy_records(src, dst)
+    checked = chain.verify(get_engine(dst))
+    assert checked.ok, [p.text() for p in checked.problems]
+    assert checked.rows == chain.verify(get_engine(src)).rows
+
+
+def test_backup_and_copy_refuse_a_mistyped_or_unreachable_database(tmp_path):
+    """A typo in --db must not create (and back up or copy) a new empty records database, and an
+    unreachable destination is named without its password."""
+    missing = f"sqlite:///{tmp_path / 'salah-ketik.db'}"
+    with pytest.raises(BackupError, match="tidak ada; periksa alamat --db"):
+        backup(missing, tmp_path / "cadangan.bak")
+    assert not (tmp_path / "cadangan.bak").exists() and not (tmp_path / "salah-ketik.db").exists()
+    with pytest.raises(BackupError, match="tidak ada"):
+        copy_records(missing, f"sqlite:///{tmp_path / 'baru.db'}")
+    assert not (tmp_path / "salah-ketik.db").exists()
+    src = f"sqlite:///{tmp_path / 'sop_ledger.db'}"
+    Ledger(src)
+    with pytest.raises(BackupError, match="tidak dapat dibuka") as caught:
+        copy_records(src, "postgresql://sop:rahasia-sekali@127.0.0.1:1/sop_ledger")
+    assert "rahasia-sekali" not in str(caught.value)
+
+
+def test_restore_refuses_a_database_that_is_not_the_records(tmp_path):
+    import sqlite3
+
+    url = f"sqlite:///{tmp_path / 'sop_ledger.db'}"
+    ledger = Ledger(url)
+    _fill(ledger)
+    before = _dump(ledger)
+    other = tmp_path / "airflow.db"  # e.g. Airflow's own database, picked by mistake
+    with sqlite3.connect(other) as conn:
+        conn.execute("CREATE TABLE dag (dag_id TEXT)")
+    with pytest.raises(BackupError, match="bukan cadangan catatan SOP"):
+        restore(url, other)
+    assert _dump(Ledger(url)) == before

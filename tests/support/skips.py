@@ -6,7 +6,10 @@
 
 from __future__ import annotations
 
+import os
 from typing import Any
+
+import pytest
 
 ALLOWED_LOCAL_SKIPS = {
     # X's own document lives in ../shared (not ours to copy); a clone without it cannot validate
@@ -32,3 +35,11 @@ def unexpected_skips(skips: list[tuple[str, str]] | None = None, *, ci: bool) ->
     if ci:
         return list(found)
     return [(n, r) for n, r in found if not any(a in r for a in ALLOWED_LOCAL_SKIPS)]
+
+
+def require(why: str | None, what: str) -> None:
+    """A prerequisite a test needs: missing (``why``), it fails under CI and is skipped elsewhere."""
+    if why:
+        if os.environ.get("CI"):
+            pytest.fail(f"CI must {what}: {why}")
+        pytest.skip(why)
