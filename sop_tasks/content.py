@@ -14,6 +14,7 @@ import os
 import re
 import shutil
 import subprocess
+import threading
 import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
@@ -171,6 +172,9 @@ def _sniff_video(head: bytes) -> str | None:
     return None
 
 
+_STRICT_DECODE = threading.Lock()  # Pillow's truncated-image switch is process-wide
+
+
 def _image_problem(path: Path) -> tuple[str, int, int] | str:
     """(format, width, height) of an image decoded in full, or why it cannot be accepted.
 
@@ -178,7 +182,7 @@ def _image_problem(path: Path) -> tuple[str, int, int] | str:
     would need gigabytes), then every pixel is decoded (a truncated or corrupt file is refused
     here, not at upload).
     """
-    from PIL import Image, UnidentifiedImageError
+    from PIL import Image, ImageFile, UnidentifiedImageError
 
     unknown = (
         "bukan gambar atau video yang dikenali (isi berkas diperiksa, bukan namanya); "
@@ -196,8 +200,14 @@ def _image_problem(path: Path) -> tuple[str, int, int] | str:
                 im.verify()
             if fmt not in IMAGE_FORMATS:
                 return f"format gambar {fmt} tidak diterima; simpan ulang sebagai JPEG atau PNG"
-            with Image.open(path) as im:
-                im.load()  # decode every pixel
+            with _STRICT_DECODE, Image.open(path) as im:
+                # WeasyPrint (the monthly report) sets Pillow's process-wide LOAD_TRUNCATED_IMAGES
+                # when imported, and a truncated JPEG then loads as grey: decode strictly here.
+                saved, ImageFile.LOAD_TRUNCATED_IMAGES = ImageFile.LOAD_TRUNCATED_IMAGES, False
+                try:
+                    im.load()  # decode every pixel
+                finally:
+                    ImageFile.LOAD_TRUNCATED_IMAGES = saved
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
         found = re.search(r"\((\d+) pixels\)", str(exc))  # Pillow names the size, not the sides
         return _too_many_pixels(None, None, int(found.group(1)) if found else None)

@@ -317,7 +317,12 @@ def test_a_decompression_bomb_is_refused_not_a_traceback(cfg, tmp_path, media_di
     )
 
 
-def test_images_are_decoded_in_full_and_videos_probed(cfg, tmp_path, media_dir):
+@pytest.mark.parametrize("lenient", [False, True], ids=["pillow-default", "after-weasyprint"])
+def test_images_are_decoded_in_full_and_videos_probed(cfg, tmp_path, media_dir, monkeypatch, lenient):
+    from PIL import ImageFile
+
+    # importing WeasyPrint (the monthly report, same process) turns this on for everyone
+    monkeypatch.setattr(ImageFile, "LOAD_TRUNCATED_IMAGES", lenient)
     whole = make_jpeg(media_dir / "utuh.jpg", size=(1200, 900)).read_bytes()
     (media_dir / "terpotong.jpg").write_bytes(whole[: len(whole) // 2])  # opens; pixels missing
     make_mp4(media_dir / "kosong.mp4")  # an MP4 header and nothing playable
@@ -329,6 +334,7 @@ def test_images_are_decoded_in_full_and_videos_probed(cfg, tmp_path, media_dir):
     assert "MP4 standar (H.264)" in problems[1]
     content = prepare(_form(media=["utuh.jpg", "liputan.mp4"]), cfg, tmp_path / "ok")
     assert [m.kind for m in content.media] == ["image", "video"]
+    assert ImageFile.LOAD_TRUNCATED_IMAGES is lenient  # the report's setting is left as it was
 
 
 @pytest.mark.parametrize(
