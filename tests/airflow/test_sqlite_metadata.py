@@ -19,7 +19,9 @@ from sop_tasks.airflow.sqlite import CONNECT_ARGS, CONNECT_ARGS_ASYNC
 def _read_then_write_while_another_writes(path, connect_args) -> list[int]:  # type: ignore[no-untyped-def]
     """A: SAVEPOINT, read; B writes and commits meanwhile; A then writes. Returns the rows."""
     a = sqlite3.connect(path, **connect_args)
-    b = sqlite3.connect(path, check_same_thread=False, **connect_args)
+    # Airflow's configure_orm adds check_same_thread=False to the shared CONNECT_ARGS in place
+    # once an earlier test has set it up: set it here without passing it twice
+    b = sqlite3.connect(path, **{**connect_args, "check_same_thread": False})
     a.execute("CREATE TABLE t (x INTEGER)")
     a.commit()
     cur = a.cursor()
