@@ -18,11 +18,14 @@ from __future__ import annotations
 
 from sop_tasks.errors import FollowUpError
 from sop_tasks.followup.decisions import (
+    APPROVAL_OPTIONS,
     DECISION_WORDS,
     DECISIONS,
+    OPTION_APPROVE,
     OPTION_NO_REPLY,
     OPTION_REPLY,
     OPTION_REROUTE,
+    OPTION_RETURN,
     OPTIONS,
     PARAM_PPID,
     PARAM_REASON,
@@ -74,6 +77,7 @@ from sop_tasks.followup.reminders import (
 from sop_tasks.followup.render import (
     REFUSED_LABEL,
     ItemView,
+    approval_body,
     body,
     fmt_date,
 )
@@ -84,6 +88,7 @@ from sop_tasks.followup.store import (
 )
 
 __all__ = [
+    "APPROVAL_OPTIONS",
     "APPROVAL_REMINDERS_STOP_AFTER",
     "DECISIONS",
     "DECISION_WORDS",
@@ -97,9 +102,11 @@ __all__ = [
     "EVENT_REMINDED",
     "EVENT_RETURNED",
     "OPTIONS",
+    "OPTION_APPROVE",
     "OPTION_NO_REPLY",
     "OPTION_REPLY",
     "OPTION_REROUTE",
+    "OPTION_RETURN",
     "PARAM_PPID",
     "PARAM_REASON",
     "PARAM_REPLY",
@@ -124,6 +131,7 @@ __all__ = [
     "ItemView",
     "PpidClock",
     "ReturnedReply",
+    "approval_body",
     "approval_remind_text",
     "awaiting_approval",
     "body",

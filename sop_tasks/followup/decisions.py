@@ -20,6 +20,11 @@ PARAM_REPLY, PARAM_REASON, PARAM_TARGET, PARAM_PPID = "reply", "alasan", "bidang
 REQUIRED_BY_OPTION = {OPTION_REPLY: PARAM_REPLY, OPTION_NO_REPLY: PARAM_REASON, OPTION_REROUTE: PARAM_TARGET}
 DECISIONS = {OPTION_REPLY: "reply", OPTION_NO_REPLY: "no_reply", OPTION_REROUTE: "reroute"}
 DECISION_WORDS = {"reply": "dibalas", "no_reply": "dinyatakan tidak perlu dibalas", "reroute": "diteruskan"}
+# follow_up.replies_need_approval: the official's answer to a bidang's reply. "Tidak" sends the item
+# back to the same bidang for a new answer (a revision run).
+OPTION_APPROVE = "Ya — setujui balasan"
+OPTION_RETURN = "Tidak — kembalikan"
+APPROVAL_OPTIONS = [OPTION_APPROVE, OPTION_RETURN]
 
 
 @dataclass(frozen=True)

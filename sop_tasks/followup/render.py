@@ -1,4 +1,5 @@
-"""What staff read about a follow-up: dates, the status label and the step-8 request's Markdown.
+"""What staff read about a follow-up: dates, the status label, the Markdown of the step-8 request
+and of the reply's approval question.
 
 Public text (the citizen's words, a returned reply) is shown inert.
 """
@@ -8,18 +9,21 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime
 
+from sop_tasks.approval import REASON_PARAM
 from sop_tasks.config import CHANNEL_NAMES
 from sop_tasks.followup.decisions import (
+    OPTION_APPROVE,
     OPTION_NO_REPLY,
     OPTION_REPLY,
     OPTION_REROUTE,
+    OPTION_RETURN,
     PARAM_PPID,
     PARAM_REASON,
     PARAM_REPLY,
     PARAM_TARGET,
     ReturnedReply,
 )
-from sop_tasks.followup.events import EVENT_APPROVED, STEP8
+from sop_tasks.followup.events import EVENT_APPROVED, STEP8, STEP9
 from sop_tasks.records.ledger import to_wib
 from sop_tasks.records.models import FollowUpEvent, IncomingItemRow, ReplyResult
 from sop_tasks.render import inert_block, inert_inline, plain_line
@@ -133,5 +137,38 @@ def body(view: ItemView, bidang_name: str, revision: ReturnedReply | None = None
         f"dengan *{PARAM_REASON}*; atau **{OPTION_REROUTE}** dan pilih *{PARAM_TARGET}*. "
         f"Centang *{PARAM_PPID}* bila ini permohonan informasi publik (UU 14/2008: dijawab paling "
         "lambat 10 hari kerja).",
+    ]
+    return "\n".join(lines)
+
+
+def approval_body(view: ItemView, bidang_name: str, reply: FollowUpEvent, approver_title: str) -> str:
+    """Markdown of the reply approval; the citizen's words and the reply are inert."""
+    i = view.item
+    written = to_wib(reply.at) or reply.at
+    lines = [
+        f"**Persetujuan balasan oleh {approver_title}** — SOP peringatan 1: hanya yang disetujui pejabat "
+        f"yang boleh diunggah. Balasan yang disetujui diunggah di tempat pesan masuk "
+        f"(langkah {STEP9.number}, waktu baku {STEP9.standard_minutes} menit).",
+        "",
+        f"Informasi masuk #{i.id} lewat {CHANNEL_NAMES.get(i.channel, i.channel)} ({i.kind}), "
+        f"dari {inert_inline(i.author or '-')}.",
+        "",
+        "**Pesan warga**",
+        "",
+        inert_block(i.text),
+        "",
+        f"**Tautan:** {inert_inline(i.url) if i.url else '-'}",
+        "",
+    ]
+    if view.submission_title:
+        lines += [f"**Unggahan kita yang dikomentari:** {inert_inline(view.submission_title)}", ""]
+    lines += [
+        f"**Balasan {bidang_name}** — ditulis oleh {inert_inline(reply.actor or '?')}, "
+        f"{written:%d-%m-%Y %H:%M} WIB",
+        "",
+        inert_block(reply.text or ""),
+        "",
+        f"Pilih **{OPTION_APPROVE}** bila balasan layak diunggah apa adanya, atau **{OPTION_RETURN}** "
+        f"dan isi kolom *{REASON_PARAM}* dengan apa yang perlu diperbaiki: balasan itu tidak diunggah.",
     ]
     return "\n".join(lines)
