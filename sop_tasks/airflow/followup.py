@@ -23,10 +23,11 @@ from sop_tasks.channels.base import PublishResult, Replier
 from sop_tasks.config import CHANNEL_NAMES, OfficeConfig
 from sop_tasks.errors import ApprovalMissingError
 from sop_tasks.exactly_once import ReplyResults, write_once
+from sop_tasks.followup.render import approval_body
 from sop_tasks.records.inbox import Inbox
-from sop_tasks.records.ledger import Ledger, to_wib
+from sop_tasks.records.ledger import Ledger
 from sop_tasks.records.models import FollowUpEvent
-from sop_tasks.render import inert_block, inert_inline, plain_line
+from sop_tasks.render import plain_line
 
 log = logging.getLogger(__name__)
 PREPARE_TASK = "sop08_siapkan"
@@ -42,9 +43,8 @@ DECISION_XCOM, REROUTE_XCOM, REVISION_XCOM = "decision", "reroute", "revision"
 # (see sop_tasks.followup.REPLY_APPROVER_ROLE) — never the one who wrote it. "Tidak" sends the item
 # back to the same bidang: a revision run of this DAG asks it for a new answer.
 REPLY_APPROVER_ROLE = fu.REPLY_APPROVER_ROLE
-OPTION_APPROVE = "Ya — setujui balasan"
-OPTION_RETURN = "Tidak — kembalikan"
-APPROVAL_OPTIONS = [OPTION_APPROVE, OPTION_RETURN]
+OPTION_APPROVE, OPTION_RETURN = fu.OPTION_APPROVE, fu.OPTION_RETURN
+APPROVAL_OPTIONS = fu.APPROVAL_OPTIONS
 EVENT_APPROVED, EVENT_RETURNED = fu.EVENT_APPROVED, fu.EVENT_RETURNED
 _PPID_WORDS = re.compile(r"\b(ppid|permohonan informasi|informasi publik|keterbukaan informasi)\b", re.I)
 
@@ -297,39 +297,6 @@ class FollowUpOperator(HITLBranchOperator):
                 },
             )
         context["ti"].xcom_push(key=DECISION_XCOM, value={"decision": decision, "by": who, "target": target})
-
-
-def approval_body(view: fu.ItemView, bidang_name: str, reply: FollowUpEvent, approver_title: str) -> str:
-    """Markdown of the reply approval; the citizen's words and the reply are inert."""
-    i = view.item
-    written = to_wib(reply.at) or reply.at
-    lines = [
-        f"**Persetujuan balasan oleh {approver_title}** — SOP peringatan 1: hanya yang disetujui pejabat "
-        f"yang boleh diunggah. Balasan yang disetujui diunggah di tempat pesan masuk "
-        f"(langkah {fu.STEP9.number}, waktu baku {fu.STEP9.standard_minutes} menit).",
-        "",
-        f"Informasi masuk #{i.id} lewat {CHANNEL_NAMES.get(i.channel, i.channel)} ({i.kind}), "
-        f"dari {inert_inline(i.author or '-')}.",
-        "",
-        "**Pesan warga**",
-        "",
-        inert_block(i.text),
-        "",
-        f"**Tautan:** {inert_inline(i.url) if i.url else '-'}",
-        "",
-    ]
-    if view.submission_title:
-        lines += [f"**Unggahan kita yang dikomentari:** {inert_inline(view.submission_title)}", ""]
-    lines += [
-        f"**Balasan {bidang_name}** — ditulis oleh {inert_inline(reply.actor or '?')}, "
-        f"{written:%d-%m-%Y %H:%M} WIB",
-        "",
-        inert_block(reply.text or ""),
-        "",
-        f"Pilih **{OPTION_APPROVE}** bila balasan layak diunggah apa adanya, atau **{OPTION_RETURN}** "
-        f"dan isi kolom *{REASON_PARAM}* dengan apa yang perlu diperbaiki: balasan itu tidak diunggah.",
-    ]
-    return "\n".join(lines)
 
 
 class ReplyApprovalOperator(HITLOperator, SkipMixin):

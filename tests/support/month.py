@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-import sop_tasks.followup
+import sop_tasks.followup.store
 import sop_tasks.records.inbox
 import sop_tasks.records.ledger
 from sop_tasks.config import OfficeConfig
@@ -41,7 +41,7 @@ class Clock:
 @contextmanager
 def clock(monkeypatch: pytest.MonkeyPatch) -> Iterator[Clock]:
     c = Clock()
-    for mod in (sop_tasks.records.ledger, sop_tasks.records.inbox, sop_tasks.followup):
+    for mod in (sop_tasks.records.ledger, sop_tasks.records.inbox, sop_tasks.followup.store):
         monkeypatch.setattr(mod, "utcnow", c)
     yield c
 

@@ -1,0 +1,155 @@
+"""Record 3 rows for the reports and the CLI: one per item and bidang it was forwarded to."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import select
+
+from sop_tasks.config import OfficeConfig
+from sop_tasks.followup.decisions import awaiting_approval, decision_history, verdict_on
+from sop_tasks.followup.events import EVENT_APPROVED, EVENT_REFUSED, EVENT_RETURNED, STEP7, STEP9
+from sop_tasks.followup.ppid import ppid_clock_from
+from sop_tasks.followup.render import status_label
+from sop_tasks.records.ledger import WIB, Ledger, to_wib
+from sop_tasks.records.models import FollowUpEvent, Forward, IncomingItemRow, ReplyResult
+
+
+def summarize(
+    ledger: Ledger,
+    cfg: OfficeConfig | None = None,
+    now: datetime | None = None,
+    *,
+    forwarded_between: tuple[datetime, datetime] | None = None,
+) -> list[dict[str, Any]]:
+    """Record 3 rows, one per item and bidang it was forwarded to.
+
+    Who answered, when (WIB), what was posted or why not, elapsed times incoming → forwarded
+    → answered → posted against the SOP's standard times, and the PPID clock (current
+    deadline, extension, lapsed). ``cfg`` adds working days left before a PPID deadline.
+    ``forwarded_between``: only the rows forwarded in that period (naive UTC, end excluded).
+
+    A reply the official returned is not an answer: until the bidang answers again the row's
+    status is ``reply_returned`` (label: who returned it, when and why; ``reply_text`` the
+    returned reply), and every return stays listed in ``returned`` after the revision.
+    """
+    now = now or datetime.now(UTC)
+    today = now.astimezone(cfg.tz if cfg else WIB).date()
+    cal = cfg.calendar() if cfg else None
+    with ledger.session() as s:
+        ids = select(Forward.item_id)
+        if forwarded_between is not None:  # one period (naive UTC, end excluded): its items only
+            ids = ids.where(Forward.forwarded_at >= forwarded_between[0])
+            ids = ids.where(Forward.forwarded_at < forwarded_between[1])
+        forwards = list(s.scalars(select(Forward).where(Forward.item_id.in_(ids)).order_by(Forward.id)))
+        items = {i.id: i for i in s.scalars(select(IncomingItemRow).where(IncomingItemRow.id.in_(ids)))}
+        events: dict[int, list[FollowUpEvent]] = {}
+        for e in s.scalars(
+            select(FollowUpEvent).where(FollowUpEvent.item_id.in_(ids)).order_by(FollowUpEvent.id)
+        ):
+            events.setdefault(e.item_id, []).append(e)
+        replies: dict[int, list[ReplyResult]] = {}
+        for r in s.scalars(select(ReplyResult).where(ReplyResult.item_id.in_(ids)).order_by(ReplyResult.id)):
+            replies.setdefault(r.item_id, []).append(r)
+    latest = {f.item_id: f.bidang for f in forwards}
+
+    def iso(dt: datetime | None) -> str | None:
+        return None if dt is None else (to_wib(dt) or dt).isoformat()
+
+    def secs(a: datetime | None, b: datetime | None) -> float | None:
+        return None if a is None or b is None else round(max(0.0, (b - a).total_seconds()), 1)
+
+    def over(seconds: float | None, standard: int | None) -> bool:
+        return bool(seconds is not None and standard and seconds > standard)
+
+    rows = []
+    for f in forwards:
+        if forwarded_between and not forwarded_between[0] <= f.forwarded_at < forwarded_between[1]:
+            continue  # an earlier or later forward of an item of the period (a reroute)
+        item = items[f.item_id]
+        all_evs = events.get(f.item_id, [])
+        decision, returns = decision_history(all_evs, f.bidang)
+        awaiting = returns[-1] if decision is None and returns else None
+        verdict = verdict_on(all_evs, decision) if decision and decision.event == "reply" else None
+        asked = decision is not None and awaiting_approval(all_evs, f.bidang) is not None
+        results = replies.get(f.item_id, []) if decision and decision.event == "reply" else []
+        posted = next((r for r in results if r.status in ("published", "outbox")), None)
+        failed = next((r for r in reversed(results) if r.status == "error"), None)
+        since = decision.id if decision is not None else (returns[-1].returned.id if returns else 0)
+        refused = any(e.event == EVENT_REFUSED and e.bidang == f.bidang and e.id > since for e in all_evs)
+        rerouted_from = f.via.split(":", 1)[1] if f.via.startswith("teruskan:") else None
+        std_forward = None if rerouted_from else STEP7.standard_seconds  # a reroute is step 8
+        to_forward = secs(item.seen_at, f.forwarded_at)
+        to_post = secs(decision.at if decision else None, posted.recorded_at if posted else None)
+        clock = ppid_clock_from(item.id, all_evs, latest.get(item.id))
+        left = None
+        if clock and cal and clock.answered_at is None and not clock.lapsed(today):
+            left = cal.working_days_between(today, clock.deadline)
+        rows.append(
+            {
+                "item_id": item.id,
+                "channel": item.channel,
+                "kind": item.kind,
+                "author": item.author,
+                "text": item.text,
+                "item_url": item.url,
+                "created_at": iso(item.created_at),
+                "seen_at": iso(item.seen_at),
+                "bidang": f.bidang,
+                "forwarded_at": iso(f.forwarded_at),
+                "rerouted_from": rerouted_from,
+                "status": decision.event
+                if decision
+                else (EVENT_RETURNED if awaiting else "menunggu tindak lanjut"),
+                "status_label": status_label(decision, posted, failed, returns, verdict, asked, refused),
+                "answered_by": decision.actor if decision else None,
+                "answered_at": iso(decision.at) if decision else None,
+                "reply_text": decision.text
+                if decision and decision.event == "reply"
+                else (awaiting.reply.text if awaiting else None),
+                "approved": {"by": verdict.actor, "at": iso(verdict.at)}
+                if verdict and verdict.event == EVENT_APPROVED
+                else None,
+                "returned": [
+                    {
+                        "reply_text": r.reply.text,
+                        "replied_by": r.reply.actor,
+                        "replied_at": iso(r.reply.at),
+                        "by": r.returned.actor,
+                        "at": iso(r.returned.at),
+                        "reason": r.returned.text,
+                    }
+                    for r in returns
+                ],
+                "reason": decision.text if decision and decision.event == "no_reply" else None,
+                "rerouted_to": decision.target_bidang if decision else None,
+                "posted": {"mode": posted.mode, "post_id": posted.post_id, "url": posted.url}
+                if posted
+                else None,
+                "posted_at": iso(posted.recorded_at) if posted else None,
+                "post_error": failed.message if failed and not posted else None,
+                "seconds_incoming_to_forwarded": to_forward,
+                "standard_forward_seconds": std_forward,
+                "over_standard_forward": over(to_forward, std_forward),
+                "seconds_forwarded_to_answered": secs(f.forwarded_at, decision.at if decision else None),
+                "seconds_answered_to_posted": to_post,
+                "standard_post_seconds": STEP9.standard_seconds,
+                "over_standard_post": over(to_post, STEP9.standard_seconds),
+                "ppid": clock is not None,
+                "ppid_deadline": clock.deadline.isoformat() if clock else None,
+                "ppid_original_deadline": clock.original_deadline.isoformat() if clock else None,
+                "ppid_extended": {
+                    "deadline": clock.deadline.isoformat(),
+                    "reason": clock.extension_reason,
+                    "by": clock.extended_by,
+                    "at": iso(clock.extended_at),
+                }
+                if clock and clock.extended
+                else None,
+                "ppid_answered_at": iso(clock.answered_at) if clock else None,
+                "ppid_lapsed": bool(clock and clock.lapsed(today)),
+                "ppid_working_days_left": left,
+            }
+        )
+    return rows
