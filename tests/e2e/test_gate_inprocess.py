@@ -4,7 +4,6 @@ never made (outbox empty), for sop_publish, sop_update and a reply."""
 
 from __future__ import annotations
 
-import copy
 import threading
 import uuid
 from typing import Any
@@ -16,7 +15,7 @@ from sop_tasks.airflow.ledger import get_ledger
 from sop_tasks.approval import OPTION_YES
 from sop_tasks.followup import FollowUps
 from sop_tasks.records.ledger import STATUS_REFUSED
-from tests.support.airflow_api import Answer, run_answered, unstick
+from tests.support.airflow_api import Answer, defaults_restored, run_answered, unstick
 from tests.support.follow_up import record_item
 from tests.support.shortcuts import Marker
 
@@ -37,20 +36,18 @@ def no_connections(monkeypatch):
 
 def _marked(dag: Any, api: Any, conf: dict[str, Any], tasks: list[str], user: str) -> tuple[Any, Marker]:
     """``dag.test(run_conf=conf)`` with ``tasks`` marked success by ``user`` as they wait; watchdog."""
-    defaults = {key: copy.deepcopy(dag.params.get_param(key).value) for key in dag.params}
     marker = Marker(api, dag.dag_id, tasks, user, deadline_s=200)
     stuck: list[str] = []
     watchdog = threading.Timer(200, lambda: stuck.extend(unstick(dag.dag_id)))
     thread = marker.start()
     watchdog.start()
     try:
-        dr = dag.test(run_conf=conf)
+        with defaults_restored(dag) as defaults:
+            dr = dag.test(run_conf={**defaults, **conf})
     finally:
         watchdog.cancel()
         marker.stop()
         thread.join(5)
-        for key, value in defaults.items():
-            dag.params.get_param(key).value = value
     assert not stuck, f"waited for answers nobody gave: {stuck}; marked: {marker.log}"
     assert not marker.errors, marker.errors
     return dr, marker

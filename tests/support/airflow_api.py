@@ -10,7 +10,8 @@ import copy
 import json
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -83,6 +84,7 @@ class Answerer:
     log: list[tuple[str, str, int, str]] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
     seen_tasks: list[str] = field(default_factory=list)
+    skip_runs: set[str] = field(default_factory=set)  # runs that are not this answerer's
     _stop: threading.Event = field(default_factory=threading.Event)
 
     def run(self) -> None:
@@ -92,8 +94,8 @@ class Answerer:
                 for d in self.api.pending(self.dag_id):
                     ti = d["task_instance"]
                     task_id = ti["task_id"]
-                    if ti.get("state") != "awaiting_input":
-                        continue  # not settled yet (see DESIGN.md: the 3.3.2 race)
+                    if ti.get("state") != "awaiting_input" or ti["dag_run_id"] in self.skip_runs:
+                        continue  # not settled yet (see DESIGN.md: the 3.3.2 race), or not ours
                     if task_id not in self.seen_tasks:
                         self.seen_tasks.append(task_id)
                     answers = self.script.get(task_id)
@@ -146,6 +148,23 @@ def unstick(dag_id: str) -> list[str]:
         return [f"{ti.run_id}/{ti.task_id}" for ti in tis]
 
 
+@contextmanager
+def defaults_restored(dag: Any) -> Iterator[dict[str, Any]]:
+    """The DAG's real param defaults, to send in full as a dag.test() run's conf.
+
+    In-process, Airflow writes a run's conf into the DAG's Param objects and its tasks' copies
+    (a worker parses the DAG afresh per task, so production never sees it): a value one test
+    gave (say ``bidang``) would be the next run's default. So every run names every param, and
+    the DAG's own Params are put back afterwards.
+    """
+    defaults = {key: copy.deepcopy(dag.params.get_param(key).value) for key in dag.params}
+    try:
+        yield copy.deepcopy(defaults)
+    finally:
+        for key, value in defaults.items():
+            dag.params.get_param(key).value = value
+
+
 def run_answered(
     dag: Any,
     api: ApiClient,
@@ -162,26 +181,31 @@ def run_answered(
     have been asked for.
     """
     script = {task: list(answers) for task, answers in script.items()}
-    # In-process, Airflow writes a run's conf into the DAG's own Param objects (a worker parses
-    # the DAG afresh per task, so production never sees it); restore them so the next run of
-    # this DAG object starts from the real defaults.
-    defaults = {key: copy.deepcopy(dag.params.get_param(key).value) for key in dag.params}
-    answerer = Answerer(api, dag.dag_id, script, deadline_s=deadline_s, params_for=params_for)
+    from airflow.models.dagrun import DagRun
+    from airflow.utils.session import create_session
+    from sqlalchemy import select
+
+    # Only the run dag.test() is about to create is answered: a question an earlier test left
+    # waiting in the session's database (same DAG, another run) must not take these answers.
+    with create_session() as s:
+        earlier = set(s.scalars(select(DagRun.run_id).where(DagRun.dag_id == dag.dag_id)))
+    answerer = Answerer(
+        api, dag.dag_id, script, deadline_s=deadline_s, params_for=params_for, skip_runs=earlier
+    )
     stuck: list[str] = []
     watchdog = threading.Timer(deadline_s, lambda: stuck.extend(unstick(dag.dag_id)))
     thread = answerer.start()
     watchdog.start()
     try:
-        kwargs: dict[str, Any] = {"run_conf": conf}
-        if logical_date is not None:
-            kwargs["logical_date"] = logical_date
-        dr = dag.test(**kwargs)
+        with defaults_restored(dag) as defaults:
+            kwargs: dict[str, Any] = {"run_conf": {**defaults, **conf}}
+            if logical_date is not None:
+                kwargs["logical_date"] = logical_date
+            dr = dag.test(**kwargs)
     finally:
         watchdog.cancel()
         answerer.stop()
         thread.join(5)
-        for key, value in defaults.items():
-            dag.params.get_param(key).value = value
     assert not stuck, f"dag.test() waited for answers nobody gave: {stuck}; answered: {answerer.log}"
     assert not answerer.errors, answerer.errors
     assert not any(script.values()), f"answers never asked for: {script}; answered: {answerer.log}"
