@@ -56,12 +56,13 @@ def _word_units(view: RuleView) -> list[str]:
 @lru_cache(maxsize=100_000)
 def _char_features_of_word(word: str) -> tuple[str, ...]:
     """Character 3–5-grams of `` word `` (padded with a space each side), with repeats."""
+    return tuple("h:" + gram for gram in _char_grams(word))
+
+
+def _char_grams(word: str) -> list[str]:
+    """The n-grams of :func:`_char_features_of_word`, without the ``h:`` prefix, in the same order."""
     padded = f" {word} "
-    return tuple(
-        "h:" + padded[i : i + n]
-        for n in range(3, min(5, len(padded)) + 1)
-        for i in range(len(padded) - n + 1)
-    )
+    return [padded[i : i + n] for n in range(3, min(5, len(padded)) + 1) for i in range(len(padded) - n + 1)]
 
 
 def _char_units(view: RuleView) -> list[str]:
@@ -114,6 +115,10 @@ def _document_counts(units: list[str], grams: bool) -> set[str]:
     return keys
 
 
+_MISSING: Any = object()
+_UNIT_CACHE = 200_000  # words whose n-gram rows are remembered (then the cache starts again)
+
+
 @dataclass(frozen=True)
 class TextModel:
     """A trained model: feature index, IDF, coefficients (features × classes), intercepts."""
@@ -127,10 +132,31 @@ class TextModel:
     meta: dict[str, Any]
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "_index", {f: i for i, f in enumerate(self.features)})
-        object.__setattr__(self, "_words", {})
-        object.__setattr__(self, "_chars", {})
-        object.__setattr__(self, "_zero", (0.0,) * len(self.classes))
+        index = {f: i for i, f in enumerate(self.features)}
+        n = len(self.classes)
+        object.__setattr__(self, "_index", index)
+        object.__setattr__(self, "_zero", (0.0,) * (n + 1))
+        object.__setattr__(self, "_chars", {})  # word → its row for the character n-grams
+        object.__setattr__(self, "_grams", {})  # n-gram → (IDF, coefficients), or None: not a feature
+        # Every word feature's row, computed once: (IDF × coefficient per class, IDF²) — what the
+        # unit of one occurrence adds (see _block). Unigrams by stem, bigrams by their two stems.
+        unigrams: dict[str, tuple[float, ...]] = {}
+        bigrams: dict[tuple[str, str], tuple[float, ...]] = {}
+        words = [i for i, f in enumerate(self.features) if f.startswith("k:")]
+        if words:
+            idf = self.idf[words]
+            rows = np.hstack([idf[:, None] * self.coef[words], (idf * idf)[:, None]])
+            for i, row in zip(words, rows.tolist(), strict=True):
+                first, _, second = self.features[i][2:].partition(" ")
+                if second:
+                    bigrams[first, second] = tuple(row)
+                else:
+                    unigrams[first] = tuple(row)
+        object.__setattr__(self, "_unigrams", unigrams)
+        object.__setattr__(self, "_bigrams", bigrams)
+        # Rule features: bidang code / spam category → coefficient row.
+        rule_rows = {key: tuple(self.coef[i].tolist()) for key, i in index.items() if key.startswith("a:")}
+        object.__setattr__(self, "_rule_rows", rule_rows)
         spam_cols = [i for i, c in enumerate(self.classes) if c.startswith(SPAM + ":")]
         object.__setattr__(self, "_spam_cols", np.array(spam_cols, dtype=int))
 
@@ -139,41 +165,85 @@ class TextModel:
         return self._index  # type: ignore[attr-defined]
 
     # -- features ---------------------------------------------------------------------------
-    def _unit(self, unit: str, grams: bool) -> tuple[tuple[float, ...], float]:
-        """A unit's weighted coefficients (one value per class) and its squared norm (cached)."""
-        cache: dict[str, tuple[tuple[float, ...], float]]
-        cache = self._chars if grams else self._words  # type: ignore[attr-defined]
-        hit = cache.get(unit)
-        if hit is None:
-            ids = _unit_ids(unit, grams, self.index)
-            if ids:
-                idx = np.fromiter(ids.keys(), dtype=np.intp, count=len(ids))
-                vals = self.idf[idx] * np.fromiter(ids.values(), dtype=np.float64, count=len(ids))
-                hit = (tuple((vals @ self.coef[idx]).tolist()), float(vals @ vals))
-            else:
-                hit = (self._zero, 0.0)  # type: ignore[attr-defined]
-            if len(cache) > 200_000:
+    def _gram_row(self, gram: str) -> tuple[float, ...] | None:
+        """(IDF × coefficient per class, IDF², IDF) of one character n-gram; None: not a feature."""
+        i = self.index.get("h:" + gram)
+        if i is None:
+            return None
+        idf = float(self.idf[i])
+        return (*(idf * w for w in self.coef[i].tolist()), idf * idf, idf)
+
+    def _char_row(self, word: str) -> tuple[float, ...]:
+        """A word's row for the character n-grams: IDF × count × coefficients summed over its
+        n-grams (in the order of the training path), followed by its squared norm."""
+        grams: dict[str, tuple[float, ...] | None] = self._grams  # type: ignore[attr-defined]
+        counts: dict[str, int] = {}
+        for gram in _char_grams(word):
+            counts[gram] = counts.get(gram, 0) + 1
+        n = len(self.classes)
+        parts: list[tuple[float, ...]] = []
+        for gram, c in counts.items():
+            hit = grams.get(gram, _MISSING)
+            if hit is _MISSING:
+                if len(grams) > _UNIT_CACHE:
+                    grams.clear()
+                hit = grams[gram] = self._gram_row(gram)
+            if hit is None:
+                continue
+            if c == 1:
+                parts.append(hit)
+            else:  # repeated in the word: IDF × count, as the training path weights it
+                v = hit[n + 1] * c
+                w = self.coef[self.index["h:" + gram]].tolist()
+                parts.append((*(v * x for x in w), v * v))
+        if not parts:
+            return self._zero  # type: ignore[attr-defined]
+        return tuple(sum(col) for col in itertools.islice(zip(*parts, strict=False), n + 1))
+
+    def _char_rows(self, words: list[str]) -> list[tuple[float, ...]]:
+        """The rows of words for the character n-grams (cached per word)."""
+        cache: dict[str, tuple[float, ...]] = self._chars  # type: ignore[attr-defined]
+        get = cache.get
+        rows = [get(w) for w in words]
+        if None in rows:
+            if len(cache) > _UNIT_CACHE:
                 cache.clear()
-            cache[unit] = hit
-        return hit
+            for k, w in enumerate(words):
+                if rows[k] is None:
+                    row = cache.get(w)
+                    if row is None:
+                        row = cache[w] = self._char_row(w)
+                    rows[k] = row
+        return rows  # type: ignore[return-value]
 
     def logits(self, view: RuleView) -> np.ndarray:
-        """The linear scores of one message: cached per-unit sums, exactly the training weighting."""
-        out = self.intercept.copy()
-        for units, grams in ((_word_units(view), False), (_char_units(view), True)):
-            if not units:
-                continue
-            unit = self._unit
-            parts = [unit(u, grams) for u in units]
-            norm2 = sum(q for _, q in parts)
-            if norm2:
-                out += np.array([sum(col) for col in zip(*(v for v, _ in parts), strict=True)]) / math.sqrt(
-                    norm2
-                )
+        """The linear scores of one message (see :meth:`_logits`)."""
+        return np.array(self._logits(view))
+
+    def _logits(self, view: RuleView) -> list[float]:
+        """The linear scores of one message: per-unit rows added up, exactly the training weighting.
+
+        Plain floats, added in the order the straightforward sum adds them (each group's units in
+        message order, then the rule features): the same numbers, without an array per step."""
+        out: list[float] = self.intercept.tolist()
+        n = len(self.classes)
+        zero: tuple[float, ...] = self._zero  # type: ignore[attr-defined]
+        toks = [t for t in view.analysis.tokens if t]
+        uni = self._unigrams.get  # type: ignore[attr-defined]
+        bi = self._bigrams.get  # type: ignore[attr-defined]
+        word_rows = [uni(t, zero) for t in toks]
+        word_rows += [bi(pair, zero) for pair in itertools.pairwise(toks)]
+        for rows in (word_rows, self._char_rows(_char_units(view))):
+            if rows:
+                sums = [sum(col) for col in zip(*rows, strict=True)]
+                if sums[n]:
+                    norm = math.sqrt(sums[n])
+                    out = [o + x / norm for o, x in zip(out, sums, strict=False)]
+        rule_rows: dict[str, tuple[float, ...]] = self._rule_rows  # type: ignore[attr-defined]
         for key, value in _rule_features(view).items():
-            i = self.index.get(key)
-            if i is not None:
-                out += value * self.coef[i]
+            row = rule_rows.get(key)
+            if row is not None:
+                out = [o + value * c for o, c in zip(out, row, strict=True)]
         return out
 
     def vector(self, view: RuleView) -> tuple[np.ndarray, np.ndarray]:

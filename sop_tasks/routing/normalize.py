@@ -87,9 +87,20 @@ _RUN3 = re.compile(r"([a-z])\1{2,}")
 _RUN2 = re.compile(r"([a-z])\1+")
 
 
+# The characters _FOLD maps (translate with a dictionary is slow: it runs only when one is there).
+_FOLDABLE = frozenset(map(chr, _FOLD))
+
+
 def fold(text: str) -> str:
     """NFKC, lower case, decorated letters → plain, combining marks removed (of the clipped text)."""
-    text = unicodedata.normalize("NFD", unicodedata.normalize("NFKC", text).lower().translate(_FOLD))
+    if text.isascii():  # every step below leaves lower-case ASCII as it is
+        return text.lower()
+    text = unicodedata.normalize("NFKC", text).lower()
+    if not _FOLDABLE.isdisjoint(text):
+        text = text.translate(_FOLD)
+    text = unicodedata.normalize("NFD", text)
+    if text.isascii():
+        return text
     return unicodedata.normalize("NFC", _MARKS.sub("", text))
 
 
