@@ -141,7 +141,7 @@ class TextModel:
         # Every word feature's row, computed once: (IDF × coefficient per class, IDF²) — what the
         # unit of one occurrence adds (see _block). Unigrams by stem, bigrams by their two stems.
         unigrams: dict[str, tuple[float, ...]] = {}
-        bigrams: dict[tuple[str, str], tuple[float, ...]] = {}
+        bigrams: dict[str, dict[str, tuple[float, ...]]] = {}  # first stem → second stem → row
         words = [i for i, f in enumerate(self.features) if f.startswith("k:")]
         if words:
             idf = self.idf[words]
@@ -149,16 +149,18 @@ class TextModel:
             for i, row in zip(words, rows.tolist(), strict=True):
                 first, _, second = self.features[i][2:].partition(" ")
                 if second:
-                    bigrams[first, second] = tuple(row)
+                    bigrams.setdefault(first, {})[second] = tuple(row)
                 else:
                     unigrams[first] = tuple(row)
         object.__setattr__(self, "_unigrams", unigrams)
         object.__setattr__(self, "_bigrams", bigrams)
         # Rule features: bidang code / spam category → coefficient row.
-        rule_rows = {key: tuple(self.coef[i].tolist()) for key, i in index.items() if key.startswith("a:")}
-        object.__setattr__(self, "_rule_rows", rule_rows)
+        rule = {key: tuple(self.coef[i].tolist()) for key, i in index.items() if key.startswith("a:")}
+        bidang_rows = {k[2:]: v for k, v in rule.items() if not k.startswith("a:spam:") and k != "a:<url>"}
+        spam_rows = {k[7:]: v for k, v in rule.items() if k.startswith("a:spam:")}
+        object.__setattr__(self, "_rule_rows", (bidang_rows, spam_rows, rule.get("a:<url>")))
         spam_cols = [i for i, c in enumerate(self.classes) if c.startswith(SPAM + ":")]
-        object.__setattr__(self, "_spam_cols", np.array(spam_cols, dtype=int))
+        object.__setattr__(self, "_spam_cols", tuple(spam_cols))
 
     @property
     def index(self) -> dict[str, int]:
@@ -177,25 +179,34 @@ class TextModel:
         """A word's row for the character n-grams: IDF × count × coefficients summed over its
         n-grams (in the order of the training path), followed by its squared norm."""
         grams: dict[str, tuple[float, ...] | None] = self._grams  # type: ignore[attr-defined]
-        counts: dict[str, int] = {}
-        for gram in _char_grams(word):
-            counts[gram] = counts.get(gram, 0) + 1
+        keys = _char_grams(word)
         n = len(self.classes)
-        parts: list[tuple[float, ...]] = []
-        for gram, c in counts.items():
-            hit = grams.get(gram, _MISSING)
-            if hit is _MISSING:
-                if len(grams) > _UNIT_CACHE:
-                    grams.clear()
-                hit = grams[gram] = self._gram_row(gram)
-            if hit is None:
-                continue
-            if c == 1:
-                parts.append(hit)
-            else:  # repeated in the word: IDF × count, as the training path weights it
-                v = hit[n + 1] * c
-                w = self.coef[self.index["h:" + gram]].tolist()
-                parts.append((*(v * x for x in w), v * v))
+        if len(grams) > _UNIT_CACHE:
+            grams.clear()
+        if len(set(keys)) == len(keys):  # the usual case: every n-gram once
+            found = [grams.get(key, _MISSING) for key in keys]
+            if _MISSING in found:
+                for k, key in enumerate(keys):
+                    if found[k] is _MISSING:
+                        found[k] = grams[key] = self._gram_row(key)
+            parts: list[tuple[float, ...]] = [p for p in found if p is not None]
+        else:
+            counts: dict[str, int] = {}
+            for key in keys:
+                counts[key] = counts.get(key, 0) + 1
+            parts = []
+            for key, c in counts.items():
+                hit = grams.get(key, _MISSING)
+                if hit is _MISSING:
+                    hit = grams[key] = self._gram_row(key)
+                if hit is None:
+                    continue
+                if c == 1:
+                    parts.append(hit)
+                else:  # repeated in the word: IDF × count, as the training path weights it
+                    v = hit[n + 1] * c
+                    w = self.coef[self.index["h:" + key]].tolist()
+                    parts.append((*(v * x for x in w), v * v))
         if not parts:
             return self._zero  # type: ignore[attr-defined]
         return tuple(sum(col) for col in itertools.islice(zip(*parts, strict=False), n + 1))
@@ -217,8 +228,10 @@ class TextModel:
         return rows  # type: ignore[return-value]
 
     def logits(self, view: RuleView) -> np.ndarray:
-        """The linear scores of one message (see :meth:`_logits`)."""
-        return np.array(self._logits(view))
+        """The linear scores of one message, the straightforward way: its feature row (exactly as
+        training builds it) times the coefficients. Routing uses :meth:`_logits`, the same sum."""
+        idx, vals = self.vector(view)
+        return np.asarray(self.intercept + vals @ self.coef[idx])
 
     def _logits(self, view: RuleView) -> list[float]:
         """The linear scores of one message: per-unit rows added up, exactly the training weighting.
@@ -227,23 +240,37 @@ class TextModel:
         message order, then the rule features): the same numbers, without an array per step."""
         out: list[float] = self.intercept.tolist()
         n = len(self.classes)
-        zero: tuple[float, ...] = self._zero  # type: ignore[attr-defined]
         toks = [t for t in view.analysis.tokens if t]
+        # Units that are no feature add nothing (their row is zero): only the others are summed.
         uni = self._unigrams.get  # type: ignore[attr-defined]
-        bi = self._bigrams.get  # type: ignore[attr-defined]
-        word_rows = [uni(t, zero) for t in toks]
-        word_rows += [bi(pair, zero) for pair in itertools.pairwise(toks)]
+        after = self._bigrams.get  # type: ignore[attr-defined]
+        word_rows = [row for row in map(uni, toks) if row is not None]
+        for first, second in itertools.pairwise(toks):
+            nexts = after(first)
+            if nexts is not None:
+                row = nexts.get(second)
+                if row is not None:
+                    word_rows.append(row)
         for rows in (word_rows, self._char_rows(_char_units(view))):
             if rows:
-                sums = [sum(col) for col in zip(*rows, strict=True)]
+                sums = list(map(sum, zip(*rows, strict=False)))
                 if sums[n]:
                     norm = math.sqrt(sums[n])
                     out = [o + x / norm for o, x in zip(out, sums, strict=False)]
-        rule_rows: dict[str, tuple[float, ...]] = self._rule_rows  # type: ignore[attr-defined]
-        for key, value in _rule_features(view).items():
-            row = rule_rows.get(key)
-            if row is not None:
+        # The rule features, in the order and with the values of _rule_features.
+        bidang_rows, spam_rows, url_row = self._rule_rows  # type: ignore[attr-defined]
+        for code, score in view.bidang_scores.items():
+            row = bidang_rows.get(code)
+            if row is not None and score > 0:
+                value = min(score, RULE_CAP) / 6.0
                 out = [o + value * c for o, c in zip(out, row, strict=True)]
+        for cat, ratio in view.spam_ratios.items():
+            row = spam_rows.get(cat)
+            if row is not None:
+                value = min(ratio, 2.0)
+                out = [o + value * c for o, c in zip(out, row, strict=True)]
+        if view.analysis.urls and url_row is not None:
+            out = [o + 1.0 * c for o, c in zip(out, url_row, strict=True)]
         return out
 
     def vector(self, view: RuleView) -> tuple[np.ndarray, np.ndarray]:
@@ -260,14 +287,24 @@ class TextModel:
         return np.fromiter(row.keys(), dtype=np.intp), np.fromiter(row.values(), dtype=np.float64)
 
     def probabilities(self, view: RuleView) -> np.ndarray:
-        logits = self.logits(view)
-        logits -= logits.max()
-        e = np.exp(logits)
-        return np.asarray(e / e.sum())
+        """Class probabilities of one message, the straightforward way (arrays, see :meth:`logits`)."""
+        e = self.logits(view)
+        e -= e.max()
+        np.exp(e, out=e)
+        e /= e.sum()
+        return e
 
-    def spam_probability(self, probs: np.ndarray) -> float:
-        cols = self._spam_cols  # type: ignore[attr-defined]
-        return float(probs[cols].sum()) if len(cols) else 0.0
+    def fast_probabilities(self, view: RuleView) -> list[float]:
+        """The same probabilities as :meth:`probabilities` (to rounding in the last digits), in
+        plain floats from cached per-unit rows: what routing uses, message after message."""
+        out = self._logits(view)
+        top = max(out)
+        e = [math.exp(x - top) for x in out]
+        total = sum(e)
+        return [x / total for x in e]
+
+    def spam_probability(self, probs: Sequence[float] | np.ndarray) -> float:
+        return float(sum(probs[i] for i in self._spam_cols))  # type: ignore[attr-defined]
 
     def top_features(self, view: RuleView, label: str, n: int = 6) -> list[tuple[str, float]]:
         """The features that pushed ``label`` most (for ``--explain``); spam: every spam class."""
@@ -275,7 +312,7 @@ class TextModel:
         if not len(idx):
             return []
         if label == SPAM:
-            cols = self._spam_cols  # type: ignore[attr-defined]
+            cols = np.array(self._spam_cols, dtype=np.intp)  # type: ignore[attr-defined]
         else:
             cols = np.array([self.classes.index(label)])
         # Contribution to this class against the average of the others (softmax is shift-invariant).
@@ -416,30 +453,44 @@ def _pct(p: float) -> str:
 class LearnedRouter:
     """The rules and the model together; ``model=None`` routes by the rules alone."""
 
-    def __init__(self, rules: RoutingRules, model: TextModel | None) -> None:
+    def __init__(self, rules: RoutingRules, model: TextModel | None, *, fast: bool = True) -> None:
+        """``fast=False`` computes the model's probabilities the straightforward way (a feature row
+        times the coefficient matrix) instead of from cached per-unit rows — the same decisions,
+        only slower; kept to check the fast path against."""
         self.rules = rules
         self.router = Router(rules)
         self.model = model
+        self.fast = fast
 
     @property
     def version(self) -> str | None:
         return self.model.version if self.model else None
 
     def route(self, text: str, explain: bool = False) -> RouteDecision:
-        view = self.router.inspect(text)
         model = self.model
         if model is None:
-            return view.decision
+            return self.router.route(text)
         version = model.version
         settings = self.rules.model
-        if view.decision.spam:  # the rules recognise this spam: they decide
-            return replace(
-                view.decision,
-                reasons=(*view.decision.reasons, "aturan spam menentukan (model tidak mengubahnya)"),
+        view: RuleView | None = None
+        seen: RouteDecision | RuleView
+        if explain:
+            view = self.router.inspect(text)
+            seen = view.decision if view.decision.spam else view
+        else:  # the bidang scores of what the rules call spam are not needed
+            seen = self.router.spam_or_view(text)
+        if isinstance(seen, RouteDecision):  # the rules recognise this spam: they decide
+            return RouteDecision(
+                bidang=seen.bidang,
+                spam=True,
+                score=seen.score,
+                reasons=(*seen.reasons, "aturan spam menentukan (model tidak mengubahnya)"),
+                kategori=seen.kategori,
                 model=version,
-                features=tuple(model.top_features(view, SPAM)) if explain else (),
+                features=tuple(model.top_features(view, SPAM)) if view is not None else (),
             )
-        probs = model.probabilities(view)
+        view = seen
+        probs = model.fast_probabilities(view) if self.fast else model.probabilities(view).tolist()
         p_spam = model.spam_probability(probs)
         ranked = sorted(view.bidang_scores.items(), key=lambda kv: -kv[1])
         strong = (
@@ -447,7 +498,7 @@ class LearnedRouter:
             and ranked[0][1] >= settings.rules_decide_at
             and (len(ranked) == 1 or ranked[1][1] < ranked[0][1])
         )
-        bidang_p = {c: float(p) for c, p in zip(model.classes, probs, strict=True) if not c.startswith(SPAM)}
+        bidang_p = {c: p for c, p in zip(model.classes, probs, strict=True) if not c.startswith(SPAM)}
         summary = ", ".join(f"{c} {_pct(p)}" for c, p in sorted(bidang_p.items(), key=lambda kv: -kv[1]))
         line = f"model {version}: {summary}, spam {_pct(p_spam)}"
         base = tuple(r for r in view.routed.reasons)

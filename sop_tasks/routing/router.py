@@ -110,6 +110,16 @@ class Router:
         routed, scores = self._bidang(a, hints)
         return RuleView(a, spam or routed, routed, scores, ratios)
 
+    def spam_or_view(self, text: str) -> RouteDecision | RuleView:
+        """The rules' spam decision when they see spam, else everything they see (as :meth:`inspect`);
+        spares the bidang scoring of a message the rules already call spam."""
+        a = self.normalizer.analyze(text)
+        spam, hints, ratios = self._spam(text, a)
+        if spam is not None:
+            return spam
+        routed, scores = self._bidang(a, hints)
+        return RuleView(a, routed, routed, scores, ratios)
+
     def route_many(self, texts: Iterable[str]) -> list[RouteDecision]:
         return [self.route(t) for t in texts]
 
