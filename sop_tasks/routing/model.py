@@ -25,7 +25,7 @@ import itertools
 import json
 import math
 import warnings
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 from functools import lru_cache
 from pathlib import Path
@@ -115,8 +115,40 @@ def _document_counts(units: list[str], grams: bool) -> set[str]:
     return keys
 
 
-_MISSING: Any = object()
 _UNIT_CACHE = 200_000  # words whose n-gram rows are remembered (then the cache starts again)
+
+
+class _RowCache:
+    """Rows computed per key, kept in one contiguous array (summed with one gather per message).
+
+    Rows are only appended; a full cache starts again with a new dictionary and a new array, so a
+    caller holding the previous pair still reads consistent rows."""
+
+    def __init__(self, width: int) -> None:
+        self.width = width
+        self._state: tuple[dict[str, int], np.ndarray] = ({}, np.zeros((256, width)))
+
+    def rows(self, keys: list[str], compute: Callable[[str], np.ndarray]) -> tuple[np.ndarray, list[int]]:
+        """The array and the row numbers of ``keys`` in it (computing the rows not cached yet)."""
+        ids, table = self._state
+        get = ids.get
+        found = [get(k, -1) for k in keys]
+        if -1 in found:
+            if len(ids) + len(keys) > _UNIT_CACHE:
+                ids, table = {}, np.zeros((256, self.width))
+                found = [-1] * len(keys)
+            for j, key in enumerate(keys):
+                if found[j] < 0:
+                    i = ids.get(key)
+                    if i is None:
+                        i = len(ids)
+                        if i == len(table):
+                            table = np.concatenate([table, np.zeros_like(table)])
+                        table[i] = compute(key)
+                        ids[key] = i
+                    found[j] = i
+            self._state = (ids, table)
+        return table, found
 
 
 @dataclass(frozen=True)
@@ -135,25 +167,27 @@ class TextModel:
         index = {f: i for i, f in enumerate(self.features)}
         n = len(self.classes)
         object.__setattr__(self, "_index", index)
-        object.__setattr__(self, "_zero", (0.0,) * (n + 1))
-        object.__setattr__(self, "_chars", {})  # word → its row for the character n-grams
-        object.__setattr__(self, "_grams", {})  # n-gram → (IDF, coefficients), or None: not a feature
-        # Every word feature's row, computed once: (IDF × coefficient per class, IDF²) — what the
-        # unit of one occurrence adds (see _block). Unigrams by stem, bigrams by their two stems.
-        unigrams: dict[str, tuple[float, ...]] = {}
-        bigrams: dict[str, dict[str, tuple[float, ...]]] = {}  # first stem → second stem → row
-        words = [i for i, f in enumerate(self.features) if f.startswith("k:")]
-        if words:
-            idf = self.idf[words]
-            rows = np.hstack([idf[:, None] * self.coef[words], (idf * idf)[:, None]])
-            for i, row in zip(words, rows.tolist(), strict=True):
-                first, _, second = self.features[i][2:].partition(" ")
+        # What one occurrence of each feature adds to its group (see _block): IDF × coefficient per
+        # class, and IDF² to the group's squared norm — one contiguous row per feature.
+        idf = self.idf.astype(np.float64)
+        weighted = np.hstack([idf[:, None] * self.coef, (idf * idf)[:, None]])
+        object.__setattr__(self, "_weighted", weighted)
+        unigrams: dict[str, int] = {}  # stem → feature
+        bigrams: dict[str, dict[str, int]] = {}  # first stem → second stem → feature
+        grams: dict[str, int] = {}  # character n-gram → feature
+        for i, f in enumerate(self.features):
+            if f.startswith("k:"):
+                first, _, second = f[2:].partition(" ")
                 if second:
-                    bigrams.setdefault(first, {})[second] = tuple(row)
+                    bigrams.setdefault(first, {})[second] = i
                 else:
-                    unigrams[first] = tuple(row)
+                    unigrams[first] = i
+            elif f.startswith("h:"):
+                grams[f[2:]] = i
         object.__setattr__(self, "_unigrams", unigrams)
         object.__setattr__(self, "_bigrams", bigrams)
+        object.__setattr__(self, "_grams", grams)
+        object.__setattr__(self, "_chars", _RowCache(n + 1))  # word → its character n-gram row
         # Rule features: bidang code / spam category → coefficient row.
         rule = {key: tuple(self.coef[i].tolist()) for key, i in index.items() if key.startswith("a:")}
         bidang_rows = {k[2:]: v for k, v in rule.items() if not k.startswith("a:spam:") and k != "a:<url>"}
@@ -167,97 +201,53 @@ class TextModel:
         return self._index  # type: ignore[attr-defined]
 
     # -- features ---------------------------------------------------------------------------
-    def _gram_row(self, gram: str) -> tuple[float, ...] | None:
-        """(IDF × coefficient per class, IDF², IDF) of one character n-gram; None: not a feature."""
-        i = self.index.get("h:" + gram)
-        if i is None:
-            return None
-        idf = float(self.idf[i])
-        return (*(idf * w for w in self.coef[i].tolist()), idf * idf, idf)
-
-    def _char_row(self, word: str) -> tuple[float, ...]:
+    def _char_row(self, word: str) -> np.ndarray:
         """A word's row for the character n-grams: IDF × count × coefficients summed over its
-        n-grams (in the order of the training path), followed by its squared norm."""
-        grams: dict[str, tuple[float, ...] | None] = self._grams  # type: ignore[attr-defined]
-        keys = _char_grams(word)
+        n-grams, followed by the word's squared norm (as the training path weights them)."""
+        counts: dict[int, int] = {}
+        get = self._grams.get  # type: ignore[attr-defined]
+        for gram in _char_grams(word):
+            i = get(gram)
+            if i is not None:
+                counts[i] = counts.get(i, 0) + 1
         n = len(self.classes)
-        if len(grams) > _UNIT_CACHE:
-            grams.clear()
-        if len(set(keys)) == len(keys):  # the usual case: every n-gram once
-            found = [grams.get(key, _MISSING) for key in keys]
-            if _MISSING in found:
-                for k, key in enumerate(keys):
-                    if found[k] is _MISSING:
-                        found[k] = grams[key] = self._gram_row(key)
-            parts: list[tuple[float, ...]] = [p for p in found if p is not None]
-        else:
-            counts: dict[str, int] = {}
-            for key in keys:
-                counts[key] = counts.get(key, 0) + 1
-            parts = []
-            for key, c in counts.items():
-                hit = grams.get(key, _MISSING)
-                if hit is _MISSING:
-                    hit = grams[key] = self._gram_row(key)
-                if hit is None:
-                    continue
-                if c == 1:
-                    parts.append(hit)
-                else:  # repeated in the word: IDF × count, as the training path weights it
-                    v = hit[n + 1] * c
-                    w = self.coef[self.index["h:" + key]].tolist()
-                    parts.append((*(v * x for x in w), v * v))
-        if not parts:
-            return self._zero  # type: ignore[attr-defined]
-        return tuple(sum(col) for col in itertools.islice(zip(*parts, strict=False), n + 1))
+        row = np.zeros(n + 1)
+        if counts:
+            part = self._weighted[list(counts)]  # type: ignore[attr-defined]
+            c = np.fromiter(counts.values(), dtype=np.float64, count=len(counts))
+            row[:n] = c @ part[:, :n]
+            row[n] = (c * c) @ part[:, n]
+        return row
 
-    def _char_rows(self, words: list[str]) -> list[tuple[float, ...]]:
-        """The rows of words for the character n-grams (cached per word)."""
-        cache: dict[str, tuple[float, ...]] = self._chars  # type: ignore[attr-defined]
-        get = cache.get
-        rows = [get(w) for w in words]
-        if None in rows:
-            if len(cache) > _UNIT_CACHE:
-                cache.clear()
-            for k, w in enumerate(words):
-                if rows[k] is None:
-                    row = cache.get(w)
-                    if row is None:
-                        row = cache[w] = self._char_row(w)
-                    rows[k] = row
-        return rows  # type: ignore[return-value]
-
-    def logits(self, view: RuleView) -> np.ndarray:
-        """The linear scores of one message, the straightforward way: its feature row (exactly as
-        training builds it) times the coefficients. Routing uses :meth:`_logits`, the same sum."""
-        idx, vals = self.vector(view)
-        return np.asarray(self.intercept + vals @ self.coef[idx])
-
-    def _logits(self, view: RuleView) -> list[float]:
-        """The linear scores of one message: per-unit rows added up, exactly the training weighting.
-
-        Plain floats, added in the order the straightforward sum adds them (each group's units in
-        message order, then the rule features): the same numbers, without an array per step."""
-        out: list[float] = self.intercept.tolist()
-        n = len(self.classes)
+    def _sums(self, view: RuleView) -> tuple[list[float], list[float]]:
+        """The summed rows of the word group and of the character group of one message."""
         toks = [t for t in view.analysis.tokens if t]
-        # Units that are no feature add nothing (their row is zero): only the others are summed.
         uni = self._unigrams.get  # type: ignore[attr-defined]
         after = self._bigrams.get  # type: ignore[attr-defined]
-        word_rows = [row for row in map(uni, toks) if row is not None]
+        ids = [i for i in map(uni, toks) if i is not None]
         for first, second in itertools.pairwise(toks):
             nexts = after(first)
             if nexts is not None:
-                row = nexts.get(second)
-                if row is not None:
-                    word_rows.append(row)
-        for rows in (word_rows, self._char_rows(_char_units(view))):
-            if rows:
-                sums = list(map(sum, zip(*rows, strict=False)))
-                if sums[n]:
-                    norm = math.sqrt(sums[n])
-                    out = [o + x / norm for o, x in zip(out, sums, strict=False)]
-        # The rule features, in the order and with the values of _rule_features.
+                i = nexts.get(second)
+                if i is not None:
+                    ids.append(i)
+        word = self._weighted[ids].sum(axis=0).tolist() if ids else []  # type: ignore[attr-defined]
+        cache: _RowCache = self._chars  # type: ignore[attr-defined]
+        rows, found = cache.rows(_char_units(view), self._char_row)
+        chars = rows[found].sum(axis=0).tolist() if found else []
+        return word, chars
+
+    def _logits(self, view: RuleView) -> list[float]:
+        """The linear scores of one message: the same sum as :meth:`logits` (to rounding in the last
+        digits), from cached per-unit rows — what each occurrence of a word or a bigram, and each
+        word's n-grams, add to their group — instead of a feature row per message."""
+        out: list[float] = self.intercept.tolist()
+        n = len(self.classes)
+        for sums in self._sums(view):
+            if sums and sums[n]:
+                norm = math.sqrt(sums[n])
+                out = [o + x / norm for o, x in zip(out, sums, strict=False)]
+        # The rule features, with the values of _rule_features.
         bidang_rows, spam_rows, url_row = self._rule_rows  # type: ignore[attr-defined]
         for code, score in view.bidang_scores.items():
             row = bidang_rows.get(code)
@@ -270,8 +260,14 @@ class TextModel:
                 value = min(ratio, 2.0)
                 out = [o + value * c for o, c in zip(out, row, strict=True)]
         if view.analysis.urls and url_row is not None:
-            out = [o + 1.0 * c for o, c in zip(out, url_row, strict=True)]
+            out = [o + c for o, c in zip(out, url_row, strict=True)]
         return out
+
+    def logits(self, view: RuleView) -> np.ndarray:
+        """The linear scores of one message, the straightforward way: its feature row (exactly as
+        training builds it) times the coefficients."""
+        idx, vals = self.vector(view)
+        return np.asarray(self.intercept + vals @ self.coef[idx])
 
     def vector(self, view: RuleView) -> tuple[np.ndarray, np.ndarray]:
         """Feature indices and values of one message (the training path; for explanations)."""
