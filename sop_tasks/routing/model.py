@@ -25,6 +25,7 @@ import itertools
 import json
 import math
 import warnings
+from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 from functools import lru_cache
@@ -204,19 +205,20 @@ class TextModel:
     def _char_row(self, word: str) -> np.ndarray:
         """A word's row for the character n-grams: IDF × count × coefficients summed over its
         n-grams, followed by the word's squared norm (as the training path weights them)."""
-        counts: dict[int, int] = {}
         get = self._grams.get  # type: ignore[attr-defined]
-        for gram in _char_grams(word):
-            i = get(gram)
-            if i is not None:
-                counts[i] = counts.get(i, 0) + 1
+        ids = [i for i in map(get, _char_grams(word)) if i is not None]
+        weighted: np.ndarray = self._weighted  # type: ignore[attr-defined]
+        if not ids:
+            return np.zeros(weighted.shape[1])
+        if len(set(ids)) == len(ids):  # the usual case: every n-gram once
+            return np.asarray(weighted.take(ids, axis=0).sum(axis=0))
+        counts = Counter(ids)  # an n-gram c times: IDF × c for its values, (IDF × c)² for the norm
+        part = weighted.take(list(counts), axis=0)
+        c = np.fromiter(counts.values(), dtype=np.float64, count=len(counts))
         n = len(self.classes)
-        row = np.zeros(n + 1)
-        if counts:
-            part = self._weighted[list(counts)]  # type: ignore[attr-defined]
-            c = np.fromiter(counts.values(), dtype=np.float64, count=len(counts))
-            row[:n] = c @ part[:, :n]
-            row[n] = (c * c) @ part[:, n]
+        row = np.empty(n + 1)
+        row[:n] = c @ part[:, :n]
+        row[n] = (c * c) @ part[:, n]
         return row
 
     def _sums(self, view: RuleView) -> tuple[list[float], list[float]]:
@@ -231,10 +233,11 @@ class TextModel:
                 i = nexts.get(second)
                 if i is not None:
                     ids.append(i)
-        word = self._weighted[ids].sum(axis=0).tolist() if ids else []  # type: ignore[attr-defined]
+        weighted: np.ndarray = self._weighted  # type: ignore[attr-defined]
+        word = weighted.take(ids, axis=0).sum(axis=0).tolist() if ids else []
         cache: _RowCache = self._chars  # type: ignore[attr-defined]
         rows, found = cache.rows(_char_units(view), self._char_row)
-        chars = rows[found].sum(axis=0).tolist() if found else []
+        chars = rows.take(found, axis=0).sum(axis=0).tolist() if found else []
         return word, chars
 
     def _logits(self, view: RuleView) -> list[float]:
