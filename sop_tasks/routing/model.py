@@ -24,6 +24,7 @@ import io
 import itertools
 import json
 import math
+import threading
 import warnings
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
@@ -122,29 +123,34 @@ _UNIT_CACHE = 200_000  # words whose n-gram rows are remembered (then the cache 
 class _RowCache:
     """Rows computed per key, kept in one contiguous array (summed with one gather per message).
 
-    Rows are only appended; a full cache starts again with a new dictionary and a new array, so a
-    caller holding the previous pair still reads consistent rows."""
+    Rows are only appended, under a lock, each before its key; a dictionary only ever names rows of
+    its own array (a larger array comes with a copy of the dictionary, a full cache starts again
+    with new ones), so a caller holding one pair reads consistent rows without the lock."""
 
     def __init__(self, width: int) -> None:
         self.width = width
         self._state: tuple[dict[str, int], np.ndarray] = ({}, np.zeros((256, width)))
+        self._lock = threading.Lock()
 
     def rows(self, keys: list[str], compute: Callable[[str], np.ndarray]) -> tuple[np.ndarray, list[int]]:
         """The array and the row numbers of ``keys`` in it (computing the rows not cached yet)."""
         ids, table = self._state
         get = ids.get
         found = [get(k, -1) for k in keys]
-        if -1 in found:
+        if -1 not in found:
+            return table, found
+        with self._lock:
+            ids, table = self._state
             if len(ids) + len(keys) > _UNIT_CACHE:
                 ids, table = {}, np.zeros((256, self.width))
-                found = [-1] * len(keys)
+            found = [ids.get(k, -1) for k in keys]
             for j, key in enumerate(keys):
                 if found[j] < 0:
                     i = ids.get(key)
                     if i is None:
                         i = len(ids)
                         if i == len(table):
-                            table = np.concatenate([table, np.zeros_like(table)])
+                            ids, table = dict(ids), np.concatenate([table, np.zeros_like(table)])
                         table[i] = compute(key)
                         ids[key] = i
                     found[j] = i
