@@ -300,7 +300,7 @@ class Normalizer:
         # Join spaced letters: "s l o t" / "s.l.o.t" / "s🔥l🔥o🔥t" → "slot".
         toks: list[str] = []
         run: list[str] = []
-        for tok in raw:
+        for tok in raw if 1 in map(len, raw) else ():  # no one-letter token: nothing to join
             if len(tok) == 1:
                 run.append(tok)
                 continue
@@ -310,6 +310,8 @@ class Normalizer:
             toks.append(tok)
         if run:
             toks.extend(("".join(run),) if len(run) >= 3 else run)
+        if not toks:
+            toks = raw
 
         words: list[str] = []
         stems: list[str] = []

@@ -130,8 +130,9 @@ class Router:
         cats = self.rules.spam
         scores = [0.0] * len(cats)
         hits: list[list[str]] = [[] for _ in cats]
-        for word in a.spam_set:
-            for ci, w in self._spam_words.get(word, ()):
+        spam_words = self._spam_words
+        for word in filter(spam_words.__contains__, a.spam_set):  # in the set's order, hits only
+            for ci, w in spam_words[word]:
                 scores[ci] += w
                 hits[ci].append(f"'{word}'" if w > 0 else f"'{word}' {_w(w)}")
         seq = a.spam_seq
@@ -204,12 +205,14 @@ class Router:
             scores[code] = scores.get(code, 0.0) + w
             why.setdefault(code, []).append(f"{reason} ({_w(w)}) → {code}")
 
-        for stem_ in dict.fromkeys(a.tokens):  # in text order, each once
-            for code, w in rules.keywords.get(stem_, ()):
+        keywords = rules.keywords
+        for stem_ in filter(keywords.__contains__, dict.fromkeys(a.tokens)):  # in text order, each once
+            for code, w in keywords[stem_]:
                 add(code, w, f"kata '{stem_}'")
         if rules.exact_words:
-            for word in dict.fromkeys(a.words):
-                for code, w in rules.exact_words.get(word, ()):
+            exact = rules.exact_words
+            for word in filter(exact.__contains__, dict.fromkeys(a.words)):
+                for code, w in exact[word]:
                     add(code, w, f"kata '{word}'")
         toks = a.tokens
         seen: set[tuple[tuple[str, ...], str]] = set()
