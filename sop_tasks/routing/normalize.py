@@ -20,7 +20,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import re2
 import yaml
@@ -120,9 +120,11 @@ def stem(word: str) -> str:
     return str(_sastrawi()[0].stem(word)) or word
 
 
-@dataclass(frozen=True)
-class _Word:
-    """What one raw token becomes, for routing (``words``/``stems``) and for the spam check."""
+class _Word(NamedTuple):
+    """What one raw token becomes, for routing (``words``/``stems``) and for the spam check.
+
+    A tuple of tuples of strings: the garbage collector stops tracking it, so a large per-word
+    cache costs nothing in the collector's full passes."""
 
     words: tuple[str, ...]
     stems: tuple[str, ...]
