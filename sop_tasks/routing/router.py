@@ -137,8 +137,9 @@ class Router:
                 hits[ci].append(f"'{word}'" if w > 0 else f"'{word}' {_w(w)}")
         seq = a.spam_seq
         seen: set[tuple[int, tuple[str, ...]]] = set()
-        for i, tok in enumerate(seq):
-            for ci, tokens, written, w in self._spam_phrases.get(tok, ()):
+        phrases = self._spam_phrases
+        for i, tok in enumerate(seq if not phrases.keys().isdisjoint(seq) else ()):  # a phrase can start
+            for ci, tokens, written, w in phrases.get(tok, ()):
                 if (ci, tokens) not in seen and seq[i : i + len(tokens)] == tokens:
                     seen.add((ci, tokens))
                     scores[ci] += w
@@ -216,8 +217,9 @@ class Router:
                     add(code, w, f"kata '{word}'")
         toks = a.tokens
         seen: set[tuple[tuple[str, ...], str]] = set()
-        for i, tok in enumerate(toks):
-            for tokens, written, code, w in rules.phrases.get(tok, ()):
+        phrases = rules.phrases
+        for i, tok in enumerate(toks if not phrases.keys().isdisjoint(toks) else ()):  # a phrase can start
+            for tokens, written, code, w in phrases.get(tok, ()):
                 if (tokens, code) not in seen and toks[i : i + len(tokens)] == tokens:
                     seen.add((tokens, code))
                     add(code, w, f"frasa '{written}'")
