@@ -24,8 +24,10 @@ import io
 import itertools
 import json
 import math
+import threading
 import warnings
-from collections.abc import Iterable, Sequence
+from collections import Counter
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 from functools import lru_cache
 from pathlib import Path
@@ -56,12 +58,13 @@ def _word_units(view: RuleView) -> list[str]:
 @lru_cache(maxsize=100_000)
 def _char_features_of_word(word: str) -> tuple[str, ...]:
     """Character 3–5-grams of `` word `` (padded with a space each side), with repeats."""
+    return tuple("h:" + gram for gram in _char_grams(word))
+
+
+def _char_grams(word: str) -> list[str]:
+    """The n-grams of :func:`_char_features_of_word`, without the ``h:`` prefix, in the same order."""
     padded = f" {word} "
-    return tuple(
-        "h:" + padded[i : i + n]
-        for n in range(3, min(5, len(padded)) + 1)
-        for i in range(len(padded) - n + 1)
-    )
+    return [padded[i : i + n] for n in range(3, min(5, len(padded)) + 1) for i in range(len(padded) - n + 1)]
 
 
 def _char_units(view: RuleView) -> list[str]:
@@ -114,6 +117,47 @@ def _document_counts(units: list[str], grams: bool) -> set[str]:
     return keys
 
 
+_UNIT_CACHE = 200_000  # words whose n-gram rows are remembered (then the cache starts again)
+
+
+class _RowCache:
+    """Rows computed per key, kept in one contiguous array (summed with one gather per message).
+
+    Rows are only appended, under a lock, each before its key; a dictionary only ever names rows of
+    its own array (a larger array comes with a copy of the dictionary, a full cache starts again
+    with new ones), so a caller holding one pair reads consistent rows without the lock."""
+
+    def __init__(self, width: int) -> None:
+        self.width = width
+        self._state: tuple[dict[str, int], np.ndarray] = ({}, np.zeros((256, width)))
+        self._lock = threading.Lock()
+
+    def rows(self, keys: list[str], compute: Callable[[str], np.ndarray]) -> tuple[np.ndarray, list[int]]:
+        """The array and the row numbers of ``keys`` in it (computing the rows not cached yet)."""
+        ids, table = self._state
+        get = ids.get
+        found = [get(k, -1) for k in keys]
+        if -1 not in found:
+            return table, found
+        with self._lock:
+            ids, table = self._state
+            if len(ids) + len(keys) > _UNIT_CACHE:
+                ids, table = {}, np.zeros((256, self.width))
+            found = [ids.get(k, -1) for k in keys]
+            for j, key in enumerate(keys):
+                if found[j] < 0:
+                    i = ids.get(key)
+                    if i is None:
+                        i = len(ids)
+                        if i == len(table):
+                            ids, table = dict(ids), np.concatenate([table, np.zeros_like(table)])
+                        table[i] = compute(key)
+                        ids[key] = i
+                    found[j] = i
+            self._state = (ids, table)
+        return table, found
+
+
 @dataclass(frozen=True)
 class TextModel:
     """A trained model: feature index, IDF, coefficients (features × classes), intercepts."""
@@ -127,54 +171,112 @@ class TextModel:
     meta: dict[str, Any]
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "_index", {f: i for i, f in enumerate(self.features)})
-        object.__setattr__(self, "_words", {})
-        object.__setattr__(self, "_chars", {})
-        object.__setattr__(self, "_zero", (0.0,) * len(self.classes))
+        index = {f: i for i, f in enumerate(self.features)}
+        n = len(self.classes)
+        object.__setattr__(self, "_index", index)
+        # What one occurrence of each feature adds to its group (see _block): IDF × coefficient per
+        # class, and IDF² to the group's squared norm — one contiguous row per feature.
+        idf = self.idf.astype(np.float64)
+        weighted = np.hstack([idf[:, None] * self.coef, (idf * idf)[:, None]])
+        object.__setattr__(self, "_weighted", weighted)
+        unigrams: dict[str, int] = {}  # stem → feature
+        bigrams: dict[str, dict[str, int]] = {}  # first stem → second stem → feature
+        grams: dict[str, int] = {}  # character n-gram → feature
+        for i, f in enumerate(self.features):
+            if f.startswith("k:"):
+                first, _, second = f[2:].partition(" ")
+                if second:
+                    bigrams.setdefault(first, {})[second] = i
+                else:
+                    unigrams[first] = i
+            elif f.startswith("h:"):
+                grams[f[2:]] = i
+        object.__setattr__(self, "_unigrams", unigrams)
+        object.__setattr__(self, "_bigrams", bigrams)
+        object.__setattr__(self, "_grams", grams)
+        object.__setattr__(self, "_chars", _RowCache(n + 1))  # word → its character n-gram row
+        # Rule features: bidang code / spam category → coefficient row.
+        rule = {key: tuple(self.coef[i].tolist()) for key, i in index.items() if key.startswith("a:")}
+        bidang_rows = {k[2:]: v for k, v in rule.items() if not k.startswith("a:spam:") and k != "a:<url>"}
+        spam_rows = {k[7:]: v for k, v in rule.items() if k.startswith("a:spam:")}
+        object.__setattr__(self, "_rule_rows", (bidang_rows, spam_rows, rule.get("a:<url>")))
         spam_cols = [i for i, c in enumerate(self.classes) if c.startswith(SPAM + ":")]
-        object.__setattr__(self, "_spam_cols", np.array(spam_cols, dtype=int))
+        object.__setattr__(self, "_spam_cols", tuple(spam_cols))
 
     @property
     def index(self) -> dict[str, int]:
         return self._index  # type: ignore[attr-defined]
 
     # -- features ---------------------------------------------------------------------------
-    def _unit(self, unit: str, grams: bool) -> tuple[tuple[float, ...], float]:
-        """A unit's weighted coefficients (one value per class) and its squared norm (cached)."""
-        cache: dict[str, tuple[tuple[float, ...], float]]
-        cache = self._chars if grams else self._words  # type: ignore[attr-defined]
-        hit = cache.get(unit)
-        if hit is None:
-            ids = _unit_ids(unit, grams, self.index)
-            if ids:
-                idx = np.fromiter(ids.keys(), dtype=np.intp, count=len(ids))
-                vals = self.idf[idx] * np.fromiter(ids.values(), dtype=np.float64, count=len(ids))
-                hit = (tuple((vals @ self.coef[idx]).tolist()), float(vals @ vals))
-            else:
-                hit = (self._zero, 0.0)  # type: ignore[attr-defined]
-            if len(cache) > 200_000:
-                cache.clear()
-            cache[unit] = hit
-        return hit
+    def _char_row(self, word: str) -> np.ndarray:
+        """A word's row for the character n-grams: IDF × count × coefficients summed over its
+        n-grams, followed by the word's squared norm (as the training path weights them)."""
+        get = self._grams.get  # type: ignore[attr-defined]
+        ids = [i for i in map(get, _char_grams(word)) if i is not None]
+        weighted: np.ndarray = self._weighted  # type: ignore[attr-defined]
+        if not ids:
+            return np.zeros(weighted.shape[1])
+        if len(set(ids)) == len(ids):  # the usual case: every n-gram once
+            return np.asarray(weighted.take(ids, axis=0).sum(axis=0))
+        counts = Counter(ids)  # an n-gram c times: IDF × c for its values, (IDF × c)² for the norm
+        part = weighted.take(list(counts), axis=0)
+        c = np.fromiter(counts.values(), dtype=np.float64, count=len(counts))
+        n = len(self.classes)
+        row = np.empty(n + 1)
+        row[:n] = c @ part[:, :n]
+        row[n] = (c * c) @ part[:, n]
+        return row
+
+    def _sums(self, view: RuleView) -> tuple[list[float], list[float]]:
+        """The summed rows of the word group and of the character group of one message."""
+        toks = [t for t in view.analysis.tokens if t]
+        uni = self._unigrams.get  # type: ignore[attr-defined]
+        after = self._bigrams.get  # type: ignore[attr-defined]
+        ids = [i for i in map(uni, toks) if i is not None]
+        for first, second in itertools.pairwise(toks):
+            nexts = after(first)
+            if nexts is not None:
+                i = nexts.get(second)
+                if i is not None:
+                    ids.append(i)
+        weighted: np.ndarray = self._weighted  # type: ignore[attr-defined]
+        word = weighted.take(ids, axis=0).sum(axis=0).tolist() if ids else []
+        cache: _RowCache = self._chars  # type: ignore[attr-defined]
+        rows, found = cache.rows(_char_units(view), self._char_row)
+        chars = rows.take(found, axis=0).sum(axis=0).tolist() if found else []
+        return word, chars
+
+    def _logits(self, view: RuleView) -> list[float]:
+        """The linear scores of one message: the same sum as :meth:`logits` (to rounding in the last
+        digits), from cached per-unit rows — what each occurrence of a word or a bigram, and each
+        word's n-grams, add to their group — instead of a feature row per message."""
+        out: list[float] = self.intercept.tolist()
+        n = len(self.classes)
+        for sums in self._sums(view):
+            if sums and sums[n]:
+                norm = math.sqrt(sums[n])
+                out = [o + x / norm for o, x in zip(out, sums, strict=False)]
+        # The rule features, with the values of _rule_features.
+        bidang_rows, spam_rows, url_row = self._rule_rows  # type: ignore[attr-defined]
+        for code, score in view.bidang_scores.items():
+            row = bidang_rows.get(code)
+            if row is not None and score > 0:
+                value = min(score, RULE_CAP) / 6.0
+                out = [o + value * c for o, c in zip(out, row, strict=True)]
+        for cat, ratio in view.spam_ratios.items():
+            row = spam_rows.get(cat)
+            if row is not None:
+                value = min(ratio, 2.0)
+                out = [o + value * c for o, c in zip(out, row, strict=True)]
+        if view.analysis.urls and url_row is not None:
+            out = [o + c for o, c in zip(out, url_row, strict=True)]
+        return out
 
     def logits(self, view: RuleView) -> np.ndarray:
-        """The linear scores of one message: cached per-unit sums, exactly the training weighting."""
-        out = self.intercept.copy()
-        for units, grams in ((_word_units(view), False), (_char_units(view), True)):
-            if not units:
-                continue
-            unit = self._unit
-            parts = [unit(u, grams) for u in units]
-            norm2 = sum(q for _, q in parts)
-            if norm2:
-                out += np.array([sum(col) for col in zip(*(v for v, _ in parts), strict=True)]) / math.sqrt(
-                    norm2
-                )
-        for key, value in _rule_features(view).items():
-            i = self.index.get(key)
-            if i is not None:
-                out += value * self.coef[i]
-        return out
+        """The linear scores of one message, the straightforward way: its feature row (exactly as
+        training builds it) times the coefficients."""
+        idx, vals = self.vector(view)
+        return np.asarray(self.intercept + vals @ self.coef[idx])
 
     def vector(self, view: RuleView) -> tuple[np.ndarray, np.ndarray]:
         """Feature indices and values of one message (the training path; for explanations)."""
@@ -190,14 +292,24 @@ class TextModel:
         return np.fromiter(row.keys(), dtype=np.intp), np.fromiter(row.values(), dtype=np.float64)
 
     def probabilities(self, view: RuleView) -> np.ndarray:
-        logits = self.logits(view)
-        logits -= logits.max()
-        e = np.exp(logits)
-        return np.asarray(e / e.sum())
+        """Class probabilities of one message, the straightforward way (arrays, see :meth:`logits`)."""
+        e = self.logits(view)
+        e -= e.max()
+        np.exp(e, out=e)
+        e /= e.sum()
+        return e
 
-    def spam_probability(self, probs: np.ndarray) -> float:
-        cols = self._spam_cols  # type: ignore[attr-defined]
-        return float(probs[cols].sum()) if len(cols) else 0.0
+    def fast_probabilities(self, view: RuleView) -> list[float]:
+        """The same probabilities as :meth:`probabilities` (to rounding in the last digits), in
+        plain floats from cached per-unit rows: what routing uses, message after message."""
+        out = self._logits(view)
+        top = max(out)
+        e = [math.exp(x - top) for x in out]
+        total = sum(e)
+        return [x / total for x in e]
+
+    def spam_probability(self, probs: Sequence[float] | np.ndarray) -> float:
+        return float(sum(probs[i] for i in self._spam_cols))  # type: ignore[attr-defined]
 
     def top_features(self, view: RuleView, label: str, n: int = 6) -> list[tuple[str, float]]:
         """The features that pushed ``label`` most (for ``--explain``); spam: every spam class."""
@@ -205,7 +317,7 @@ class TextModel:
         if not len(idx):
             return []
         if label == SPAM:
-            cols = self._spam_cols  # type: ignore[attr-defined]
+            cols = np.array(self._spam_cols, dtype=np.intp)  # type: ignore[attr-defined]
         else:
             cols = np.array([self.classes.index(label)])
         # Contribution to this class against the average of the others (softmax is shift-invariant).
@@ -346,30 +458,44 @@ def _pct(p: float) -> str:
 class LearnedRouter:
     """The rules and the model together; ``model=None`` routes by the rules alone."""
 
-    def __init__(self, rules: RoutingRules, model: TextModel | None) -> None:
+    def __init__(self, rules: RoutingRules, model: TextModel | None, *, fast: bool = True) -> None:
+        """``fast=False`` computes the model's probabilities the straightforward way (a feature row
+        times the coefficient matrix) instead of from cached per-unit rows — the same decisions,
+        only slower; kept to check the fast path against."""
         self.rules = rules
         self.router = Router(rules)
         self.model = model
+        self.fast = fast
 
     @property
     def version(self) -> str | None:
         return self.model.version if self.model else None
 
     def route(self, text: str, explain: bool = False) -> RouteDecision:
-        view = self.router.inspect(text)
         model = self.model
         if model is None:
-            return view.decision
+            return self.router.route(text)
         version = model.version
         settings = self.rules.model
-        if view.decision.spam:  # the rules recognise this spam: they decide
-            return replace(
-                view.decision,
-                reasons=(*view.decision.reasons, "aturan spam menentukan (model tidak mengubahnya)"),
+        view: RuleView | None = None
+        seen: RouteDecision | RuleView
+        if explain:
+            view = self.router.inspect(text)
+            seen = view.decision if view.decision.spam else view
+        else:  # the bidang scores of what the rules call spam are not needed
+            seen = self.router.spam_or_view(text)
+        if isinstance(seen, RouteDecision):  # the rules recognise this spam: they decide
+            return RouteDecision(
+                bidang=seen.bidang,
+                spam=True,
+                score=seen.score,
+                reasons=(*seen.reasons, "aturan spam menentukan (model tidak mengubahnya)"),
+                kategori=seen.kategori,
                 model=version,
-                features=tuple(model.top_features(view, SPAM)) if explain else (),
+                features=tuple(model.top_features(view, SPAM)) if view is not None else (),
             )
-        probs = model.probabilities(view)
+        view = seen
+        probs = model.fast_probabilities(view) if self.fast else model.probabilities(view).tolist()
         p_spam = model.spam_probability(probs)
         ranked = sorted(view.bidang_scores.items(), key=lambda kv: -kv[1])
         strong = (
@@ -377,7 +503,7 @@ class LearnedRouter:
             and ranked[0][1] >= settings.rules_decide_at
             and (len(ranked) == 1 or ranked[1][1] < ranked[0][1])
         )
-        bidang_p = {c: float(p) for c, p in zip(model.classes, probs, strict=True) if not c.startswith(SPAM)}
+        bidang_p = {c: p for c, p in zip(model.classes, probs, strict=True) if not c.startswith(SPAM)}
         summary = ", ".join(f"{c} {_pct(p)}" for c, p in sorted(bidang_p.items(), key=lambda kv: -kv[1]))
         line = f"model {version}: {summary}, spam {_pct(p_spam)}"
         base = tuple(r for r in view.routed.reasons)

@@ -20,7 +20,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import re2
 import yaml
@@ -87,9 +87,20 @@ _RUN3 = re.compile(r"([a-z])\1{2,}")
 _RUN2 = re.compile(r"([a-z])\1+")
 
 
+# The characters _FOLD maps (translate with a dictionary is slow: it runs only when one is there).
+_FOLDABLE = frozenset(map(chr, _FOLD))
+
+
 def fold(text: str) -> str:
     """NFKC, lower case, decorated letters → plain, combining marks removed (of the clipped text)."""
-    text = unicodedata.normalize("NFD", unicodedata.normalize("NFKC", text).lower().translate(_FOLD))
+    if text.isascii():  # every step below leaves lower-case ASCII as it is
+        return text.lower()
+    text = unicodedata.normalize("NFKC", text).lower()
+    if not _FOLDABLE.isdisjoint(text):
+        text = text.translate(_FOLD)
+    text = unicodedata.normalize("NFD", text)
+    if text.isascii():
+        return text
     return unicodedata.normalize("NFC", _MARKS.sub("", text))
 
 
@@ -109,9 +120,11 @@ def stem(word: str) -> str:
     return str(_sastrawi()[0].stem(word)) or word
 
 
-@dataclass(frozen=True)
-class _Word:
-    """What one raw token becomes, for routing (``words``/``stems``) and for the spam check."""
+class _Word(NamedTuple):
+    """What one raw token becomes, for routing (``words``/``stems``) and for the spam check.
+
+    A tuple of tuples of strings: the garbage collector stops tracking it, so a large per-word
+    cache costs nothing in the collector's full passes."""
 
     words: tuple[str, ...]
     stems: tuple[str, ...]
@@ -289,7 +302,7 @@ class Normalizer:
         # Join spaced letters: "s l o t" / "s.l.o.t" / "s🔥l🔥o🔥t" → "slot".
         toks: list[str] = []
         run: list[str] = []
-        for tok in raw:
+        for tok in raw if 1 in map(len, raw) else ():  # no one-letter token: nothing to join
             if len(tok) == 1:
                 run.append(tok)
                 continue
@@ -299,6 +312,8 @@ class Normalizer:
             toks.append(tok)
         if run:
             toks.extend(("".join(run),) if len(run) >= 3 else run)
+        if not toks:
+            toks = raw
 
         words: list[str] = []
         stems: list[str] = []

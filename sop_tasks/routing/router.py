@@ -7,9 +7,11 @@ Indonesian. :class:`sop_tasks.routing.model.LearnedRouter` combines it with the 
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
 from typing import Any
+
+import re2
 
 from sop_tasks.routing.normalize import Analysis, Normalizer
 from sop_tasks.routing.rules import RoutingRules, SpamRule
@@ -50,6 +52,11 @@ class RouteDecision:
         return out
 
 
+# Memory RE2 may use for the set of spam patterns (its DFA is built lazily, so little is used): large
+# enough that the set never runs out of memory and misses a pattern on a long message.
+_PATTERN_SET_MEM = 64 << 20
+
+
 def _w(weight: float) -> str:
     return f"{weight:+.1f}"
 
@@ -70,6 +77,24 @@ class Router:
                 self._spam_words.setdefault(word, []).append((ci, w))
             for tokens, written, w in cat.phrases:
                 self._spam_phrases.setdefault(tokens[0], []).append((ci, tokens, written, w))
+        # Every spam pattern in one RE2 set: one pass tells which patterns match at all, and only
+        # those are searched again for the text they matched (the same answer as searching each).
+        self._pattern_ids: list[tuple[int, ...]] = []
+        self._pattern_set: Any = None
+        written_all = [written for cat in rules.spam for _p, written, _w in cat.patterns]
+        if written_all:
+            options = re2.Options()
+            options.max_mem = _PATTERN_SET_MEM
+            self._pattern_set = re2.Set.SearchSet(options)
+            for written in written_all:
+                self._pattern_set.Add(written.encode())
+            self._pattern_set.Compile()
+        # Emoji are outside ASCII (unless an office lists something else): skip them on ASCII text.
+        self._ascii_emoji = any(e.isascii() for cat in rules.spam for e, _w in cat.emoji)
+        k = 0
+        for cat in rules.spam:
+            self._pattern_ids.append(tuple(range(k, k + len(cat.patterns))))
+            k += len(cat.patterns)
 
     def route(self, text: str) -> RouteDecision:
         a = self.normalizer.analyze(text)
@@ -85,6 +110,16 @@ class Router:
         routed, scores = self._bidang(a, hints)
         return RuleView(a, spam or routed, routed, scores, ratios)
 
+    def spam_or_view(self, text: str) -> RouteDecision | RuleView:
+        """The rules' spam decision when they see spam, else everything they see (as :meth:`inspect`);
+        spares the bidang scoring of a message the rules already call spam."""
+        a = self.normalizer.analyze(text)
+        spam, hints, ratios = self._spam(text, a)
+        if spam is not None:
+            return spam
+        routed, scores = self._bidang(a, hints)
+        return RuleView(a, routed, routed, scores, ratios)
+
     def route_many(self, texts: Iterable[str]) -> list[RouteDecision]:
         return [self.route(t) for t in texts]
 
@@ -95,35 +130,42 @@ class Router:
         cats = self.rules.spam
         scores = [0.0] * len(cats)
         hits: list[list[str]] = [[] for _ in cats]
-        for word in a.spam_set:
-            for ci, w in self._spam_words.get(word, ()):
+        spam_words = self._spam_words
+        for word in filter(spam_words.__contains__, a.spam_set):  # in the set's order, hits only
+            for ci, w in spam_words[word]:
                 scores[ci] += w
                 hits[ci].append(f"'{word}'" if w > 0 else f"'{word}' {_w(w)}")
         seq = a.spam_seq
         seen: set[tuple[int, tuple[str, ...]]] = set()
-        for i, tok in enumerate(seq):
-            for ci, tokens, written, w in self._spam_phrases.get(tok, ()):
+        phrases = self._spam_phrases
+        for i, tok in enumerate(seq if not phrases.keys().isdisjoint(seq) else ()):  # a phrase can start
+            for ci, tokens, written, w in phrases.get(tok, ()):
                 if (ci, tokens) not in seen and seq[i : i + len(tokens)] == tokens:
                     seen.add((ci, tokens))
                     scores[ci] += w
                     hits[ci].append(f"'{written}'" if w > 0 else f"'{written}' {_w(w)}")
-        joined: bytes | None = None
+        joined = b""
+        matched: Collection[int] = ()
+        if self._pattern_set is not None:
+            joined = " ".join(seq).encode()  # ASCII words: RE2 on bytes skips offset mapping
+            matched = self._pattern_set.Match(joined) or ()
+        emoji_possible = self._ascii_emoji or not text.isascii()
         hints: list[str] = []
         ratios: dict[str, float] = {}
         best: tuple[float, SpamRule, list[str]] | None = None
         for ci, cat in enumerate(cats):
-            if cat.patterns:
-                if joined is None:
-                    joined = " ".join(seq).encode()  # ASCII words: RE2 on bytes skips offset mapping
-                for pattern, _written, w in cat.patterns:
-                    m = pattern.search(joined)
-                    if m:
+            if matched:
+                for k, (pattern, _written, w) in zip(self._pattern_ids[ci], cat.patterns, strict=True):
+                    if k in matched:
+                        m = pattern.search(joined)
+                        if m:
+                            scores[ci] += w
+                            hits[ci].append(f"'{m.group(0).decode()}'")
+            if emoji_possible:
+                for emoji, w in cat.emoji:
+                    if emoji in text:
                         scores[ci] += w
-                        hits[ci].append(f"'{m.group(0).decode()}'")
-            for emoji, w in cat.emoji:
-                if emoji in text:
-                    scores[ci] += w
-                    hits[ci].append(emoji)
+                        hits[ci].append(emoji)
             score = scores[ci]
             if score > 0 and a.urls and cat.url_weight:
                 score += cat.url_weight
@@ -164,17 +206,20 @@ class Router:
             scores[code] = scores.get(code, 0.0) + w
             why.setdefault(code, []).append(f"{reason} ({_w(w)}) → {code}")
 
-        for stem_ in dict.fromkeys(a.tokens):  # in text order, each once
-            for code, w in rules.keywords.get(stem_, ()):
+        keywords = rules.keywords
+        for stem_ in filter(keywords.__contains__, dict.fromkeys(a.tokens)):  # in text order, each once
+            for code, w in keywords[stem_]:
                 add(code, w, f"kata '{stem_}'")
         if rules.exact_words:
-            for word in dict.fromkeys(a.words):
-                for code, w in rules.exact_words.get(word, ()):
+            exact = rules.exact_words
+            for word in filter(exact.__contains__, dict.fromkeys(a.words)):
+                for code, w in exact[word]:
                     add(code, w, f"kata '{word}'")
         toks = a.tokens
         seen: set[tuple[tuple[str, ...], str]] = set()
-        for i, tok in enumerate(toks):
-            for tokens, written, code, w in rules.phrases.get(tok, ()):
+        phrases = rules.phrases
+        for i, tok in enumerate(toks if not phrases.keys().isdisjoint(toks) else ()):  # a phrase can start
+            for tokens, written, code, w in phrases.get(tok, ()):
                 if (tokens, code) not in seen and toks[i : i + len(tokens)] == tokens:
                     seen.add((tokens, code))
                     add(code, w, f"frasa '{written}'")

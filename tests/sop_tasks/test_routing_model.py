@@ -486,3 +486,82 @@ def test_without_any_model_the_rules_still_route(
     router = live_router(new_ledger(tmp_path), rules)
     d = router.route("min mau pinjem buku")
     assert router.model is None and d.bidang == "perpustakaan" and d.model is None
+
+
+# --------------------------------------------------------------------------------------------
+# The fast path (cached per-unit rows, plain floats) against the straightforward one
+# --------------------------------------------------------------------------------------------
+def _mixed_messages(n: int) -> list[str]:
+    """Messages as the benchmark builds them: two labelled messages cut and joined, with a name,
+    a number, an emoji and sometimes upper case (new words and numbers: the caches miss)."""
+    import random
+
+    rnd = random.Random(12)
+    pool = [s.text for s in train_samples()]
+    out = []
+    for _ in range(n):
+        a, b = rnd.choice(pool), rnd.choice(pool)
+        text = f"{rnd.choice(['kak rina', 'pak budi'])} {a} {b[: rnd.randint(0, len(b) // 3)]} "
+        text += f"{rnd.randint(0, 99999)} {rnd.choice(['🙏', '🔥', ''])}"
+        out.append(text.upper() if rnd.random() < 0.2 else text)
+    return out
+
+
+def test_fast_path_routes_like_the_straightforward_path(rules, model) -> None:
+    """Routing sums cached per-unit rows in plain floats; the straightforward path builds each
+    message's feature row as training does and multiplies it by the coefficient matrix. Both must
+    give the same decisions, scores, reasons and explanations on the labelled set and on mixed
+    messages, the fast router starting with empty caches."""
+    texts = [s.text for s in train_samples() + frozen_samples()] + _mixed_messages(300)
+    fast = LearnedRouter(rules, train(train_samples(), Router(rules), version="uji-latih"))
+    plain = LearnedRouter(rules, model, fast=False)
+    assert fast.model is not None and np.array_equal(fast.model.coef, model.coef)
+    reasons: list[str] = []
+    for text in texts:
+        want = plain.route(text)
+        assert fast.route(text) == want, text
+        explained, plain_explained = fast.route(text, explain=True), plain.route(text, explain=True)
+        assert explained == plain_explained == want and explained.features == plain_explained.features, text
+        view = fast.router.inspect(text)
+        got_p, want_p = fast.model.fast_probabilities(view), model.probabilities(view)
+        assert np.allclose(got_p, want_p, rtol=0, atol=1e-12), text
+        reasons += want.reasons
+    # Every kind of decision was compared: by the model, by strong rules, model spam, rule spam.
+    for kind in ("model menentukan", "aturan menentukan", "spam menurut model", "aturan spam menentukan"):
+        assert any(r.startswith(kind) for r in reasons), kind
+
+
+def test_one_pass_over_the_spam_patterns_finds_what_searching_each_finds(rules) -> None:
+    router = Router(rules)
+    patterns = [pattern for cat in rules.spam for pattern, _w, _ in cat.patterns]
+    assert patterns and router._pattern_set is not None
+    texts = [s.text for s in train_samples() + frozen_samples()] + _mixed_messages(200)
+    texts += ["depo " + "1" * 5000 + " rb", "wd 5 " * 2000, "cair dalam " * 700 + "5 menit", "50% per hari"]
+    hits = 0
+    for text in texts:
+        joined = " ".join(router.normalizer.analyze(text).spam_seq).encode()
+        want = {k for k, pattern in enumerate(patterns) if pattern.search(joined)}
+        assert set(router._pattern_set.Match(joined) or ()) == want, text
+        hits += bool(want)
+    assert hits >= 10
+
+
+def test_fold_takes_shortcuts_without_changing_the_text() -> None:
+    import unicodedata
+
+    from sop_tasks.routing.normalize import _FOLD, _MARKS, fold
+
+    def reference(text: str) -> str:  # every step, always
+        text = unicodedata.normalize("NFD", unicodedata.normalize("NFKC", text).lower().translate(_FOLD))
+        return unicodedata.normalize("NFC", _MARKS.sub("", text))
+
+    texts = [s.text for s in train_samples() + frozen_samples()] + [
+        "MIN Mau Tanya",
+        "𝐒𝐋𝐎𝐓 ⓈⓁⓄⓉ 🅂🄻🄾🅃 s̶l̶o̶t̶ ɢᴀᴄᴏʀ 🇸🇱🇴🇹 ıstanbul",
+        "café naïve Ｆｕｌｌ ｗｉｄｔｈ ｸﾞ ﬁ ²",
+        "emoji 🙏🔥 saja",
+        "ÅNGSTRÖM ǅ",
+        "",
+    ]
+    for text in texts:
+        assert fold(text) == reference(text), text
