@@ -22,7 +22,17 @@ from sop_tasks.reports.summary import MONTHS, MonthSummary, fmt_seconds
 
 TEMPLATES = Path(__file__).parent / "templates"
 TEMPLATE, STYLESHEET = "laporan.html", "laporan.css"
-SLOT_MARKS = {"ok": "✓", "partial": "½", "failed": "✗", "running": "…", "missing": "–", "future": ""}
+# every Sweep.status (sop_tasks.monitor) and the calendar's own "missing"/"future"; an unknown
+# status is printed as it is (the template's default), never a failed report
+SLOT_MARKS = {
+    "ok": "✓",
+    "partial": "½",
+    "failed": "✗",
+    "running": "…",
+    "no_channels": "○",
+    "missing": "–",
+    "future": "",
+}
 
 
 def template_dirs(cfg: OfficeConfig) -> list[Path]:

@@ -16,6 +16,7 @@ import tempfile
 import time
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 import requests
@@ -49,6 +50,13 @@ def _browser_or_skip() -> None:
         if os.environ.get("CI"):
             pytest.fail(f"CI must run the browser tests: {why}")
         pytest.skip(why)
+
+
+def _report_log(stack: Any) -> str:
+    """What the api-server logged about a report that failed (the child's stderr), else the tail."""
+    log = stack.log_path.read_text(errors="replace")
+    at = log.find("gagal dibuat")
+    return log[at - 200 : at + 6000] if at >= 0 else stack.log_tail(80)
 
 
 @pytest.fixture(scope="module")
@@ -157,8 +165,9 @@ def test_kadis_opens_catatan_sop_and_finds_the_records_numbers(scene):
         link = frame.get_by_role("link", name="Unduh laporan (PDF)")
         # The bytes through the browser's own session first: a failure then says why.
         got = ctx.request.get(stack.base_url + str(link.get_attribute("href")), timeout=WAIT_MS)
+        why = got.text()[got.text().find("galat") :][:4000] if not got.ok else ""  # the page's error
         assert got.ok and got.headers["content-type"] == "application/pdf", (
-            f"{got.status} {got.headers.get('content-type')} {got.text()[:500]}\n{stack.log_tail(80)}"
+            f"{got.status} {got.headers.get('content-type')} {why}\n{_report_log(stack)}"
         )
         (ARTIFACTS / "laporan-sop-2026-11.pdf").write_bytes(got.body())
         with page.expect_download() as dl:
@@ -196,6 +205,7 @@ def test_bidang_user_sees_only_its_bidang(scene):
         frame.locator("#catatan-2").wait_for()
         frame.locator("#jumlah").wait_for()
         rows = frame.locator("#catatan-2 tbody tr")
+        rows.first.wait_for()  # the filtered page has loaded (not the one before "Saring")
         assert rows.count() == _month_counts(ledger, cfg)["perpustakaan"] > 0
         assert {r.get_attribute("data-bidang") for r in rows.all()} == {"perpustakaan"}
         assert frame.get_by_role("link", name="Catatan 1 · Unggahan").count() == 0

@@ -252,3 +252,19 @@ def test_the_pdf_fetches_nothing_outside_its_template_folders(seeded, office_cfg
     assert len({i.name for i in images}) == 1, [i.name for i in images]  # one image: the logo only
     red, green, blue = images[0].image.convert("RGB").getpixel((20, 20))
     assert red > 200 and green < 60 and blue < 60  # the red logo, not the blue file from elsewhere
+
+
+def test_a_sweep_with_no_connected_channel_is_marked_not_a_failed_report(seeded, office_cfg, monkeypatch):
+    """A new office sweeps before any connection exists (status "no_channels"): the month's PDF
+    and the page's calendar used to fail on that status (the report answered 500)."""
+    ledger, _ = seeded
+    with clock(monkeypatch) as c:
+        c.set(wib(4, 8))
+        inbox = Inbox(ledger)
+        sid = inbox.start_sweep(run_id="scheduled__tanpa_kanal", slot="pagi", sop_sweep=True, channels=[])
+        inbox.finish_sweep(sid, counts={}, errors={}, status="no_channels")
+    ms = month_summary(ledger, YEAR, MONTH, office_cfg, now=NOW)
+    day = next(d for d in ms.monitoring.days if d.date == f"{YEAR}-{MONTH:02d}-04")
+    assert day.slots[0].status == "no_channels"
+    text, _ = _pdf_text(build(ledger, YEAR, MONTH, office_cfg, "pdf", now=NOW).content)
+    assert "belum ada kanal yang terhubung" in text
