@@ -66,7 +66,7 @@ def scene():
     cfg = load_config()
     ARTIFACTS.mkdir(exist_ok=True)
     home = Path(tempfile.mkdtemp(prefix="sop-browser-"))
-    with standalone(home, timeout=400) as stack:
+    with standalone(home, timeout=600, request_timeout=180) as stack:  # a loaded machine is slow
         ledger = Ledger(f"sqlite:///{home / 'sop_ledger.db'}")
         seed_catatan(ledger, cfg, cfg.path("staging"))
         make_jpeg(cfg.path("media") / "pameran-browser.jpg", (1600, 900), "teal")

@@ -44,7 +44,8 @@ UPLOAD = "sop05_unggah_website"
 def stack(wordpress):
     home = Path(tempfile.mkdtemp(prefix="sop-gate-"))
     extra = {"AIRFLOW_CONN_SOP_WEBSITE": wordpress.conn_json(timeout=60)}
-    with standalone(home, timeout=600, extra_env=extra) as s:  # a loaded CI machine is slow
+    # a loaded CI machine is slow; an answer is held up to 45 s (hitl_guard) before it is handled
+    with standalone(home, timeout=600, extra_env=extra, request_timeout=180) as s:
         yield s
     shutil.rmtree(home, ignore_errors=True)
 

@@ -37,7 +37,8 @@ YES_SCRIPT = {
 def stack(wordpress):
     home = Path(tempfile.mkdtemp(prefix="sop-standalone-"))
     extra = {"AIRFLOW_CONN_SOP_WEBSITE": wordpress.conn_json(timeout=60)}
-    with standalone(home, extra_env=extra) as s:
+    # an answer is held up to 45 s (hitl_guard) before a loaded api-server even handles it
+    with standalone(home, timeout=600, extra_env=extra, request_timeout=180) as s:
         yield s
     shutil.rmtree(home, ignore_errors=True)
 

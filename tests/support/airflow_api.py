@@ -17,6 +17,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
+import requests
+
 Call = Callable[..., Any]  # (method, path, **kwargs) -> response with .status_code/.json()
 
 
@@ -91,7 +93,12 @@ class Answerer:
         end = time.monotonic() + self.deadline_s
         try:
             while not self._stop.is_set() and time.monotonic() < end:
-                for d in self.api.pending(self.dag_id):
+                try:
+                    pending = self.api.pending(self.dag_id)
+                except requests.RequestException:  # a slow, loaded api-server: ask again
+                    time.sleep(1)
+                    continue
+                for d in pending:
                     ti = d["task_instance"]
                     task_id = ti["task_id"]
                     if ti.get("state") != "awaiting_input" or ti["dag_run_id"] in self.skip_runs:

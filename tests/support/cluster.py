@@ -44,7 +44,12 @@ def _stack(cluster: NativeCluster) -> ClusterStack:
     base = cluster.base_url
 
     def call(method: str, path: str, **kw: Any) -> requests.Response:
-        return session.request(method, base + path, timeout=60, **kw)
+        return session.request(
+            method,
+            base + path,
+            timeout=180,  # an answer is held up to 45 s (hitl_guard) on a loaded machine
+            **kw,
+        )
 
     api = ApiClient(call, cluster.secrets_dir / "passwords.json")
     return ClusterStack(

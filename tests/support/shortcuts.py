@@ -87,10 +87,13 @@ class Marker:
                         continue
                     if ti.get("state") != "awaiting_input":
                         continue
-                    if self.before is not None and run_id not in self._prepared:
-                        self.before(run_id)
-                        self._prepared.add(run_id)
-                    r = mark(self.api, self.user, self.dag_id, run_id, task_id)
+                    try:
+                        if self.before is not None and run_id not in self._prepared:
+                            self.before(run_id)
+                            self._prepared.add(run_id)
+                        r = mark(self.api, self.user, self.dag_id, run_id, task_id)
+                    except requests.RequestException:  # a slow, loaded api-server: the next
+                        continue  # poll tries again while the step still waits (both repeatable)
                     self.log.append((task_id, self.user, r.status_code, r.text[:200]))
                     if r.status_code != 200:
                         self.errors.append(f"mark {task_id} by {self.user}: {r.status_code} {r.text[:300]}")
