@@ -65,7 +65,7 @@ class Marker:
     before: Any = None
     log: list[tuple[str, str, int, str]] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
-    _done: set[tuple[str, str]] = field(default_factory=set)
+    _done: set[tuple[str, str, int]] = field(default_factory=set)
     _prepared: set[str] = field(default_factory=set)
     _stop: threading.Event = field(default_factory=threading.Event)
 
@@ -83,7 +83,10 @@ class Marker:
                     run_id, task_id = ti["dag_run_id"], ti["task_id"]
                     if self.run_ids is not None and run_id not in self.run_ids:
                         continue
-                    if task_id not in self.tasks or (run_id, task_id) in self._done:
+                    # a step Airflow asks again (a marked step's try resumed under load, then
+                    # retried: try 2) is marked again, as a clicking attacker would
+                    attempt = (run_id, task_id, int(ti.get("try_number") or 0))
+                    if task_id not in self.tasks or attempt in self._done:
                         continue
                     if ti.get("state") != "awaiting_input":
                         continue
@@ -97,7 +100,7 @@ class Marker:
                     self.log.append((task_id, self.user, r.status_code, r.text[:200]))
                     if r.status_code != 200:
                         self.errors.append(f"mark {task_id} by {self.user}: {r.status_code} {r.text[:300]}")
-                    self._done.add((run_id, task_id))
+                    self._done.add(attempt)
                 time.sleep(0.3)
         except Exception as exc:  # surfaced by the test
             self.errors.append(repr(exc))
