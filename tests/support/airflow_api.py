@@ -66,6 +66,16 @@ class ApiClient:
         )
 
 
+def pending_or_wait(api: ApiClient, dag_id: str) -> list[dict[str, Any]]:
+    """The DAG's open questions; none, after a second's wait, when a slow, loaded api-server did
+    not answer in time (the polling thread asks again on its next round)."""
+    try:
+        return api.pending(dag_id)
+    except requests.RequestException:
+        time.sleep(1)
+        return []
+
+
 @dataclass
 class Answer:
     user: str
@@ -93,12 +103,7 @@ class Answerer:
         end = time.monotonic() + self.deadline_s
         try:
             while not self._stop.is_set() and time.monotonic() < end:
-                try:
-                    pending = self.api.pending(self.dag_id)
-                except requests.RequestException:  # a slow, loaded api-server: ask again
-                    time.sleep(1)
-                    continue
-                for d in pending:
+                for d in pending_or_wait(self.api, self.dag_id):
                     ti = d["task_instance"]
                     task_id = ti["task_id"]
                     if ti.get("state") != "awaiting_input" or ti["dag_run_id"] in self.skip_runs:

@@ -12,7 +12,7 @@ from urllib.parse import quote
 
 import requests
 
-from tests.support.airflow_api import ApiClient
+from tests.support.airflow_api import ApiClient, pending_or_wait
 
 
 def ti_path(dag_id: str, run_id: str, task_id: str) -> str:
@@ -73,12 +73,7 @@ class Marker:
         end = time.monotonic() + self.deadline_s
         try:
             while not self._stop.is_set() and time.monotonic() < end:
-                try:
-                    pending = self.api.pending(self.dag_id)
-                except requests.RequestException:  # a slow, loaded api-server: ask again
-                    time.sleep(1)
-                    continue
-                for d in pending:
+                for d in pending_or_wait(self.api, self.dag_id):
                     ti = d["task_instance"]
                     run_id, task_id = ti["dag_run_id"], ti["task_id"]
                     if self.run_ids is not None and run_id not in self.run_ids:
