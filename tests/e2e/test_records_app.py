@@ -301,3 +301,11 @@ def test_a_report_that_takes_too_long_says_what_to_do(client, api, monkeypatch):
     r = get(client, api, "kadis", f"{P}/laporan.pdf?{MONTH}")
     assert r.status_code == 503
     assert "Laporan belum selesai dibuat" in r.text and "sop laporan --bulan 2026-11 --format pdf" in r.text
+
+
+@pytest.mark.usefixtures("seeded")
+def test_the_sweep_calendar_speaks_indonesian(client, api):
+    """3 Nov's siang sweep failed (seed): staff read "gagal", not the stored status word."""
+    r = get(client, api, "kadis", f"{P}/ringkasan?{MONTH}")
+    assert r.status_code == 200
+    assert "siang ! gagal" in r.text and "! failed" not in r.text
