@@ -85,12 +85,25 @@ def standalone_command() -> list[str]:
     return [sys.executable, "-m", "sop_tasks.airflow.local", "standalone"]
 
 
+def write_airflow_cfg() -> None:
+    """Write ``$AIRFLOW_HOME/airflow.cfg`` with its generated Fernet key and JWT secret, once,
+    before any component starts. Only the ``airflow`` command writes it; ``standalone`` starts four
+    of them at once, and on a fresh home each generated its own secrets: the scheduler signed the
+    tasks' tokens with a key the api-server rejected ("Signature verification failed"), so every
+    task of the first ``make run`` failed, and connections could be encrypted with a key the
+    workers do not have. Later starts read the file and keep its keys."""
+    from airflow.configuration import write_default_airflow_configuration_if_needed
+
+    write_default_airflow_configuration_if_needed()
+
+
 def run_standalone() -> None:
     """Airflow's ``standalone`` (scheduler, dag-processor, triggerer, api-server) with this
     project's auth manager kept: ``airflow standalone`` itself replaces any configured auth
     manager by SimpleAuthManager in its components' environment, which would give every officer
     SimpleAuthManager's "op" rights (connections, variables) and every verifier its viewer rights
     (pools) instead of the SOP's roles."""
+    write_airflow_cfg()
     from airflow.cli.commands.standalone_command import StandaloneCommand
 
     wanted = os.environ.get("AIRFLOW__CORE__AUTH_MANAGER") or AUTH_MANAGER

@@ -37,6 +37,32 @@ def test_embedded_env_uses_the_sop_auth_manager_and_enables_the_connection_test(
         assert roles[staff] == "viewer", staff
 
 
+def test_airflow_cfg_with_its_keys_is_written_once_before_any_component_starts(office_cfg, tmp_path):
+    """On a fresh home the four components of ``standalone`` each generated their own JWT secret
+    (only the ``airflow`` command writes airflow.cfg): every task of the first ``make run`` failed
+    with "Signature verification failed". The launcher writes the file first; later starts keep it."""
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, **local.airflow_env(tmp_path, office_cfg)}
+    env.pop("AIRFLOW__API_AUTH__JWT_SECRET", None)  # as `make run`: the test suite sets one
+    env.pop("AIRFLOW_CONFIG", None)
+    code = "from sop_tasks.airflow.local import write_airflow_cfg; write_airflow_cfg()"
+
+    def keys() -> dict[str, str]:
+        subprocess.run([sys.executable, "-c", code], env=env, check=True, timeout=120)
+        lines = (tmp_path / "airflow.cfg").read_text().splitlines()
+        wanted = ("jwt_secret =", "fernet_key =")
+        found = dict(line.split(" = ", 1) for line in lines if line.startswith(wanted))
+        assert all(found.get(k, "").strip() for k in ("jwt_secret", "fernet_key")), found
+        return found
+
+    first = keys()
+    assert keys() == first  # a restart keeps the keys (tokens and encrypted connections stay valid)
+    assert oct((tmp_path / "airflow.cfg").stat().st_mode & 0o077) == "0o0"  # not for group/others
+
+
 def test_the_role_comes_from_the_current_user_list_not_from_the_token(manager):
     assert _user(manager, "kadis").role == "viewer"  # a forged/old "admin" claim counts for nothing
     assert _user(manager, "pengelola_ti", "viewer").role == "op"

@@ -82,10 +82,15 @@ def _ti(stack: Stack, dag_id: str, run_id: str, task_id: str) -> dict[str, Any]:
     return dict(r.json()) if r.status_code == 200 else {}
 
 
-def _wait_run(stack: Stack, dag_id: str, run_id: str, timeout: float = 420) -> str:
-    """The run's final state; a slow answer of a loaded api-server is asked again."""
+def _wait_run(
+    stack: Stack, dag_id: str, run_id: str, timeout: float = 420, markers: tuple[Marker, ...] = ()
+) -> str:
+    """The run's final state; a slow answer of a loaded api-server is asked again. A marker that
+    failed ends the wait at once (its runs would only wait for a mark that never comes)."""
     end = time.monotonic() + timeout
     while time.monotonic() < end:
+        for m in markers:
+            assert not m.errors, m.errors
         try:
             state = stack.run_state(dag_id, run_id)
         except requests.RequestException:
@@ -96,8 +101,10 @@ def _wait_run(stack: Stack, dag_id: str, run_id: str, timeout: float = 420) -> s
     raise TimeoutError(f"{dag_id} {run_id} not finished in {timeout}s\n{stack.log_tail()}")
 
 
-def _wait_all(stack: Stack, dag_id: str, run_ids: list[str], timeout: float = 420) -> dict[str, str]:
-    return {r: _wait_run(stack, dag_id, r, timeout=timeout) for r in run_ids}
+def _wait_all(
+    stack: Stack, dag_id: str, run_ids: list[str], markers: tuple[Marker, ...] = ()
+) -> dict[str, str]:
+    return {r: _wait_run(stack, dag_id, r, markers=markers) for r in run_ids}
 
 
 def _answer(stack: Stack, dag_id: str, run_id: str, answers: list[tuple[str, str, str, str | None]]) -> None:
@@ -173,7 +180,7 @@ def test_marks_forged_conf_and_clear_after_tidak_never_reach_wordpress(stack, wo
             ("sop03_verifikasi_kabid", "kabid", OPTION_NO, "Tanggal salah"),
         ],
     )
-    states = _wait_all(stack, "sop_publish", [by_officer, by_admin, forged, returned])
+    states = _wait_all(stack, "sop_publish", [by_officer, by_admin, forged, returned], tuple(markers))
     for m, t in zip(markers, threads, strict=True):
         m.stop()
         t.join(5)
@@ -236,7 +243,10 @@ def test_edited_xcom_marked_update_and_marked_reply_change_nothing_on_wordpress(
 
     def edit(run_id: str) -> None:
         value = {"submission_id": legit_summary["id"], "channels": ["website"]}
+        # the officer may not edit an XCom at all (least privilege); the admin may
         r = set_xcom(stack.api, "pengelola_ti", "sop_publish", run_id, "sop01_identifikasi", value)
+        assert r.status_code == 403, r.text
+        r = set_xcom(stack.api, "admin", "sop_publish", run_id, "sop01_identifikasi", value)
         assert r.status_code == 200, r.text
 
     marker = Marker(stack.api, "sop_publish", VERIFY, "pengelola_ti", 400, {edited}, before=edit)
@@ -274,11 +284,12 @@ def test_edited_xcom_marked_update_and_marked_reply_change_nothing_on_wordpress(
     inbox.record_forwards([item.id], "perpustakaan", sweep, "uji")
     reply_run = stack.trigger("sop_follow_up", {"item_id": item.id, "bidang": "perpustakaan"})
     fu_marker = Marker(stack.api, "sop_follow_up", [fua.DECIDE_TASK], "pengelola_ti", 400, {reply_run})
-    threads = [m.start() for m in (marker, up_marker, fu_marker)]
+    markers = (marker, up_marker, fu_marker)
+    threads = [m.start() for m in markers]
     states = {
-        "edited": _wait_run(stack, "sop_publish", edited, timeout=420),
-        "update": _wait_run(stack, "sop_update", update_run, timeout=420),
-        "reply": _wait_run(stack, "sop_follow_up", reply_run, timeout=420),
+        "edited": _wait_run(stack, "sop_publish", edited, markers=markers),
+        "update": _wait_run(stack, "sop_update", update_run, markers=markers),
+        "reply": _wait_run(stack, "sop_follow_up", reply_run, markers=markers),
     }
     for m, t in zip((marker, up_marker, fu_marker), threads, strict=True):
         m.stop()

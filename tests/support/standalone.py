@@ -90,6 +90,8 @@ def standalone(
     env.update(airflow_env(home, cfg, root=PROJECT_ROOT, port=port))
     if base_path:
         env["AIRFLOW__API__BASE_URL"] = f"http://localhost:{port}{base_path}"
+    # as `make run` does: no JWT secret from the environment (the in-process tests set one)
+    env.pop("AIRFLOW__API_AUTH__JWT_SECRET", None)
     env.update(extra_env or {})
     passwords = ensure_passwords(home, cfg)
     bin_dir = Path(sys.executable).parent
@@ -124,6 +126,9 @@ def standalone(
             except (requests.RequestException, AssertionError, KeyError):  # not up, or slow to answer
                 pass
             time.sleep(1)
+        # every component must sign and check tokens with the airflow.cfg written before they
+        # started (sop_tasks.airflow.local.write_airflow_cfg); a generated key fails each task
+        assert "using a generated one" not in log_path.read_text(errors="replace"), stack.log_tail()
         yield stack
     finally:
         with contextlib.suppress(ProcessLookupError):
