@@ -28,12 +28,17 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sop_tasks.approval import REASON_PARAM
 from sop_tasks.followup import PARAM_REPLY, PARAM_TARGET
+from sop_tasks.records.kinds import StepEventKind
+from sop_tasks.sop import VERIFY_STEPS
+
+log = logging.getLogger(__name__)
 
 SETTLE_SECONDS = 2.0
 MAX_HOLD_SECONDS = 45.0
@@ -262,7 +267,69 @@ class HitlResponseGuard:
             await _reply(send, 422, {"detail": problem})
             return
         await _settle(target, state, created, job_id)
-        await self.app(scope, _replay(body, receive), send)
+        captured = _Captured(send)
+        await self.app(scope, _replay(body, receive), captured)
+        if captured.status == 200:
+            await asyncio.to_thread(record_answer, target, captured.json())
+
+
+class _Captured:
+    """An ASGI ``send`` that passes everything on and keeps the status and body it saw."""
+
+    def __init__(self, send: Any) -> None:
+        self.send, self.status, self.body = send, 0, bytearray()
+
+    async def __call__(self, message: dict[str, Any]) -> None:
+        if message.get("type") == "http.response.start":
+            self.status = int(message.get("status") or 0)
+        elif message.get("type") == "http.response.body" and len(self.body) <= MAX_BODY_BYTES:
+            self.body += message.get("body", b"")
+        await self.send(message)
+
+    def json(self) -> dict[str, Any]:
+        try:
+            doc = json.loads(bytes(self.body) or b"{}")
+        except ValueError:
+            return {}
+        return doc if isinstance(doc, dict) else {}
+
+
+def record_answer(target: tuple[str, str, str, int], response: dict[str, Any]) -> None:
+    """Record a verification answer Airflow has just stored (record 1, ``answered``).
+
+    The decision is recorded by the task when it resumes (``VerifyOperator.execute_complete``).
+    If it never resumes with it — the broker restarted, the worker was lost, and the task is
+    retried — the retry takes this answer instead of asking the official a second time
+    (``VerifyOperator.execute``). Only after Airflow accepted the answer (the user is assigned,
+    the question open), so nothing here can approve anything Airflow refused. A failure to record
+    is logged and the answer stands in Airflow (the task records it as usual)."""
+    dag_id, run_id, task_id, _ = target
+    step = next((s.number for s in VERIFY_STEPS if s.task_id == task_id), None)
+    who = (response.get("responded_by") or {}).get("id")
+    chosen = response.get("chosen_options")
+    if step is None or not who or not isinstance(chosen, list):
+        return
+    try:
+        from sop_tasks.airflow.ledger import get_ledger
+
+        ledger = get_ledger()
+        sid = ledger.submission_id(dag_id, run_id)
+        if sid is None:
+            return
+        given = response.get("params_input") or {}
+        reason = given.get(REASON_PARAM) if isinstance(given, dict) else None
+        at = response.get("responded_at")
+        ledger.add_event(
+            sid,
+            step,
+            StepEventKind.ANSWERED,
+            actor=str(who),
+            ended_at=datetime.fromisoformat(at) if isinstance(at, str) else None,
+            reason=str(reason).strip() or None if reason else None,
+            detail={"chosen_options": [str(c) for c in chosen], "run_id": run_id},
+        )
+    except Exception:  # the answer is stored in Airflow; the task records it as usual
+        log.exception("Jawaban %s/%s/%s tidak tercatat sebagai 'answered'", dag_id, run_id, task_id)
 
 
 async def _settle(

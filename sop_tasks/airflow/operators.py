@@ -35,6 +35,20 @@ from sop_tasks.records.ledger import to_wib
 from sop_tasks.sop import VERIFY_STEPS, Step
 
 
+def answered_after_request(events: list[Any], step: int) -> Any | None:
+    """The answer Airflow stored for the step's latest question (an ``answered`` event after the
+    last ``requested`` one), or None."""
+    last = None
+    for e in events:
+        if e.step != step:
+            continue
+        if e.event == StepEventKind.REQUESTED:
+            last = None
+        elif e.event == StepEventKind.ANSWERED and (e.detail or {}).get("chosen_options"):
+            last = e
+    return last
+
+
 class VerifyOperator(HITLOperator, SkipMixin):
     """One verification (SOP steps 2–4): "Ya" goes on, "Tidak" returns the content.
 
@@ -92,6 +106,11 @@ class VerifyOperator(HITLOperator, SkipMixin):
             return self._outcome(
                 context, decided[-1].event == StepEventKind.APPROVED, decided[-1].actor, decided[-1].reason
             )
+        carried = answered_after_request(events, self.sop_step.number)
+        if carried is not None:  # answered in Airflow, but that try never resumed with it
+            self.log.info("Jawaban %s dari percobaan sebelumnya dipakai, tanpa bertanya lagi", carried.actor)
+            chosen = list((carried.detail or {}).get("chosen_options") or [])
+            return self._decide(context, sid, chosen, carried.actor or "?", carried.ended_at, carried.reason)
         earlier = []
         for ev in events:
             if ev.event == StepEventKind.APPROVED and ev.step < self.sop_step.number:
@@ -145,6 +164,13 @@ class VerifyOperator(HITLOperator, SkipMixin):
         at = ret.get("responded_at")
         reason = ((ret.get("params_input") or {}).get(approval.REASON_PARAM) or "").strip() or None
         sid = submission_id_from(context, self.source_task_id, self.sop_step.number)
+        return self._decide(context, sid, chosen, who, at, reason)
+
+    def _decide(
+        self, context: Any, sid: int, chosen: list[str], who: str, at: Any, reason: str | None
+    ) -> dict[str, Any]:
+        """Record the official's answer as the step's decision (bound to the version shown) and
+        carry it out."""
         ledger = get_ledger()
         request = next(
             (

@@ -381,6 +381,7 @@ WORDS = {
     "approved": "disetujui",
     "returned": "dikembalikan",
     "requested": "menunggu",
+    "answered": "dijawab",
     "reminded": "diingatkan",
     "valid": "valid",
     "invalid": "tidak valid",

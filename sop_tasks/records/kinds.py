@@ -40,6 +40,10 @@ class StepEventKind(StrEnum):
     REQUESTED = "requested"  # steps 2–4: the question was put (detail: assigned, content_hash shown)
     APPROVED = "approved"  # steps 2–4: "Ya" (detail: content_hash answered)
     RETURNED = "returned"  # steps 2–4: "Tidak", with the reason
+    # steps 2–4: Airflow stored an official's answer (detail: chosen options). The decision is the
+    # APPROVED/RETURNED that follows; a retried task whose answer never reached it (a broker
+    # restart, a lost worker) takes this answer instead of asking the official again.
+    ANSWERED = "answered"
     REMINDED = "reminded"  # steps 2–4: a reminder was sent
     STARTED = "started"
     SCHEDULED = "scheduled"  # step 5: waiting for publish_at

@@ -341,7 +341,9 @@ class Ledger:
             ).all()
             answered = {
                 (e.submission_id, e.step)
-                for e in s.scalars(select(StepEvent).where(StepEvent.event.in_(("approved", "returned"))))
+                for e in s.scalars(
+                    select(StepEvent).where(StepEvent.event.in_(("approved", "returned", "answered")))
+                )
             }
         out = []
         for sub, ev in rows:
@@ -417,7 +419,9 @@ def step_summaries(events: list[StepEvent]) -> list[StepSummary]:
         evs = by_step.get(st.number)
         if not evs:
             continue
-        decisive = [e for e in evs if e.event not in ("requested", "reminded", "started", "scheduled")]
+        decisive = [
+            e for e in evs if e.event not in ("requested", "answered", "reminded", "started", "scheduled")
+        ]
         starts = [e.started_at for e in evs if e.started_at]
         ends = [e.ended_at for e in decisive if e.ended_at]
         last = decisive[-1] if decisive else evs[-1]

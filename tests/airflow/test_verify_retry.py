@@ -79,3 +79,28 @@ def test_unanswered_step_is_asked(update_dag, tmp_path, monkeypatch):
     _, skipped, asked = _run(update_dag.get_task("sop03_verifikasi_kabid"), ledger, sid, monkeypatch)
     assert asked == [True] and not skipped
     assert [e.event for e in ledger.events(sid)][-1] == "requested"
+
+
+def test_an_answer_airflow_stored_but_never_resumed_is_carried_out_not_asked_again(
+    update_dag, tmp_path, monkeypatch
+):
+    """Try 1 asked; the official answered "Tidak" (recorded by the answer guard); the task failed
+    while resuming (broker gone) and is retried: the retry records and carries out that answer."""
+    from sop_tasks.approval import OPTION_NO
+
+    ledger = Ledger(f"sqlite:///{tmp_path / 'l.db'}")
+    sid = _submission(ledger)
+    ledger.add_event(sid, 3, "requested", detail={"content_hash": "abc"})
+    ledger.add_event(
+        sid, 3, "answered", actor="kabid", reason="tanggal salah", detail={"chosen_options": [OPTION_NO]}
+    )
+    out, skipped, asked = _run(update_dag.get_task("sop03_verifikasi_kabid"), ledger, sid, monkeypatch)
+    assert out == {"decision": "Tidak", "by": "kabid", "reason": "tanggal salah"} and not asked
+    assert "sop04_verifikasi_kadis" in skipped
+    last = ledger.events(sid)[-1]
+    assert (last.event, last.actor, last.reason, last.detail) == (
+        "returned",
+        "kabid",
+        "tanggal salah",
+        {"content_hash": "abc"},  # bound to the version the official was shown
+    )

@@ -95,3 +95,66 @@ def test_an_answered_question_is_not_held(dagbag, rest_api, media_dir):
     for task in YES:
         state, created, _params, assignees, _job = _lookup("sop_publish", dr.run_id, task, -1)
         assert state == "success" and created is None and assignees, task
+
+
+def test_an_answer_airflow_stored_is_recorded_and_a_retried_verification_takes_it(
+    dagbag, rest_api, media_dir
+):
+    """Each answer Airflow accepts is recorded at once (``answered``). A verification retried
+    after its answer never reached it (a broker restart, a lost worker: try 1 failed while
+    resuming) takes that answer instead of asking the official again, and records the decision
+    bound to the version the official was shown."""
+    from types import SimpleNamespace
+
+    from sop_tasks.airflow.ledger import get_ledger
+    from sop_tasks.airflow.operators import VerifyOperator, answered_after_request
+    from sop_tasks.approval import OPTION_YES
+    from sop_tasks.approval_gate import HASH_KEY
+    from sop_tasks.records.kinds import StepEventKind
+    from tests.e2e.test_publish_inprocess import _form
+    from tests.e2e.test_update_inprocess import YES
+    from tests.support.airflow_api import run_answered
+
+    dag = dagbag.dags["sop_publish"]
+    dr, _ = run_answered(dag, rest_api, YES, _form(media_dir, channels=["twitter"]))
+    ledger = get_ledger()
+    sid = ledger.submission_id("sop_publish", dr.run_id)
+    assert sid is not None
+    events = ledger.events(sid)
+    answered = {(e.step, e.actor): e.detail for e in events if e.event == StepEventKind.ANSWERED}
+    assert answered == {
+        (2, "kasubag"): {"chosen_options": [OPTION_YES], "run_id": dr.run_id},
+        (3, "kabid"): {"chosen_options": [OPTION_YES], "run_id": dr.run_id},
+        (4, "kadis"): {"chosen_options": [OPTION_YES], "run_id": dr.run_id},
+    }
+
+    # try 1 of step 2 asked and Airflow stored the answer, but the task never resumed with it
+    sub = ledger.submission(sid)
+    assert sub is not None
+    shown = next(e.detail for e in events if e.step == 2 and e.event == StepEventKind.REQUESTED)
+    retry = ledger.open_submission(
+        dag_id="sop_publish",
+        run_id=f"{dr.run_id}-coba-ulang",
+        kind=sub.kind,
+        title=sub.title,
+        content=sub.content,
+        content_hash=sub.content_hash,
+        submitted_by=sub.submitted_by,
+    )
+    ledger.add_event(retry, 2, StepEventKind.REQUESTED, detail=shown)
+    assert answered_after_request(ledger.events(retry), 2) is None  # asked, not answered yet
+    yes = {"chosen_options": [OPTION_YES]}
+    ledger.add_event(retry, 2, StepEventKind.ANSWERED, actor="kasubag", detail=yes)
+    op = dag.get_task("sop02_verifikasi_kasubag")
+    assert isinstance(op, VerifyOperator)
+    ti = SimpleNamespace(xcom_pull=lambda task_ids: {"submission_id": retry, "channels": ["twitter"]})
+    outcome = op.execute({"ti": ti, "task": op})  # try 2: no question is put (no defer)
+    assert outcome == {"decision": "Ya", "by": "kasubag"}
+    after = ledger.events(retry)
+    approved = [e for e in after if e.step == 2 and e.event == StepEventKind.APPROVED]
+    assert [(e.actor, (e.detail or {}).get(HASH_KEY)) for e in approved] == [("kasubag", shown[HASH_KEY])]
+    assert [e.event for e in after if e.step == 2].count(StepEventKind.REQUESTED) == 1  # not asked again
+    # a question put again after the answer (a new try that did ask) needs a new answer
+    ledger.add_event(retry, 3, StepEventKind.ANSWERED, actor="kabid", detail=yes)
+    ledger.add_event(retry, 3, StepEventKind.REQUESTED, detail=shown)
+    assert answered_after_request(ledger.events(retry), 3) is None
