@@ -114,7 +114,7 @@ def _posts_for(wordpress, stack: ClusterStack, run_id: str, title: str) -> list[
     ).splitlines()
 
 
-def test_publish_with_three_approvals_over_rest_records_in_postgresql(stack, wordpress):
+def test_publish_with_three_approvals_then_an_update_changes_the_same_post(stack, wordpress):
     title = f"Layanan keliling Celery {uuid.uuid4().hex[:4]}"
     run_id = stack.trigger(
         "sop_publish", {"title": title, "body": "Jadwal Desember.", "channels": ["website"]}
@@ -148,7 +148,24 @@ def test_publish_with_three_approvals_over_rest_records_in_postgresql(stack, wor
 
     lines = _wait(finished, 120, "the scheduler's 'TaskInstance Finished' line of the upload", stack)
     assert all("executor=CeleryExecutor" in line for line in lines), lines
-    assert len(_posts_for(wordpress, stack, run_id, title)) == 1
+    posts = _posts_for(wordpress, stack, run_id, title)
+    assert len(posts) == 1
+
+    # step 10 on the same stack: the update, approved by the three officials, changes that post
+    new_title = f"{title} (diperbarui)"
+    update_run = stack.trigger(
+        "sop_update", {"submission_id": summary["id"], "reason": "Jadwal berubah", "title": new_title}
+    )
+    answerer = _answerer(stack, update_run, {k: list(v) for k, v in YES_SCRIPT.items()}, "sop_update")
+    assert _finish(stack, update_run, answerer, "sop_update") == "success", stack.log_tail()
+    assert not answerer.errors, answerer.errors
+    post_id = int(posts[0].split()[0])
+    live = wordpress.sql(f"SELECT post_title FROM wp_posts WHERE ID={post_id}").strip()
+    assert live == new_title
+    same = f"SELECT COUNT(*) FROM wp_posts WHERE post_type='post' AND post_title LIKE '{title}%'"
+    assert wordpress.sql(same).strip() == "1"  # changed in place, not posted again
+    update = ledger.summary_for_run("sop_update", update_run)
+    assert update is not None and update["channels"]["website"]["status"] == "published", update
 
 
 def test_sweep_collects_a_form_comment_and_the_bidang_reply_appears_under_it(stack, wordpress):

@@ -79,7 +79,11 @@ def _ti_path(run_id: str, task_id: str) -> str:
 
 
 def _ti_state(stack: Stack, run_id: str, task_id: str) -> str | None:
-    r = stack.api.request(ADMIN, "GET", _ti_path(run_id, task_id))
+    """The task's state; None when unknown (also when a loaded api-server answered too late)."""
+    try:
+        r = stack.api.request(ADMIN, "GET", _ti_path(run_id, task_id))
+    except requests.RequestException:
+        return None
     return r.json().get("state") if r.status_code == 200 else None
 
 
@@ -374,17 +378,29 @@ def test_twenty_answers_sent_the_instant_each_question_appears_are_all_kept(stac
     threads: list[threading.Thread] = []
 
     def send(run_id: str) -> None:
-        results[run_id] = _answer(stack, "kasubag", run_id, STEP2, OPTION_YES).status_code
+        for attempt in range(5):
+            try:
+                code = _answer(stack, "kasubag", run_id, STEP2, OPTION_YES).status_code
+            except requests.RequestException:
+                # the loaded api-server answered later than the client waited; the answer may
+                # have landed: send it again, as the official would click again
+                continue
+            # 409 to a repeated answer: the first one was stored (the records say so below)
+            results[run_id] = 200 if code == 409 and attempt > 0 else code
+            return
 
     end = time.monotonic() + 1500  # 20 step-1 tasks on a loaded two-core machine take a while
     while len(threads) < n and time.monotonic() < end:
-        r = _call(
-            stack,
-            ADMIN,
-            "GET",
-            f"/api/v2/dags/{DAG}/dagRuns/~/hitlDetails",
-            params={"limit": 100, "task_id": STEP2},
-        )
+        try:
+            r = _call(
+                stack,
+                ADMIN,
+                "GET",
+                f"/api/v2/dags/{DAG}/dagRuns/~/hitlDetails",
+                params={"limit": 100, "task_id": STEP2},
+            )
+        except requests.RequestException:  # 20 held answers on two cores: the list is slow
+            continue
         assert r.status_code == 200, r.text
         for d in r.json()["hitl_details"]:
             run_id = d["task_instance"]["dag_run_id"]
