@@ -117,19 +117,27 @@ def stem(word: str) -> str:
     """Sastrawi stem of one word, cached (Sastrawi is slow per call); markers/numbers unchanged."""
     if len(word) <= 3 or word in _MARKERS or not word.isalpha():
         return word
-    return str(_sastrawi()[0].stem(word)) or word
+    stemmer, dictionary = _sastrawi()
+    if word in dictionary and word.isascii() and word.islower():
+        return word  # what Sastrawi answers for a root word of its dictionary, without its overhead
+    return str(stemmer.stem(word)) or word
 
 
 class _Word(NamedTuple):
     """What one raw token becomes, for routing (``words``/``stems``) and for the spam check.
 
-    A tuple of tuples of strings: the garbage collector stops tracking it, so a large per-word
-    cache costs nothing in the collector's full passes."""
+    The per-word cache keeps it as a plain tuple of tuples of strings (:data:`_Entry`): the garbage
+    collector stops tracking an exact tuple of untracked items (never a named tuple), so a large
+    per-word cache costs nothing in the collector's full passes."""
 
     words: tuple[str, ...]
     stems: tuple[str, ...]
     spam: tuple[str, ...]  # in sequence, for spam phrases and patterns
     spam_extra: tuple[str, ...]  # other readings (1 → l, unsplit forms, raw token)
+
+
+# _Word as cached: (words, stems, spam, spam_extra).
+_Entry = tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...], tuple[str, ...]]
 
 
 @dataclass(frozen=True)
@@ -168,7 +176,7 @@ class Normalizer:
         )
         # Pieces a glued word ("slotgacor", "#situsgacor") may be split into, for the spam check.
         self._pieces = frozenset(w for w in self.known if len(w) >= 3)
-        self._word: Callable[[str], _Word] = lru_cache(maxsize=cache_size)(self._analyze_word)
+        self._word: Callable[[str], _Entry] = lru_cache(maxsize=cache_size)(self._entry)
 
     # -- per word -------------------------------------------------------------------------
     def collapse(self, word: str) -> str:
@@ -233,6 +241,10 @@ class Normalizer:
     def _plain(self, word: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
         words = self.expand(self.collapse(word))
         return words, tuple(stem(w) for w in words)
+
+    def _entry(self, tok: str) -> _Entry:
+        w = self._analyze_word(tok)
+        return (w.words, w.stems, w.spam, w.spam_extra)
 
     def _analyze_word(self, tok: str) -> _Word:
         if len(tok) > MAX_WORD:  # no word is this long: one opaque token, no per-letter analysis
@@ -320,16 +332,16 @@ class Normalizer:
         spam_seq: list[str] = []
         spam_set: set[str] = set()
         word = self._word
-        for tok in toks:
-            w = word(tok)
-            words += w.words
-            stems += w.stems
-            spam_seq += w.spam
-            spam_set.update(w.spam_extra)
+        add = spam_set.update
+        for ws, ss, sp, extra in map(word, toks):
+            words += ws
+            stems += ss
+            spam_seq += sp
+            add(extra)
         for piece in outside:
-            w = word(piece)
-            spam_set.update(w.spam)
-            spam_set.update(w.spam_extra)
+            _ws, _ss, sp, extra = word(piece)
+            add(sp)
+            add(extra)
         spam_set.update(spam_seq)
         spam_set.update(stems)
         return Analysis(tuple(stems), tuple(words), tuple(spam_seq), frozenset(spam_set), urls, mentions)
