@@ -353,15 +353,14 @@ class TextModel:
         rule_x = np.zeros((m, len(rule_coef)))
         for r, view in enumerate(views):
             a = view.analysis
-            toks = [t for t in a.tokens if t]
+            toks = a.tokens if "" not in a.tokens else tuple(filter(None, a.tokens))
             start = len(word_ids)
             word_ids += [i for i in map(uni, toks) if i is not None]
-            for first, second in itertools.pairwise(toks):  # bigrams
-                nexts = after(first)
-                if nexts is not None:
-                    i = nexts.get(second)
-                    if i is not None:
-                        word_ids.append(i)
+            word_ids += [  # bigrams
+                i
+                for nexts, second in zip(map(after, toks[:-1]), toks[1:], strict=True)
+                if nexts is not None and (i := nexts.get(second)) is not None
+            ]
             if len(word_ids) > start:
                 word_starts.append(start)
                 word_rows.append(r)
@@ -684,7 +683,7 @@ class LearnedRouter:
         bidang_p = {c: p for c, p in zip(model.classes, probs, strict=True) if not c.startswith(SPAM)}
         summary = ", ".join(f"{c} {_pct(p)}" for c, p in sorted(bidang_p.items(), key=lambda kv: -kv[1]))
         line = f"model {version}: {summary}, spam {_pct(p_spam)}"
-        base = tuple(r for r in view.routed.reasons)
+        base = view.routed.reasons
         if p_spam >= settings.spam_probability and not strong:
             hint = max(view.spam_ratios.items(), key=lambda kv: kv[1], default=None)
             kategori = hint[0] if hint else OTHER_SPAM
