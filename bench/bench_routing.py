@@ -22,6 +22,7 @@ rules alone route message by message either way.
 from __future__ import annotations
 
 import argparse
+import gc
 import os
 import random
 import statistics
@@ -96,6 +97,7 @@ def throughput(rules, model: TextModel, train_part: list[Sample], n: int, rnd: r
     ):
         empty_caches()
         router = make()  # fresh per-word caches (a copy of the model: its own empty row cache)
+        gc.collect()  # the previous router's garbage is not charged to this one
         cold, cold_wall = rate(router, [s.text for s in make_samples(train_part, n, rnd)], batch)
         runs = [rate(router, [s.text for s in make_samples(train_part, n, rnd)], batch) for _ in range(3)]
         warm, warm_wall = statistics.median(r[0] for r in runs), statistics.median(r[1] for r in runs)

@@ -217,12 +217,12 @@ class Router:
             why.setdefault(code, []).append(f"{reason} ({_w(w)}) → {code}")
 
         keywords = rules.keywords
-        for stem_ in filter(keywords.__contains__, dict.fromkeys(a.tokens)):  # in text order, each once
+        for stem_ in dict.fromkeys(filter(keywords.__contains__, a.tokens)):  # in text order, each once
             for code, w in keywords[stem_]:
                 add(code, w, f"kata '{stem_}'")
         if rules.exact_words:
             exact = rules.exact_words
-            for word in filter(exact.__contains__, dict.fromkeys(a.words)):
+            for word in dict.fromkeys(filter(exact.__contains__, a.words)):
                 for code, w in exact[word]:
                     add(code, w, f"kata '{word}'")
         toks = a.tokens
