@@ -10,7 +10,11 @@ A linear model (logistic regression, scikit-learn) over three groups of features
 Classes are the bidang codes and ``spam:<kategori>``; the spam probability is the sum over spam
 categories. Training uses scikit-learn; routing uses the exported arrays directly (a dictionary
 look-up per feature and one small matrix product), so it is fast per message and the stored model
-is plain arrays (``.npz``, loaded with ``allow_pickle=False``: a model file cannot run code).
+is plain arrays (``.npz``, loaded with ``allow_pickle=False``: a model file cannot run code). A
+monitoring sweep routes its new items as one batch (:meth:`LearnedRouter.route_many`): the rules
+read each message, and the model's probabilities are computed for the whole batch at once (one
+gather and one segmented sum per feature group, one product, one softmax), in chunks of about
+:data:`BATCH_WORDS` words so memory stays small — the same decisions as routing one by one.
 
 :class:`LearnedRouter` combines the two: the rules keep their say for spam they recognise (online
 gambling, loans …) and for explicit office words (a bidang score of at least
