@@ -122,7 +122,8 @@ def _document_counts(units: list[str], grams: bool) -> set[str]:
 
 
 _UNIT_CACHE = 200_000  # words whose n-gram rows are remembered (then the cache starts again)
-BATCH_WORDS = 2000  # words of messages whose probabilities route_many computes together
+BATCH_WORDS = 2000  # words of messages whose probabilities route_many computes together (small: fewer
+# objects live through a collection, so the collector seldom needs a full pass)
 
 
 class _RowCache:
@@ -242,6 +243,9 @@ class TextModel:
         object.__setattr__(self, "_rule_matrix", (rule_col, np.ascontiguousarray(rule_coef)))
         spam_cols = [i for i, c in enumerate(self.classes) if c.startswith(SPAM + ":")]
         object.__setattr__(self, "_spam_cols", tuple(spam_cols))
+        # The bidang classes (every class not starting with "spam"), with their column.
+        bidang_cols = tuple((i, c) for i, c in enumerate(self.classes) if not c.startswith(SPAM))
+        object.__setattr__(self, "_bidang_cols", bidang_cols)
 
     @property
     def index(self) -> dict[str, int]:
@@ -684,7 +688,9 @@ class LearnedRouter:
             and ranked[0][1] >= settings.rules_decide_at
             and (len(ranked) == 1 or ranked[1][1] < ranked[0][1])
         )
-        bidang_p = {c: p for c, p in zip(model.classes, probs, strict=True) if not c.startswith(SPAM)}
+        if len(probs) != len(model.classes):
+            raise ValueError("peluang model tidak sesuai dengan kelasnya")
+        bidang_p = {c: probs[i] for i, c in model._bidang_cols}  # type: ignore[attr-defined]
         summary = ", ".join(f"{c} {_pct(p)}" for c, p in sorted(bidang_p.items(), key=lambda kv: -kv[1]))
         line = f"model {version}: {summary}, spam {_pct(p_spam)}"
         base = view.routed.reasons
