@@ -57,9 +57,9 @@ def main(n: int = 10_000) -> None:
     inbox = Inbox(Ledger(f"sqlite:///{tmp / 'ledger.db'}"))
     router = Router(load_rules(REPO / "config" / "routing.yaml"))
     kw = {"accounts": {}, "run_id": "bench", "slot": "pagi", "sop_sweep": True}
-    run_sweep(inbox, {"twitter": Batch(items[: n // 10])}, router.route, **kw)  # an earlier sweep
+    run_sweep(inbox, {"twitter": Batch(items[: n // 10])}, router.route_many, **kw)  # an earlier sweep
     start = time.perf_counter()
-    report = run_sweep(inbox, {"twitter": Batch(items)}, router.route, **kw)
+    report = run_sweep(inbox, {"twitter": Batch(items)}, router.route_many, **kw)
     took = time.perf_counter() - start
     assert report.counts["twitter"]["new"] == n - n // 10, report.counts
     assert len(inbox.items()) == n

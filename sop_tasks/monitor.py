@@ -35,7 +35,7 @@ class SweepReport:
 def run_sweep(
     inbox: Inbox,
     collectors: Mapping[str, Collector | None],
-    route: Callable[[str], Routed],
+    route_many: Callable[[list[str]], Sequence[Routed]],
     *,
     accounts: Mapping[str, str],
     run_id: str | None,
@@ -59,7 +59,7 @@ def run_sweep(
                 if item.platform_id not in known and item.platform_id not in seen:
                     seen.add(item.platform_id)
                     fresh.append(item)
-            decisions = [route(i.text) for i in fresh]
+            decisions = route_many([i.text for i in fresh])  # one batch: the model scores it at once
             new = inbox.record_items(fresh, decisions, report.sweep_id)
             if result.watermark != watermark:  # only after the items are committed
                 inbox.set_watermark(channel, account, result.watermark, report.sweep_id)

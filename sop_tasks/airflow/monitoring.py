@@ -58,7 +58,7 @@ def monitor(
     report = run_sweep(
         inbox,
         collectors_for(cfg),
-        router.route,
+        router.route_many,
         accounts={c: CONN_IDS[c] for c in cfg.channels},
         run_id=run_id,
         slot=slot,

@@ -10,7 +10,11 @@ A linear model (logistic regression, scikit-learn) over three groups of features
 Classes are the bidang codes and ``spam:<kategori>``; the spam probability is the sum over spam
 categories. Training uses scikit-learn; routing uses the exported arrays directly (a dictionary
 look-up per feature and one small matrix product), so it is fast per message and the stored model
-is plain arrays (``.npz``, loaded with ``allow_pickle=False``: a model file cannot run code).
+is plain arrays (``.npz``, loaded with ``allow_pickle=False``: a model file cannot run code). A
+monitoring sweep routes its new items as one batch (:meth:`LearnedRouter.route_many`): the rules
+read each message, and the model's probabilities are computed for the whole batch at once (one
+gather and one segmented sum per feature group, one product, one softmax), in chunks of about
+:data:`BATCH_WORDS` words so memory stays small — the same decisions as routing one by one.
 
 :class:`LearnedRouter` combines the two: the rules keep their say for spam they recognise (online
 gambling, loans …) and for explicit office words (a bidang score of at least
@@ -118,6 +122,8 @@ def _document_counts(units: list[str], grams: bool) -> set[str]:
 
 
 _UNIT_CACHE = 200_000  # words whose n-gram rows are remembered (then the cache starts again)
+BATCH_WORDS = 2000  # words of messages whose probabilities route_many computes together (small: fewer
+# objects live through a collection, so the collector seldom needs a full pass)
 
 
 class _RowCache:
@@ -154,6 +160,36 @@ class _RowCache:
                         table[i] = compute(key)
                         ids[key] = i
                     found[j] = i
+            self._state = (ids, table)
+        return table, found
+
+    def rows_many(
+        self, keys: list[str], compute: Callable[[list[str]], np.ndarray]
+    ) -> tuple[np.ndarray, list[int]]:
+        """As :meth:`rows` for distinct ``keys``, the missing rows computed together in one call."""
+        ids, table = self._state
+        get = ids.get
+        found = [get(k, -1) for k in keys]
+        if -1 not in found:
+            return table, found
+        with self._lock:
+            ids, table = self._state
+            if len(ids) + len(keys) > _UNIT_CACHE:
+                ids, table = {}, np.zeros((256, self.width))
+            found = [ids.get(k, -1) for k in keys]
+            missing = [k for k, i in zip(keys, found, strict=True) if i < 0]
+            start = len(ids)
+            if start + len(missing) > len(table):
+                size = len(table)
+                while size < start + len(missing):
+                    size *= 2
+                grown = np.zeros((size, self.width))
+                grown[:start] = table[:start]
+                ids, table = dict(ids), grown
+            table[start : start + len(missing)] = compute(missing)
+            for j, key in enumerate(missing):
+                ids[key] = start + j
+            found = [ids[k] for k in keys]
             self._state = (ids, table)
         return table, found
 
@@ -200,8 +236,16 @@ class TextModel:
         bidang_rows = {k[2:]: v for k, v in rule.items() if not k.startswith("a:spam:") and k != "a:<url>"}
         spam_rows = {k[7:]: v for k, v in rule.items() if k.startswith("a:spam:")}
         object.__setattr__(self, "_rule_rows", (bidang_rows, spam_rows, rule.get("a:<url>")))
+        # The same rule rows as one matrix (for a batch): column of each bidang / spam category / URL.
+        rule_keys = [k for k in index if k.startswith("a:")]
+        rule_coef = self.coef[[index[k] for k in rule_keys]] if rule_keys else np.zeros((0, n))
+        rule_col = {k: j for j, k in enumerate(rule_keys)}
+        object.__setattr__(self, "_rule_matrix", (rule_col, np.ascontiguousarray(rule_coef)))
         spam_cols = [i for i, c in enumerate(self.classes) if c.startswith(SPAM + ":")]
         object.__setattr__(self, "_spam_cols", tuple(spam_cols))
+        # The bidang classes (every class not starting with "spam"), with their column.
+        bidang_cols = tuple((i, c) for i, c in enumerate(self.classes) if not c.startswith(SPAM))
+        object.__setattr__(self, "_bidang_cols", bidang_cols)
 
     @property
     def index(self) -> dict[str, int]:
@@ -270,6 +314,103 @@ class TextModel:
                 out = [o + value * c for o, c in zip(out, row, strict=True)]
         if view.analysis.urls and url_row is not None:
             out = [o + c for o, c in zip(out, url_row, strict=True)]
+        return out
+
+    def _char_rows(self, words: list[str]) -> np.ndarray:
+        """The rows of :meth:`_char_row` for many words at once (one gather and one segmented sum);
+        a word starting with ``<`` (a URL or mention marker, see :func:`_char_units`) has none."""
+        get = self._grams.get  # type: ignore[attr-defined]
+        weighted: np.ndarray = self._weighted  # type: ignore[attr-defined]
+        out = np.zeros((len(words), weighted.shape[1]))
+        flat: list[int] = []
+        starts: list[int] = []
+        targets: list[int] = []
+        for j, word in enumerate(words):
+            if word.startswith("<"):
+                continue
+            ids = [i for i in map(get, _char_grams(word)) if i is not None]
+            if not ids:
+                continue
+            if len(set(ids)) != len(ids):  # an n-gram repeated: its count is squared in the norm
+                out[j] = self._char_row(word)
+                continue
+            targets.append(j)
+            starts.append(len(flat))
+            flat += ids
+        if flat:
+            out[targets] = np.add.reduceat(weighted.take(flat, axis=0), starts, axis=0)
+        return out
+
+    def batch_probabilities(self, views: Sequence[RuleView]) -> np.ndarray:
+        """Class probabilities of many messages (one row each): the same sums as
+        :meth:`fast_probabilities` (to rounding in the last digits), for the whole batch at once —
+        one gather and one segmented sum per feature group, one product for the rule features and
+        one softmax — instead of a few small array operations per message."""
+        n = len(self.classes)
+        m = len(views)
+        uni = self._unigrams.get  # type: ignore[attr-defined]
+        after = self._bigrams.get  # type: ignore[attr-defined]
+        rule_col, rule_coef = self._rule_matrix  # type: ignore[attr-defined]
+        url_col = rule_col.get("a:<url>")
+        word_ids: list[int] = []
+        word_starts: list[int] = []
+        word_rows: list[int] = []
+        words: list[str] = []
+        char_starts: list[int] = []
+        char_rows: list[int] = []
+        rule_x = np.zeros((m, len(rule_coef)))
+        for r, view in enumerate(views):
+            a = view.analysis
+            toks = a.tokens if "" not in a.tokens else tuple(filter(None, a.tokens))
+            start = len(word_ids)
+            word_ids += [i for i in map(uni, toks) if i is not None]
+            word_ids += [  # bigrams
+                i
+                for nexts, second in zip(map(after, toks[:-1]), toks[1:], strict=True)
+                if nexts is not None and (i := nexts.get(second)) is not None
+            ]
+            if len(word_ids) > start:
+                word_starts.append(start)
+                word_rows.append(r)
+            if a.words:
+                char_starts.append(len(words))
+                char_rows.append(r)
+                words += a.words
+            # The rule features, with the values of _rule_features.
+            for code, score in view.bidang_scores.items():
+                j = rule_col.get("a:" + code)
+                if j is not None and score > 0:
+                    rule_x[r, j] = min(score, RULE_CAP) / 6.0
+            for cat, ratio in view.spam_ratios.items():
+                j = rule_col.get("a:spam:" + cat)
+                if j is not None:
+                    rule_x[r, j] = min(ratio, 2.0)
+            if a.urls and url_col is not None:
+                rule_x[r, url_col] = 1.0
+        weighted: np.ndarray = self._weighted  # type: ignore[attr-defined]
+        out = np.empty((m, n))
+        out[:] = self.intercept
+        groups = [(word_rows, word_starts, weighted, word_ids)]
+        if words:  # each distinct word's character row once (cached), then summed per message
+            distinct = list(dict.fromkeys(words))
+            cache: _RowCache = self._chars  # type: ignore[attr-defined]
+            table, found = cache.rows_many(distinct, self._char_rows)
+            where = dict(zip(distinct, found, strict=True))
+            groups.append((char_rows, char_starts, table, list(map(where.__getitem__, words))))
+        for rows, starts, source, ids in groups:
+            if not ids:
+                continue
+            sums = np.add.reduceat(source.take(ids, axis=0), starts, axis=0)
+            norm2 = sums[:, n]
+            keep = norm2 != 0
+            if not keep.all():
+                sums, norm2, rows = sums[keep], norm2[keep], [r for r, k in zip(rows, keep, strict=True) if k]
+            out[rows] += sums[:, :n] / np.sqrt(norm2)[:, None]
+        if len(rule_coef):
+            out += rule_x @ rule_coef
+        out -= out.max(axis=1, keepdims=True)
+        np.exp(out, out=out)
+        out /= out.sum(axis=1, keepdims=True)
         return out
 
     def logits(self, view: RuleView) -> np.ndarray:
@@ -472,11 +613,10 @@ class LearnedRouter:
         return self.model.version if self.model else None
 
     def route(self, text: str, explain: bool = False) -> RouteDecision:
+        """The decision for one message (``sop route``); a batch is routed with :meth:`route_many`."""
         model = self.model
         if model is None:
             return self.router.route(text)
-        version = model.version
-        settings = self.rules.model
         view: RuleView | None = None
         seen: RouteDecision | RuleView
         if explain:
@@ -485,17 +625,62 @@ class LearnedRouter:
         else:  # the bidang scores of what the rules call spam are not needed
             seen = self.router.spam_or_view(text)
         if isinstance(seen, RouteDecision):  # the rules recognise this spam: they decide
-            return RouteDecision(
-                bidang=seen.bidang,
-                spam=True,
-                score=seen.score,
-                reasons=(*seen.reasons, "aturan spam menentukan (model tidak mengubahnya)"),
-                kategori=seen.kategori,
-                model=version,
-                features=tuple(model.top_features(view, SPAM)) if view is not None else (),
-            )
-        view = seen
-        probs = model.fast_probabilities(view) if self.fast else model.probabilities(view).tolist()
+            return self._rules_spam(model, seen, view)
+        probs = model.fast_probabilities(seen) if self.fast else model.probabilities(seen).tolist()
+        return self._decide(model, seen, probs, explain)
+
+    def route_many(self, texts: Iterable[str]) -> list[RouteDecision]:
+        """The decisions for a batch of messages (a monitoring sweep), in order: the same decisions
+        as :meth:`route` one by one, with the model's probabilities computed for the whole batch
+        at once (in chunks of about :data:`BATCH_WORDS` words, so memory stays small)."""
+        model = self.model
+        if model is None:
+            return self.router.route_many(texts)
+        if not self.fast:
+            return [self.route(t) for t in texts]
+        out: list[RouteDecision | None] = []
+        pending: list[tuple[int, RuleView]] = []
+        words = 0
+        for text in texts:
+            seen = self.router.spam_or_view(text)
+            if isinstance(seen, RouteDecision):
+                out.append(self._rules_spam(model, seen, None))
+                continue
+            pending.append((len(out), seen))
+            out.append(None)
+            words += len(seen.analysis.words) + 1
+            if words >= BATCH_WORDS:
+                self._decide_batch(model, pending, out)
+                pending, words = [], 0
+        if pending:
+            self._decide_batch(model, pending, out)
+        return out  # type: ignore[return-value]  # every place is filled
+
+    def _decide_batch(
+        self, model: TextModel, pending: list[tuple[int, RuleView]], out: list[RouteDecision | None]
+    ) -> None:
+        probs = model.batch_probabilities([view for _, view in pending]).tolist()
+        for (i, view), p in zip(pending, probs, strict=True):
+            out[i] = self._decide(model, view, p, False)
+
+    def _rules_spam(self, model: TextModel, seen: RouteDecision, view: RuleView | None) -> RouteDecision:
+        """Spam the rules recognise: they decide (the model does not change it)."""
+        return RouteDecision(
+            bidang=seen.bidang,
+            spam=True,
+            score=seen.score,
+            reasons=(*seen.reasons, "aturan spam menentukan (model tidak mengubahnya)"),
+            kategori=seen.kategori,
+            model=model.version,
+            features=tuple(model.top_features(view, SPAM)) if view is not None else (),
+        )
+
+    def _decide(
+        self, model: TextModel, view: RuleView, probs: Sequence[float], explain: bool
+    ) -> RouteDecision:
+        """The decision for a message the rules do not call spam, given the model's probabilities."""
+        version = model.version
+        settings = self.rules.model
         p_spam = model.spam_probability(probs)
         ranked = sorted(view.bidang_scores.items(), key=lambda kv: -kv[1])
         strong = (
@@ -503,10 +688,12 @@ class LearnedRouter:
             and ranked[0][1] >= settings.rules_decide_at
             and (len(ranked) == 1 or ranked[1][1] < ranked[0][1])
         )
-        bidang_p = {c: p for c, p in zip(model.classes, probs, strict=True) if not c.startswith(SPAM)}
+        if len(probs) != len(model.classes):
+            raise ValueError("peluang model tidak sesuai dengan kelasnya")
+        bidang_p = {c: probs[i] for i, c in model._bidang_cols}  # type: ignore[attr-defined]
         summary = ", ".join(f"{c} {_pct(p)}" for c, p in sorted(bidang_p.items(), key=lambda kv: -kv[1]))
         line = f"model {version}: {summary}, spam {_pct(p_spam)}"
-        base = tuple(r for r in view.routed.reasons)
+        base = view.routed.reasons
         if p_spam >= settings.spam_probability and not strong:
             hint = max(view.spam_ratios.items(), key=lambda kv: kv[1], default=None)
             kategori = hint[0] if hint else OTHER_SPAM
@@ -547,9 +734,6 @@ class LearnedRouter:
             model=version,
             features=tuple(model.top_features(view, code)) if explain else (),
         )
-
-    def route_many(self, texts: Iterable[str]) -> list[RouteDecision]:
-        return [self.route(t) for t in texts]
 
 
 def feature_label(feature: str) -> str:

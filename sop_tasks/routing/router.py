@@ -92,9 +92,12 @@ class Router:
         # Emoji are outside ASCII (unless an office lists something else): skip them on ASCII text.
         self._ascii_emoji = any(e.isascii() for cat in rules.spam for e, _w in cat.emoji)
         k = 0
-        for cat in rules.spam:
+        self._pattern_cat: list[int] = []  # pattern id → its category
+        for ci, cat in enumerate(rules.spam):
             self._pattern_ids.append(tuple(range(k, k + len(cat.patterns))))
+            self._pattern_cat += [ci] * len(cat.patterns)
             k += len(cat.patterns)
+        self._emoji_cats = frozenset(ci for ci, cat in enumerate(rules.spam) if cat.emoji)
 
     def route(self, text: str) -> RouteDecision:
         a = self.normalizer.analyze(text)
@@ -128,13 +131,14 @@ class Router:
         """The spam decision (None: not spam), if not spam notes on weak spam signals, and each
         category's score as a fraction of its threshold."""
         cats = self.rules.spam
-        scores = [0.0] * len(cats)
-        hits: list[list[str]] = [[] for _ in cats]
+        # Only the categories with a signal are scored (the others score 0: not spam, no hint).
+        scores: dict[int, float] = {}
+        hits: dict[int, list[str]] = {}
         spam_words = self._spam_words
         for word in filter(spam_words.__contains__, a.spam_set):  # in the set's order, hits only
             for ci, w in spam_words[word]:
-                scores[ci] += w
-                hits[ci].append(f"'{word}'" if w > 0 else f"'{word}' {_w(w)}")
+                scores[ci] = scores.get(ci, 0.0) + w
+                hits.setdefault(ci, []).append(f"'{word}'" if w > 0 else f"'{word}' {_w(w)}")
         seq = a.spam_seq
         seen: set[tuple[int, tuple[str, ...]]] = set()
         phrases = self._spam_phrases
@@ -142,45 +146,51 @@ class Router:
             for ci, tokens, written, w in phrases.get(tok, ()):
                 if (ci, tokens) not in seen and seq[i : i + len(tokens)] == tokens:
                     seen.add((ci, tokens))
-                    scores[ci] += w
-                    hits[ci].append(f"'{written}'" if w > 0 else f"'{written}' {_w(w)}")
+                    scores[ci] = scores.get(ci, 0.0) + w
+                    hits.setdefault(ci, []).append(f"'{written}'" if w > 0 else f"'{written}' {_w(w)}")
         joined = b""
         matched: Collection[int] = ()
         if self._pattern_set is not None:
             joined = " ".join(seq).encode()  # ASCII words: RE2 on bytes skips offset mapping
             matched = self._pattern_set.Match(joined) or ()
         emoji_possible = self._ascii_emoji or not text.isascii()
+        candidates = set(scores)
+        if matched:
+            candidates.update(self._pattern_cat[k] for k in matched)
+        if emoji_possible:
+            candidates |= self._emoji_cats
         hints: list[str] = []
         ratios: dict[str, float] = {}
         best: tuple[float, SpamRule, list[str]] | None = None
-        for ci, cat in enumerate(cats):
+        for ci in sorted(candidates):  # in the order of the categories, as each were scored
+            cat = cats[ci]
+            score = scores.get(ci, 0.0)
+            found_hits = hits.setdefault(ci, [])
             if matched:
                 for k, (pattern, _written, w) in zip(self._pattern_ids[ci], cat.patterns, strict=True):
                     if k in matched:
                         m = pattern.search(joined)
                         if m:
-                            scores[ci] += w
-                            hits[ci].append(f"'{m.group(0).decode()}'")
+                            score += w
+                            found_hits.append(f"'{m.group(0).decode()}'")
             if emoji_possible:
                 for emoji, w in cat.emoji:
                     if emoji in text:
-                        scores[ci] += w
-                        hits[ci].append(emoji)
-            score = scores[ci]
+                        score += w
+                        found_hits.append(emoji)
             if score > 0 and a.urls and cat.url_weight:
                 score += cat.url_weight
-                hits[ci].append("tautan")
+                found_hits.append("tautan")
             if score <= 0:
                 continue
             ratios[cat.name] = score / cat.threshold
-            found = ", ".join(sorted(hits[ci]))
             if score < cat.threshold:
                 hints.append(
-                    f"ada tanda {cat.label} ({found}) tetapi skor {score:.1f} "
+                    f"ada tanda {cat.label} ({', '.join(sorted(found_hits))}) tetapi skor {score:.1f} "
                     f"< ambang {cat.threshold:.1f}: bukan spam"
                 )
             elif best is None or score > best[0]:
-                best = (score, cat, hits[ci])
+                best = (score, cat, found_hits)
         if best is None:
             return None, tuple(hints), ratios
         score, cat, found_hits = best
@@ -207,12 +217,12 @@ class Router:
             why.setdefault(code, []).append(f"{reason} ({_w(w)}) → {code}")
 
         keywords = rules.keywords
-        for stem_ in filter(keywords.__contains__, dict.fromkeys(a.tokens)):  # in text order, each once
+        for stem_ in dict.fromkeys(filter(keywords.__contains__, a.tokens)):  # in text order, each once
             for code, w in keywords[stem_]:
                 add(code, w, f"kata '{stem_}'")
         if rules.exact_words:
             exact = rules.exact_words
-            for word in filter(exact.__contains__, dict.fromkeys(a.words)):
+            for word in dict.fromkeys(filter(exact.__contains__, a.words)):
                 for code, w in exact[word]:
                     add(code, w, f"kata '{word}'")
         toks = a.tokens

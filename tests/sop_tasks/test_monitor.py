@@ -34,6 +34,11 @@ def route(text: str) -> Decision:
     return Decision("sekretariat", False, ("bawaan: sekretariat",))
 
 
+def route_many(texts: list[str]) -> list[Decision]:
+    """A sweep routes its new items as one batch (the learned router scores a batch at once)."""
+    return [route(t) for t in texts]
+
+
 class FakePlatform:
     """A channel whose items arrive over time; collects by id watermark, like the real ones."""
 
@@ -78,7 +83,7 @@ def _sweep(inbox, platform, **kw):
     return run_sweep(
         inbox,
         {"twitter": platform, "website": None},
-        route,
+        route_many,
         accounts={"twitter": "sop_twitter"},
         run_id=kw.get("run_id", "r"),
         slot=kw.get("slot", "pagi"),
@@ -156,7 +161,13 @@ def test_failing_channel_is_recorded_and_others_go_on(inbox):
     web.channel = "website"
     web.post(1)
     r = run_sweep(
-        inbox, {"twitter": x, "website": web}, route, accounts={}, run_id="r", slot="siang", sop_sweep=True
+        inbox,
+        {"twitter": x, "website": web},
+        route_many,
+        accounts={},
+        run_id="r",
+        slot="siang",
+        sop_sweep=True,
     )
     assert r.status == "partial" and "sop_twitter" in r.errors["twitter"]
     assert r.counts["website"]["new"] == 1

@@ -22,7 +22,15 @@ from sop_tasks.errors import ConfigError
 from sop_tasks.incoming import IncomingItem
 from sop_tasks.records.inbox import Inbox
 from sop_tasks.records.ledger import Ledger
-from sop_tasks.routing import LearnedRouter, Router, TextModel, evaluate, load_rules, main_route
+from sop_tasks.routing import (
+    LearnedRouter,
+    RouteDecision,
+    Router,
+    TextModel,
+    evaluate,
+    load_rules,
+    main_route,
+)
 from sop_tasks.routing.evaluation import (
     FROZEN_FILE,
     TRAIN_FILE,
@@ -529,6 +537,70 @@ def test_fast_path_routes_like_the_straightforward_path(rules, model) -> None:
     # Every kind of decision was compared: by the model, by strong rules, model spam, rule spam.
     for kind in ("model menentukan", "aturan menentukan", "spam menurut model", "aturan spam menentukan"):
         assert any(r.startswith(kind) for r in reasons), kind
+
+
+def test_batch_routes_like_the_straightforward_path_one_by_one(rules, model, monkeypatch) -> None:
+    """A sweep routes its messages with route_many: the model's probabilities for the whole batch at
+    once (one gather and one segmented sum per feature group). Its decisions must be the ones the
+    straightforward path gives message by message — from empty caches, with warm caches, and when
+    the batch is cut into many small chunks."""
+    import dataclasses
+
+    from sop_tasks.routing import model as model_module
+
+    texts = [s.text for s in train_samples() + frozen_samples()] + _mixed_messages(300)
+    texts += ["", "🙏", "https://bit.ly/x @warga", "s l o t g a c o r", "1" * 5000, "perpus " * 3000]
+    plain = LearnedRouter(rules, model, fast=False)
+    want = [plain.route(t) for t in texts]
+    batch = LearnedRouter(rules, dataclasses.replace(model))  # a copy: its per-word caches are empty
+    assert batch.route_many(texts) == want
+    assert batch.route_many(iter(texts)) == want  # warm caches, any iterable
+    monkeypatch.setattr(model_module, "BATCH_WORDS", 7)  # a chunk every message or two
+    small = LearnedRouter(rules, dataclasses.replace(model))
+    assert small.route_many(texts) == want
+    assert small.route_many([]) == []
+    assert LearnedRouter(rules, None).route_many(texts[:50]) == Router(rules).route_many(texts[:50])
+    views = [v for v in map(batch.router.spam_or_view, texts) if not isinstance(v, RouteDecision)]
+    got = batch.model.batch_probabilities(views)  # type: ignore[union-attr]
+    assert np.allclose(got, [model.probabilities(v) for v in views], rtol=0, atol=1e-12)
+    reasons = [r for d in want for r in d.reasons]
+    for kind in ("model menentukan", "aturan menentukan", "spam menurut model", "aturan spam menentukan"):
+        assert any(r.startswith(kind) for r in reasons), kind
+
+
+def test_stems_are_sastrawis_own(monkeypatch: pytest.MonkeyPatch) -> None:
+    """stem() answers a root word of Sastrawi's dictionary itself, without calling Sastrawi, and
+    Sastrawi's modules compile each regular expression once (_CompiledRe): every stem must be the
+    one Sastrawi gives with the re module as it is."""
+    import re
+    import sys
+
+    from sop_tasks.routing.normalize import Normalizer, _CompiledRe, _sastrawi, stem
+
+    stemmer, dictionary = _sastrawi()
+    roots = sorted(w for w in dictionary if len(w) > 3 and w.isalpha() and w.isascii())
+    assert len(roots) > 20_000
+    normalizer = Normalizer()
+    seen = [w for s in train_samples() + frozen_samples() for w in normalizer.analyze(s.text).words]
+    words = list(dict.fromkeys(roots[::7] + seen))
+    words += ["dipinjamkan", "keperpustakaan", "mengarsipkan", "Buku", "bukunya", "café", "anak-anak"]
+    assert sum(1 for w in words if w not in dictionary and len(w) > 3 and w.isalpha()) > 500
+    stem.cache_clear()
+    stemmer.get_cache().data.clear()
+    got = [stem(w) for w in words]
+    patched = [
+        m
+        for n, m in sys.modules.items()
+        if n.startswith("Sastrawi.") and isinstance(getattr(m, "re", None), _CompiledRe)
+    ]
+    assert len(patched) > 30
+    for module in patched:
+        monkeypatch.setattr(module, "re", re)
+    stemmer.get_cache().data.clear()
+    want = [w if len(w) <= 3 or not w.isalpha() else (stemmer.stem(w) or w) for w in words]
+    stemmer.get_cache().data.clear()
+    stem.cache_clear()
+    assert got == want
 
 
 def test_one_pass_over_the_spam_patterns_finds_what_searching_each_finds(rules) -> None:
