@@ -15,6 +15,9 @@ from sop_tasks.followup.render import status_label
 from sop_tasks.records.ledger import WIB, Ledger, to_wib
 from sop_tasks.records.models import FollowUpEvent, Forward, IncomingItemRow, ReplyResult
 
+# The incoming-item columns a record-3 row shows (not the platform's raw payload).
+ITEM_COLUMNS = ("id", "channel", "kind", "author", "text", "url", "created_at", "seen_at")
+
 
 def summarize(
     ledger: Ledger,
@@ -37,20 +40,31 @@ def summarize(
     now = now or datetime.now(UTC)
     today = now.astimezone(cfg.tz if cfg else WIB).date()
     cal = cfg.calendar() if cfg else None
+    # Plain rows, not ORM objects: they carry the same attributes the code below reads, and a month
+    # has thousands of them (building ORM objects was most of the summary page's time).
+    fwd_t, ev_t, rep_t, item_t = (
+        Forward.__table__,
+        FollowUpEvent.__table__,
+        ReplyResult.__table__,
+        IncomingItemRow.__table__,
+    )
+    item_cols = [item_t.c[n] for n in ITEM_COLUMNS]
     with ledger.session() as s:
-        ids = select(Forward.item_id)
+        ids = select(fwd_t.c.item_id)
         if forwarded_between is not None:  # one period (naive UTC, end excluded): its items only
-            ids = ids.where(Forward.forwarded_at >= forwarded_between[0])
-            ids = ids.where(Forward.forwarded_at < forwarded_between[1])
-        forwards = list(s.scalars(select(Forward).where(Forward.item_id.in_(ids)).order_by(Forward.id)))
-        items = {i.id: i for i in s.scalars(select(IncomingItemRow).where(IncomingItemRow.id.in_(ids)))}
-        events: dict[int, list[FollowUpEvent]] = {}
-        for e in s.scalars(
-            select(FollowUpEvent).where(FollowUpEvent.item_id.in_(ids)).order_by(FollowUpEvent.id)
-        ):
+            ids = ids.where(fwd_t.c.forwarded_at >= forwarded_between[0])
+            ids = ids.where(fwd_t.c.forwarded_at < forwarded_between[1])
+        forwards: list[Any] = list(
+            s.connection().execute(select(fwd_t).where(fwd_t.c.item_id.in_(ids)).order_by(fwd_t.c.id))
+        )
+        items: dict[int, Any] = {
+            i.id: i for i in s.connection().execute(select(*item_cols).where(item_t.c.id.in_(ids)))
+        }
+        events: dict[int, list[Any]] = {}
+        for e in s.connection().execute(select(ev_t).where(ev_t.c.item_id.in_(ids)).order_by(ev_t.c.id)):
             events.setdefault(e.item_id, []).append(e)
-        replies: dict[int, list[ReplyResult]] = {}
-        for r in s.scalars(select(ReplyResult).where(ReplyResult.item_id.in_(ids)).order_by(ReplyResult.id)):
+        replies: dict[int, list[Any]] = {}
+        for r in s.connection().execute(select(rep_t).where(rep_t.c.item_id.in_(ids)).order_by(rep_t.c.id)):
             replies.setdefault(r.item_id, []).append(r)
     latest = {f.item_id: f.bidang for f in forwards}
 

@@ -335,13 +335,18 @@ def _record1(ledger: Ledger, lo: datetime, hi: datetime) -> list[dict[str, Any]]
     # Events and results as plain rows (they carry the same attributes ``summarize`` reads): a
     # month has thousands, and ORM objects would cost most of the page's time.
     ev_t, res_t = StepEvent.__table__, ChannelResult.__table__
+    sub_t = Submission.__table__
     with ledger.session() as s:
-        subs = list(s.scalars(select(Submission).where(*in_month).order_by(Submission.id)))
+        subs: list[Any] = list(s.connection().execute(select(sub_t).where(*in_month).order_by(sub_t.c.id)))
         events: dict[int, list[Any]] = {}
-        for e in s.execute(select(ev_t).where(ev_t.c.submission_id.in_(ids)).order_by(ev_t.c.id)):
+        for e in s.connection().execute(
+            select(ev_t).where(ev_t.c.submission_id.in_(ids)).order_by(ev_t.c.id)
+        ):
             events.setdefault(e.submission_id, []).append(e)
         results: dict[int, list[Any]] = {}
-        for r in s.execute(select(res_t).where(res_t.c.submission_id.in_(ids)).order_by(res_t.c.id)):
+        for r in s.connection().execute(
+            select(res_t).where(res_t.c.submission_id.in_(ids)).order_by(res_t.c.id)
+        ):
             results.setdefault(r.submission_id, []).append(r)
         versions = {
             v.update_submission_id: v
@@ -551,11 +556,10 @@ def _ppid_clocks(
     candidates = select(IncomingItemRow.id).where(
         IncomingItemRow.id.in_(marked), IncomingItemRow.seen_at < hi, IncomingItemRow.id.not_in(handled)
     )
+    ev_t = FollowUpEvent.__table__  # plain rows: the attributes ppid_clock_from reads, no ORM objects
     with ledger.session() as s:
-        evs = list(
-            s.scalars(
-                select(FollowUpEvent).where(FollowUpEvent.item_id.in_(candidates)).order_by(FollowUpEvent.id)
-            )
+        evs: list[Any] = list(
+            s.connection().execute(select(ev_t).where(ev_t.c.item_id.in_(candidates)).order_by(ev_t.c.id))
         )
         latest = dict(
             s.execute(
@@ -569,7 +573,7 @@ def _ppid_clocks(
                 select(IncomingItemRow.id, IncomingItemRow.seen_at).where(IncomingItemRow.id.in_(candidates))
             ).all()
         )
-    by_item: dict[int, list[FollowUpEvent]] = {}
+    by_item: dict[int, list[Any]] = {}
     for e in evs:
         by_item.setdefault(e.item_id, []).append(e)
     clocks = {i: ppid_clock_from(i, e, latest.get(i)) for i, e in by_item.items()}
