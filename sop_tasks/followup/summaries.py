@@ -25,6 +25,7 @@ def summarize(
     now: datetime | None = None,
     *,
     forwarded_between: tuple[datetime, datetime] | None = None,
+    bidang: str | None = None,
 ) -> list[dict[str, Any]]:
     """Record 3 rows, one per item and bidang it was forwarded to.
 
@@ -32,6 +33,8 @@ def summarize(
     → answered → posted against the SOP's standard times, and the PPID clock (current
     deadline, extension, lapsed). ``cfg`` adds working days left before a PPID deadline.
     ``forwarded_between``: only the rows forwarded in that period (naive UTC, end excluded).
+    ``bidang``: only the rows of items forwarded to that bidang (an item's other forwards and
+    events still count for its clock and its latest bidang).
 
     A reply the official returned is not an answer: until the bidang answers again the row's
     status is ``reply_returned`` (label: who returned it, when and why; ``reply_text`` the
@@ -54,6 +57,8 @@ def summarize(
         if forwarded_between is not None:  # one period (naive UTC, end excluded): its items only
             ids = ids.where(fwd_t.c.forwarded_at >= forwarded_between[0])
             ids = ids.where(fwd_t.c.forwarded_at < forwarded_between[1])
+        if bidang is not None:
+            ids = ids.where(fwd_t.c.bidang == bidang)
         forwards: list[Any] = list(
             s.connection().execute(select(fwd_t).where(fwd_t.c.item_id.in_(ids)).order_by(fwd_t.c.id))
         )
@@ -81,6 +86,8 @@ def summarize(
     for f in forwards:
         if forwarded_between and not forwarded_between[0] <= f.forwarded_at < forwarded_between[1]:
             continue  # an earlier or later forward of an item of the period (a reroute)
+        if bidang is not None and f.bidang != bidang:
+            continue  # the item's forward to another bidang (before or after a reroute)
         item = items[f.item_id]
         all_evs = events.get(f.item_id, [])
         decision, returns = decision_history(all_evs, f.bidang)

@@ -494,7 +494,7 @@ def _record3(
     channel: str | None,
     bidang: str | None,
 ) -> list[dict[str, Any]]:
-    rows = FollowUps(ledger).summaries(cfg, now, forwarded_between=(lo, hi))
+    rows = FollowUps(ledger).summaries(cfg, now, forwarded_between=(lo, hi), bidang=bidang)
     rows = [
         r for r in rows if (not channel or r["channel"] == channel) and (not bidang or r["bidang"] == bidang)
     ]
@@ -584,11 +584,25 @@ def _ppid_figures(
     ledger: Ledger, lo: datetime, hi: datetime, cfg: OfficeConfig, now: datetime, bidang: str | None
 ) -> PpidFigures:
     """Every public-information request open at some point of the month, as of its last day (or today)."""
+    clocks, seen = _ppid_clocks(ledger, lo, hi)
+    return _ppid_entries(clocks, seen, lo, hi, cfg, now, bidang)
+
+
+def _ppid_entries(
+    clocks: dict[int, PpidClock],
+    seen: dict[int, datetime],
+    lo: datetime,
+    hi: datetime,
+    cfg: OfficeConfig,
+    now: datetime,
+    bidang: str | None,
+) -> PpidFigures:
+    """The month's PPID figures from clocks and arrival times (any superset of the month's requests:
+    the year's clocks give the same figures as :func:`_ppid_clocks`' restricted ones)."""
     first_day = (to_wib(lo) or lo).date()
     last_day = (to_wib(hi) or hi).date() - timedelta(days=1)
     today = now.astimezone(cfg.tz).date()
     as_of = min(today, last_day)
-    clocks, seen = _ppid_clocks(ledger, lo, hi)
     cal = cfg.calendar()
     upcoming, extended, lapsed, in_time = [], [], [], 0
     for item_id, c in sorted(clocks.items()):
@@ -638,7 +652,9 @@ def _monitoring(
     # Inbox.days is the rule of record (flags, what counts as a successful SOP sweep).
     proven = {
         d["date"]: d
-        for d in inbox.days(cfg.tz, until=min(last_day, today), required=required, calendar=cfg.calendar())
+        for d in inbox.days(
+            cfg.tz, until=min(last_day, today), required=required, calendar=cfg.calendar(), since=first_day
+        )
     }
     with ledger.session() as s:
         sweeps = list(
