@@ -544,6 +544,9 @@ def _iso(dt: datetime | None) -> str | None:
 
 
 # ---- PPID ---------------------------------------------------------------------------------------
+_CHUNK = 5000  # ids per IN list (SQLite allows 32,766 parameters, PostgreSQL 65,535)
+
+
 def _ppid_clocks(
     ledger: Ledger, lo: datetime, hi: datetime
 ) -> tuple[dict[int, PpidClock], dict[int, datetime]]:
@@ -553,26 +556,27 @@ def _ppid_clocks(
     handled = select(FollowUpEvent.item_id).where(
         FollowUpEvent.event.in_((EVENT_POSTED, "no_reply")), FollowUpEvent.at < lo
     )
-    candidates = select(IncomingItemRow.id).where(
+    candidates = select(IncomingItemRow.id, IncomingItemRow.seen_at).where(
         IncomingItemRow.id.in_(marked), IncomingItemRow.seen_at < hi, IncomingItemRow.id.not_in(handled)
     )
     ev_t = FollowUpEvent.__table__  # plain rows: the attributes ppid_clock_from reads, no ORM objects
+    evs: list[Any] = []
+    latest: dict[int, str] = {}
     with ledger.session() as s:
-        evs: list[Any] = list(
-            s.connection().execute(select(ev_t).where(ev_t.c.item_id.in_(candidates)).order_by(ev_t.c.id))
-        )
-        latest = dict(
-            s.execute(
-                select(Forward.item_id, Forward.bidang)
-                .where(Forward.item_id.in_(candidates))
-                .order_by(Forward.id)
-            ).all()
-        )  # in id order: the last forward wins
-        seen = dict(
-            s.execute(
-                select(IncomingItemRow.id, IncomingItemRow.seen_at).where(IncomingItemRow.id.in_(candidates))
-            ).all()
-        )
+        conn = s.connection()
+        seen: dict[int, datetime] = {i: at for i, at in conn.execute(candidates)}  # found once, used twice
+        ids = sorted(seen)
+        for n in range(0, len(ids), _CHUNK):  # a list of ids, in chunks under every driver's limit
+            part = ids[n : n + _CHUNK]
+            evs += conn.execute(select(ev_t).where(ev_t.c.item_id.in_(part)))
+            latest.update(
+                conn.execute(
+                    select(Forward.item_id, Forward.bidang)
+                    .where(Forward.item_id.in_(part))
+                    .order_by(Forward.id)
+                ).all()
+            )  # in id order: the last forward wins (an item's forwards are all in its chunk)
+    evs.sort(key=lambda e: e.id)
     by_item: dict[int, list[Any]] = {}
     for e in evs:
         by_item.setdefault(e.item_id, []).append(e)
