@@ -60,16 +60,20 @@ def summarize(
         if bidang is not None:
             ids = ids.where(fwd_t.c.bidang == bidang)
         forwards: list[Any] = list(
-            s.connection().execute(select(fwd_t).where(fwd_t.c.item_id.in_(ids)).order_by(fwd_t.c.id))
+            s.connection().execute(select(fwd_t).where(fwd_t.c.item_id.in_(ids)).order_by(fwd_t.c.id)).all()
         )
         items: dict[int, Any] = {
-            i.id: i for i in s.connection().execute(select(*item_cols).where(item_t.c.id.in_(ids)))
+            i.id: i for i in s.connection().execute(select(*item_cols).where(item_t.c.id.in_(ids))).all()
         }
         events: dict[int, list[Any]] = {}
-        for e in s.connection().execute(select(ev_t).where(ev_t.c.item_id.in_(ids)).order_by(ev_t.c.id)):
+        for e in (
+            s.connection().execute(select(ev_t).where(ev_t.c.item_id.in_(ids)).order_by(ev_t.c.id)).all()
+        ):
             events.setdefault(e.item_id, []).append(e)
         replies: dict[int, list[Any]] = {}
-        for r in s.connection().execute(select(rep_t).where(rep_t.c.item_id.in_(ids)).order_by(rep_t.c.id)):
+        for r in (
+            s.connection().execute(select(rep_t).where(rep_t.c.item_id.in_(ids)).order_by(rep_t.c.id)).all()
+        ):
             replies.setdefault(r.item_id, []).append(r)
     latest = {f.item_id: f.bidang for f in forwards}
 

@@ -209,7 +209,7 @@ class Inbox:
             if since is not None:  # the sweeps of that day in tz onwards (naive UTC, as stored)
                 start = datetime(since.year, since.month, since.day, tzinfo=tz).astimezone(UTC)
                 q = q.where(sw_t.c.started_at >= start.replace(tzinfo=None))
-            rows: list[Any] = list(s.connection().execute(q))
+            rows: list[Any] = list(s.connection().execute(q).all())
         if first is None:
             return []
         by_day: dict[date, list[Any]] = {}

@@ -337,15 +337,21 @@ def _record1(ledger: Ledger, lo: datetime, hi: datetime) -> list[dict[str, Any]]
     ev_t, res_t = StepEvent.__table__, ChannelResult.__table__
     sub_t = Submission.__table__
     with ledger.session() as s:
-        subs: list[Any] = list(s.connection().execute(select(sub_t).where(*in_month).order_by(sub_t.c.id)))
+        subs: Sequence[Any] = (
+            s.connection().execute(select(sub_t).where(*in_month).order_by(sub_t.c.id)).all()
+        )
         events: dict[int, list[Any]] = {}
-        for e in s.connection().execute(
-            select(ev_t).where(ev_t.c.submission_id.in_(ids)).order_by(ev_t.c.id)
+        for e in (
+            s.connection()
+            .execute(select(ev_t).where(ev_t.c.submission_id.in_(ids)).order_by(ev_t.c.id))
+            .all()
         ):
             events.setdefault(e.submission_id, []).append(e)
         results: dict[int, list[Any]] = {}
-        for r in s.connection().execute(
-            select(res_t).where(res_t.c.submission_id.in_(ids)).order_by(res_t.c.id)
+        for r in (
+            s.connection()
+            .execute(select(res_t).where(res_t.c.submission_id.in_(ids)).order_by(res_t.c.id))
+            .all()
         ):
             results.setdefault(r.submission_id, []).append(r)
         versions = {
@@ -564,11 +570,11 @@ def _ppid_clocks(
     latest: dict[int, str] = {}
     with ledger.session() as s:
         conn = s.connection()
-        seen: dict[int, datetime] = {i: at for i, at in conn.execute(candidates)}  # found once, used twice
+        seen: dict[int, datetime] = dict(conn.execute(candidates).all())  # found once, used twice
         ids = sorted(seen)
         for n in range(0, len(ids), _CHUNK):  # a list of ids, in chunks under every driver's limit
             part = ids[n : n + _CHUNK]
-            evs += conn.execute(select(ev_t).where(ev_t.c.item_id.in_(part)))
+            evs += conn.execute(select(ev_t).where(ev_t.c.item_id.in_(part))).all()
             latest.update(
                 conn.execute(
                     select(Forward.item_id, Forward.bidang)
