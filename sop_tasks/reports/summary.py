@@ -2,8 +2,9 @@
 
 The one query layer the "Catatan SOP" page, the monthly PDF and XLSX and the CLI read, so their
 numbers always agree. It reads through the existing record code: record 1 rows are
-:func:`sop_tasks.records.ledger.summarize`, record 3 rows :meth:`sop_tasks.followup.FollowUps.summaries`,
-PPID clocks :meth:`~sop_tasks.followup.FollowUps.ppid_clocks`, proof of monitoring
+:func:`sop_tasks.records.ledger.summarize`, record 3 rows :meth:`sop_tasks.followup.FollowUps.summaries`
+(the month's figures read their status and timings, :func:`sop_tasks.followup.summaries.timings`),
+PPID clocks :func:`~sop_tasks.followup.ppid_clock_from`, proof of monitoring
 :meth:`sop_tasks.records.inbox.Inbox.days`.
 
 Which month a record belongs to (WIB): a submission by when it was made, an incoming item by when
@@ -27,6 +28,7 @@ from sqlalchemy import func, select
 
 from sop_tasks.config import CHANNEL_NAMES, OfficeConfig
 from sop_tasks.followup import EVENT_POSTED, EVENT_RETURNED, FollowUps, PpidClock, ppid_clock_from
+from sop_tasks.followup.summaries import timings as follow_up_timings
 from sop_tasks.records.inbox import Inbox
 from sop_tasks.records.ledger import (
     STATUS_RETURNED,
@@ -782,7 +784,8 @@ def month_summary(
     now = _now(now)
     lo, hi = month_bounds(year, month, cfg)
     rec1 = _record1(ledger, lo, hi)
-    rec3 = _record3(ledger, lo, hi, cfg, now, channel=None, bidang=bidang)
+    # The figures read only the status and timings of record 3's rows: not its texts, links and clocks.
+    rec3 = follow_up_timings(ledger, forwarded_between=(lo, hi), bidang=bidang)
     monitoring, sweeps = _monitoring(ledger, lo, hi, cfg, now)
     return MonthSummary(
         year=year,
