@@ -344,6 +344,7 @@ class FollowUps:
         now: datetime | None = None,
         *,
         forwarded_between: tuple[datetime, datetime] | None = None,
+        bidang: str | None = None,
     ) -> list[dict[str, Any]]:
         """Record 3 rows, one per item and bidang it was forwarded to: see :func:`summarize`."""
-        return summarize(self.ledger, cfg, now, forwarded_between=forwarded_between)
+        return summarize(self.ledger, cfg, now, forwarded_between=forwarded_between, bidang=bidang)

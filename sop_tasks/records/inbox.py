@@ -8,11 +8,11 @@ sweep or two overlapping sweeps can only ever record an item once. Watermarks ar
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.dialects import postgresql, sqlite
 
 from sop_tasks.incoming import IncomingItem
@@ -185,24 +185,41 @@ class Inbox:
 
     # ---- proof of monitoring --------------------------------------------------------------
     def days(
-        self, tz: ZoneInfo, *, until: date, required: int = 3, calendar: WorkCalendar | None = None
+        self,
+        tz: ZoneInfo,
+        *,
+        until: date,
+        required: int = 3,
+        calendar: WorkCalendar | None = None,
+        since: date | None = None,
     ) -> list[dict[str, Any]]:
         """Every day from the first sweep to ``until`` (in ``tz``): successful SOP sweeps and a flag.
 
         A working day (``calendar``: Mon–Fri without the office's holidays; Mon–Fri when none is
         given) with fewer than ``required`` successful SOP sweeps is flagged —
         including a day with none at all. A sweep with a failing channel ("partial") is not a
-        successful one.
+        successful one. ``since``: only the days from then on (the same entries, without reading
+        the earlier sweeps).
         """
         calendar = calendar or WorkCalendar()
-        by_day: dict[date, list[Sweep]] = {}
-        for sw in self.sweeps():
+        sw_t = Sweep.__table__
+        q = select(sw_t.c.started_at, sw_t.c.sop_sweep, sw_t.c.status, sw_t.c.slot).order_by(sw_t.c.id)
+        with self.ledger.session() as s:
+            first = s.connection().scalar(select(func.min(sw_t.c.started_at)))
+            if since is not None:  # the sweeps of that day in tz onwards (naive UTC, as stored)
+                start = datetime(since.year, since.month, since.day, tzinfo=tz).astimezone(UTC)
+                q = q.where(sw_t.c.started_at >= start.replace(tzinfo=None))
+            rows: list[Any] = list(s.connection().execute(q).all())
+        if first is None:
+            return []
+        by_day: dict[date, list[Any]] = {}
+        for sw in rows:
             local = (to_wib(sw.started_at) or sw.started_at).astimezone(tz).date()
             by_day.setdefault(local, []).append(sw)
-        if not by_day:
-            return []
         out = []
-        day = min(by_day)
+        day = (to_wib(first) or first).astimezone(tz).date()
+        if since is not None:
+            day = max(day, since)
         while day <= until:
             sweeps = by_day.get(day, [])
             ok = [s for s in sweeps if s.sop_sweep and s.status == "ok"]

@@ -10,7 +10,18 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import JSON, Boolean, Date, DateTime, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, validates
 
 from sop_tasks.records.kinds import ChannelAction, ResultStatus, StepEventKind, checked
@@ -22,7 +33,10 @@ class Base(DeclarativeBase):
 
 class Submission(Base):
     __tablename__ = "submissions"
-    __table_args__ = (UniqueConstraint("dag_id", "run_id", name="uq_submission_run"),)
+    __table_args__ = (
+        UniqueConstraint("dag_id", "run_id", name="uq_submission_run"),
+        Index("ix_submissions_created_at", "created_at"),  # a month's submissions (migration 0007)
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     dag_id: Mapped[str] = mapped_column(String(250))
@@ -103,7 +117,11 @@ class IncomingItemRow(Base):
     """Record 2 — data/informasi yang masuk: every item once, with its raw payload."""
 
     __tablename__ = "incoming_items"
-    __table_args__ = (UniqueConstraint("channel", "platform_id", name="uq_incoming_channel_platform_id"),)
+    __table_args__ = (
+        UniqueConstraint("channel", "platform_id", name="uq_incoming_channel_platform_id"),
+        # a month's items and their counts (migration 0007)
+        Index("ix_incoming_items_seen_at", "seen_at", "channel", "bidang", "spam"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     channel: Mapped[str] = mapped_column(String(20))

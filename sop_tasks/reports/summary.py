@@ -2,8 +2,9 @@
 
 The one query layer the "Catatan SOP" page, the monthly PDF and XLSX and the CLI read, so their
 numbers always agree. It reads through the existing record code: record 1 rows are
-:func:`sop_tasks.records.ledger.summarize`, record 3 rows :meth:`sop_tasks.followup.FollowUps.summaries`,
-PPID clocks :meth:`~sop_tasks.followup.FollowUps.ppid_clocks`, proof of monitoring
+:func:`sop_tasks.records.ledger.summarize`, record 3 rows :meth:`sop_tasks.followup.FollowUps.summaries`
+(the month's figures read their status and timings, :func:`sop_tasks.followup.summaries.timings`),
+PPID clocks :func:`~sop_tasks.followup.ppid_clock_from`, proof of monitoring
 :meth:`sop_tasks.records.inbox.Inbox.days`.
 
 Which month a record belongs to (WIB): a submission by when it was made, an incoming item by when
@@ -27,6 +28,7 @@ from sqlalchemy import func, select
 
 from sop_tasks.config import CHANNEL_NAMES, OfficeConfig
 from sop_tasks.followup import EVENT_POSTED, EVENT_RETURNED, FollowUps, PpidClock, ppid_clock_from
+from sop_tasks.followup.summaries import timings as follow_up_timings
 from sop_tasks.records.inbox import Inbox
 from sop_tasks.records.ledger import (
     STATUS_RETURNED,
@@ -62,6 +64,7 @@ MONTHS = (
     "November",
     "Desember",
 )
+_CHUNK = 5000  # ids per IN list (SQLite allows 32,766 parameters, PostgreSQL 65,535)
 DAYS = ("Senin", "Selasa", "Rabu", "Kamis", "Jumat", "Sabtu", "Minggu")
 # Record 2 statuses (what the officer did with an item).
 ITEM_SPAM, ITEM_FORWARDED, ITEM_UNFORWARDED, ITEM_UNROUTED = (
@@ -335,13 +338,24 @@ def _record1(ledger: Ledger, lo: datetime, hi: datetime) -> list[dict[str, Any]]
     # Events and results as plain rows (they carry the same attributes ``summarize`` reads): a
     # month has thousands, and ORM objects would cost most of the page's time.
     ev_t, res_t = StepEvent.__table__, ChannelResult.__table__
+    sub_t = Submission.__table__
     with ledger.session() as s:
-        subs = list(s.scalars(select(Submission).where(*in_month).order_by(Submission.id)))
+        subs: Sequence[Any] = (
+            s.connection().execute(select(sub_t).where(*in_month).order_by(sub_t.c.id)).all()
+        )
         events: dict[int, list[Any]] = {}
-        for e in s.execute(select(ev_t).where(ev_t.c.submission_id.in_(ids)).order_by(ev_t.c.id)):
+        for e in (
+            s.connection()
+            .execute(select(ev_t).where(ev_t.c.submission_id.in_(ids)).order_by(ev_t.c.id))
+            .all()
+        ):
             events.setdefault(e.submission_id, []).append(e)
         results: dict[int, list[Any]] = {}
-        for r in s.execute(select(res_t).where(res_t.c.submission_id.in_(ids)).order_by(res_t.c.id)):
+        for r in (
+            s.connection()
+            .execute(select(res_t).where(res_t.c.submission_id.in_(ids)).order_by(res_t.c.id))
+            .all()
+        ):
             results.setdefault(r.submission_id, []).append(r)
         versions = {
             v.update_submission_id: v
@@ -489,17 +503,23 @@ def _record3(
     channel: str | None,
     bidang: str | None,
 ) -> list[dict[str, Any]]:
-    rows = FollowUps(ledger).summaries(cfg, now, forwarded_between=(lo, hi))
+    rows = FollowUps(ledger).summaries(cfg, now, forwarded_between=(lo, hi), bidang=bidang)
     rows = [
         r for r in rows if (not channel or r["channel"] == channel) and (not bidang or r["bidang"] == bidang)
     ]
     runs: dict[tuple[int, str], str] = {}  # (item, bidang) → the newest follow-up run
+    ids = sorted({r["item_id"] for r in rows})
     with ledger.session() as s:
-        for item_id, b, run_id in s.execute(
-            select(FollowUpEvent.item_id, FollowUpEvent.bidang, FollowUpEvent.run_id)
-            .where(FollowUpEvent.item_id.in_({r["item_id"] for r in rows}), FollowUpEvent.run_id.is_not(None))
-            .order_by(FollowUpEvent.id)
-        ):
+        conn = s.connection()  # plain rows (an ORM load of a month's events cost a tenth of a second)
+        found: list[Any] = []
+        for n in range(0, len(ids), _CHUNK):
+            found += conn.execute(
+                select(FollowUpEvent.id, FollowUpEvent.item_id, FollowUpEvent.bidang, FollowUpEvent.run_id)
+                .where(FollowUpEvent.item_id.in_(ids[n : n + _CHUNK]), FollowUpEvent.run_id.is_not(None))
+                .order_by(FollowUpEvent.id)
+            ).all()
+        found.sort(key=lambda e: e.id)
+        for _id, item_id, b, run_id in found:
             if run_id:
                 runs[(item_id, b)] = run_id
     for r in rows:
@@ -539,6 +559,8 @@ def _iso(dt: datetime | None) -> str | None:
 
 
 # ---- PPID ---------------------------------------------------------------------------------------
+
+
 def _ppid_clocks(
     ledger: Ledger, lo: datetime, hi: datetime
 ) -> tuple[dict[int, PpidClock], dict[int, datetime]]:
@@ -548,28 +570,28 @@ def _ppid_clocks(
     handled = select(FollowUpEvent.item_id).where(
         FollowUpEvent.event.in_((EVENT_POSTED, "no_reply")), FollowUpEvent.at < lo
     )
-    candidates = select(IncomingItemRow.id).where(
+    candidates = select(IncomingItemRow.id, IncomingItemRow.seen_at).where(
         IncomingItemRow.id.in_(marked), IncomingItemRow.seen_at < hi, IncomingItemRow.id.not_in(handled)
     )
+    ev_t = FollowUpEvent.__table__  # plain rows: the attributes ppid_clock_from reads, no ORM objects
+    evs: list[Any] = []
+    latest: dict[int, str] = {}
     with ledger.session() as s:
-        evs = list(
-            s.scalars(
-                select(FollowUpEvent).where(FollowUpEvent.item_id.in_(candidates)).order_by(FollowUpEvent.id)
-            )
-        )
-        latest = dict(
-            s.execute(
-                select(Forward.item_id, Forward.bidang)
-                .where(Forward.item_id.in_(candidates))
-                .order_by(Forward.id)
-            ).all()
-        )  # in id order: the last forward wins
-        seen = dict(
-            s.execute(
-                select(IncomingItemRow.id, IncomingItemRow.seen_at).where(IncomingItemRow.id.in_(candidates))
-            ).all()
-        )
-    by_item: dict[int, list[FollowUpEvent]] = {}
+        conn = s.connection()
+        seen: dict[int, datetime] = dict(conn.execute(candidates).all())  # found once, used twice
+        ids = sorted(seen)
+        for n in range(0, len(ids), _CHUNK):  # a list of ids, in chunks under every driver's limit
+            part = ids[n : n + _CHUNK]
+            evs += conn.execute(select(ev_t).where(ev_t.c.item_id.in_(part))).all()
+            latest.update(
+                conn.execute(
+                    select(Forward.item_id, Forward.bidang)
+                    .where(Forward.item_id.in_(part))
+                    .order_by(Forward.id)
+                ).all()
+            )  # in id order: the last forward wins (an item's forwards are all in its chunk)
+    evs.sort(key=lambda e: e.id)
+    by_item: dict[int, list[Any]] = {}
     for e in evs:
         by_item.setdefault(e.item_id, []).append(e)
     clocks = {i: ppid_clock_from(i, e, latest.get(i)) for i, e in by_item.items()}
@@ -580,11 +602,25 @@ def _ppid_figures(
     ledger: Ledger, lo: datetime, hi: datetime, cfg: OfficeConfig, now: datetime, bidang: str | None
 ) -> PpidFigures:
     """Every public-information request open at some point of the month, as of its last day (or today)."""
+    clocks, seen = _ppid_clocks(ledger, lo, hi)
+    return _ppid_entries(clocks, seen, lo, hi, cfg, now, bidang)
+
+
+def _ppid_entries(
+    clocks: dict[int, PpidClock],
+    seen: dict[int, datetime],
+    lo: datetime,
+    hi: datetime,
+    cfg: OfficeConfig,
+    now: datetime,
+    bidang: str | None,
+) -> PpidFigures:
+    """The month's PPID figures from clocks and arrival times (any superset of the month's requests:
+    the year's clocks give the same figures as :func:`_ppid_clocks`' restricted ones)."""
     first_day = (to_wib(lo) or lo).date()
     last_day = (to_wib(hi) or hi).date() - timedelta(days=1)
     today = now.astimezone(cfg.tz).date()
     as_of = min(today, last_day)
-    clocks, seen = _ppid_clocks(ledger, lo, hi)
     cal = cfg.calendar()
     upcoming, extended, lapsed, in_time = [], [], [], 0
     for item_id, c in sorted(clocks.items()):
@@ -634,7 +670,9 @@ def _monitoring(
     # Inbox.days is the rule of record (flags, what counts as a successful SOP sweep).
     proven = {
         d["date"]: d
-        for d in inbox.days(cfg.tz, until=min(last_day, today), required=required, calendar=cfg.calendar())
+        for d in inbox.days(
+            cfg.tz, until=min(last_day, today), required=required, calendar=cfg.calendar(), since=first_day
+        )
     }
     with ledger.session() as s:
         sweeps = list(
@@ -746,7 +784,8 @@ def month_summary(
     now = _now(now)
     lo, hi = month_bounds(year, month, cfg)
     rec1 = _record1(ledger, lo, hi)
-    rec3 = _record3(ledger, lo, hi, cfg, now, channel=None, bidang=bidang)
+    # The figures read only the status and timings of record 3's rows: not its texts, links and clocks.
+    rec3 = follow_up_timings(ledger, forwarded_between=(lo, hi), bidang=bidang)
     monitoring, sweeps = _monitoring(ledger, lo, hi, cfg, now)
     return MonthSummary(
         year=year,
