@@ -30,6 +30,7 @@ BIDANG = "bidang_perpustakaan"
 EVERYONE = (ADMIN, OFFICER, *VERIFIERS, BIDANG)
 SUB = "/sop"
 DAG = "sop_publish"
+STEP1 = "sop01_identifikasi"
 STEP2, STEP3, STEP4 = "sop02_verifikasi_kasubag", "sop03_verifikasi_kabid", "sop04_verifikasi_kadis"
 UPLOAD = "sop05_unggah_twitter"
 GUARD_REASON = "Alasan wajib diisi"  # the guard's own 422 (Airflow's 422 is a list of errors)
@@ -371,9 +372,14 @@ def _ledger(stack: Stack) -> Ledger:
 def test_twenty_answers_sent_the_instant_each_question_appears_are_all_kept(stack):
     """The 3.3.2 race (DESIGN.md): an answer landing as the question appears used to fail the
     approval task. Each answer here is sent the moment the request is visible — before the task
-    is even parked — and every one must end as a recorded approval."""
-    n = 20
-    runs = [_trigger_content(stack, f"Serbu jawab {i} {uuid.uuid4().hex[:4]}") for i in range(n)]
+    is even parked — and every one must end as a recorded approval.
+
+    The runs start in waves of five (the next wave once every question of the last one was
+    answered): twenty runs triggered in the same second are a load test of the embedded SQLite
+    database, not of the race — on two loaded cores that burst failed step-1 tasks (the write lock
+    held past the 60 s busy timeout), see the note of issue 10."""
+    n, wave = 20, 5
+    runs: list[str] = []
     results: dict[str, int] = {}
     threads: list[threading.Thread] = []
 
@@ -390,7 +396,17 @@ def test_twenty_answers_sent_the_instant_each_question_appears_are_all_kept(stac
             return
 
     end = time.monotonic() + 1500  # 20 step-1 tasks on a loaded two-core machine take a while
+    polls = 0
     while len(threads) < n and time.monotonic() < end:
+        polls += 1
+        if polls % 100 == 0:  # a run whose step 1 failed never asks: say so now, not at the end
+            failed = [r for r in runs if r not in results and _ti_state(stack, r, STEP1) == "failed"]
+            assert not failed, f"step 1 failed in {failed}\n{stack.log_tail()}"
+        if len(threads) == len(runs):  # every question of this wave answered: the next wave
+            runs += [
+                _trigger_content(stack, f"Serbu jawab {i} {uuid.uuid4().hex[:4]}")
+                for i in range(len(runs), len(runs) + wave)
+            ]
         try:
             r = _call(
                 stack,
