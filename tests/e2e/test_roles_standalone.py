@@ -4,7 +4,6 @@ a reverse proxy, runs the whole matrix."""
 
 from __future__ import annotations
 
-import importlib.util
 import shutil
 import tempfile
 import threading
@@ -44,13 +43,6 @@ def stack(wordpress):
         # parsing sop_publish.py took over 50 s on a loaded machine; the DAG then went missing (404)
         "AIRFLOW__CORE__DAG_FILE_PROCESSOR_TIMEOUT": "300",
     }
-    if importlib.util.find_spec("sop_tasks.airflow.sqlite") is None:  # no SQLite tuning in the env yet
-        args = "tests.support.sqlite_busy.CONNECT_ARGS"
-        extra |= {
-            "PYTHONPATH": str(Path(__file__).resolve().parents[2]),
-            "AIRFLOW__DATABASE__SQL_ALCHEMY_CONNECT_ARGS": args,
-            "AIRFLOW__DATABASE__SQL_ALCHEMY_CONNECT_ARGS_ASYNC": f"{args}_ASYNC",
-        }
     try:
         with standalone(home, extra_env=extra, base_path=SUB, timeout=600, request_timeout=180) as s:
             yield s
