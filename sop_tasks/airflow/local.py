@@ -14,6 +14,7 @@ import os
 import secrets
 import shlex
 import sys
+import time
 from pathlib import Path
 
 from sop_tasks.config import PROJECT_ROOT, OfficeConfig, load_config
@@ -104,18 +105,77 @@ def run_standalone() -> None:
     SimpleAuthManager's "op" rights (connections, variables) and every verifier its viewer rights
     (pools) instead of the SOP's roles."""
     write_airflow_cfg()
-    from airflow.cli.commands.standalone_command import StandaloneCommand
+    from airflow.cli.commands.standalone_command import StandaloneCommand, SubCommand
 
     wanted = os.environ.get("AIRFLOW__CORE__AUTH_MANAGER") or AUTH_MANAGER
 
     class _Standalone(StandaloneCommand):
+        def __init__(self) -> None:
+            super().__init__()
+            self.keeper = Restarts()
+
         def calculate_env(self) -> dict[str, str]:
             env = dict(super().calculate_env())
             env["AIRFLOW__CORE__AUTH_MANAGER"] = wanted
             os.environ["AIRFLOW__CORE__AUTH_MANAGER"] = wanted
             return env
 
+        def update_output(self) -> None:  # called every 0.1 s by the main loop
+            super().update_output()
+            for name, cmd in list(self.subcommands.items()):
+                code = None if cmd.process is None else cmd.process.poll()
+                verdict = self.keeper.check(name, code, time.monotonic())
+                if verdict == RESTART:
+                    self.print_error("standalone", f"{name} berhenti (kode {code}); dijalankan ulang")
+                    again = SubCommand(self, name=name, command=cmd.command, env=cmd.env)
+                    again.start()
+                    self.subcommands[name] = again
+                elif verdict == GIVE_UP:
+                    self.print_error(
+                        "standalone",
+                        f"{name} berhenti {MAX_RESTARTS} kali dalam {int(RESTART_WINDOW_S / 60)} menit; "
+                        "tidak dijalankan ulang lagi. Baca pesan di atas, lalu hentikan (Ctrl-C) dan "
+                        "jalankan make run lagi.",
+                    )
+
     _Standalone().run()
+
+
+RESTART, GIVE_UP = "restart", "give_up"
+RESTART_DELAY_S = 10.0
+MAX_RESTARTS = 5
+RESTART_WINDOW_S = 600.0
+
+
+class Restarts:
+    """When a component of the embedded stack that exited is started again.
+
+    ``airflow standalone`` never restarts a component: a scheduler that exits (on SQLite it does
+    when a write waited past the busy timeout, "database is locked", under a burst of runs) left
+    ``make run`` up but nothing scheduled — no sweeps, no reminders, no uploads — until someone
+    noticed. A component that exited is started again after ``RESTART_DELAY_S`` (a stop by Ctrl-C
+    or SIGTERM ends this process first, so nothing is restarted while stopping), at most
+    ``MAX_RESTARTS`` times in ``RESTART_WINDOW_S``; then it is given up on, loudly.
+    """
+
+    def __init__(self) -> None:
+        self.exited: dict[str, float] = {}
+        self.history: dict[str, list[float]] = {}
+        self.given_up: set[str] = set()
+
+    def check(self, name: str, code: int | None, now: float) -> str | None:
+        if code is None or name in self.given_up:
+            return None
+        since = self.exited.setdefault(name, now)
+        if now - since < RESTART_DELAY_S:
+            return None
+        recent = [t for t in self.history.get(name, []) if now - t < RESTART_WINDOW_S]
+        del self.exited[name]
+        if len(recent) >= MAX_RESTARTS:
+            self.given_up.add(name)
+            return GIVE_UP
+        self.history[name] = [*recent, now]
+        return RESTART
 
 
 def main(argv: list[str]) -> int:

@@ -92,3 +92,30 @@ def test_an_empty_process_group_number_is_not_signalled(tmp_path):
     finally:
         victim.kill()
         victim.wait()
+
+
+def test_a_component_that_exited_is_started_again_after_a_pause_and_given_up_on_after_five():
+    """A scheduler that exits (SQLite "database is locked" past the busy timeout under a burst)
+    used to leave `make run` up with nothing scheduled."""
+    from sop_tasks.airflow import local
+
+    keeper = local.Restarts()
+    assert keeper.check("scheduler", None, 0.0) is None  # running
+    assert keeper.check("scheduler", 1, 1.0) is None  # just exited: a stop may be under way
+    assert keeper.check("scheduler", 1, 1.0 + local.RESTART_DELAY_S) == local.RESTART
+    assert keeper.check("scheduler", None, 20.0) is None  # the new one runs
+    assert keeper.check("triggerer", -9, 20.0) is None  # each component on its own clock
+    t = 30.0
+    for _ in range(local.MAX_RESTARTS - 1):
+        assert keeper.check("scheduler", 1, t) is None
+        assert keeper.check("scheduler", 1, t + local.RESTART_DELAY_S) == local.RESTART
+        t += 20
+    assert keeper.check("scheduler", 1, t) is None
+    assert keeper.check("scheduler", 1, t + local.RESTART_DELAY_S) == local.GIVE_UP
+    assert keeper.check("scheduler", 1, t + 1000) is None  # given up: said once, not repeated
+    # restarts older than the window do not count
+    other = local.Restarts()
+    for i in range(3 * local.MAX_RESTARTS):
+        start = i * local.RESTART_WINDOW_S / 2
+        assert other.check("dag-processor", 1, start) is None
+        assert other.check("dag-processor", 1, start + local.RESTART_DELAY_S) == local.RESTART
