@@ -55,12 +55,7 @@ def stack(wordpress):
 def _call(stack: Stack, user: str, method: str, path: str, **kw: Any) -> requests.Response:
     """One API call; SQLite's "database is locked" on a loaded machine (a 500 "Database error",
     rolled back) is retried: it is neither an allow nor a deny."""
-    for _ in range(30):
-        r = stack.api.request(user, method, path, **kw)
-        if r.status_code != 500 or "Database error" not in r.text:
-            break
-        time.sleep(3)
-    return r
+    return stack.api.request_retried(user, method, path, **kw)
 
 
 def _root(stack: Stack) -> str:

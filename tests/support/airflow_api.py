@@ -39,6 +39,18 @@ class ApiClient:
         headers = {"Authorization": f"Bearer {self.token(user)}"}
         return self._call(method, path, headers=headers, **kw)
 
+    def request_retried(self, user: str, method: str, path: str, **kw: Any) -> Any:
+        """As :meth:`request`, but a 500 "Database error" is sent again (up to 30 times, 3 s
+        apart): on a loaded machine the embedded SQLite's write lock can outwait the busy timeout;
+        Airflow rolls that request back, so it is neither an allow nor a deny (issue 10's load
+        limit, measured by bench/bench_embedded_load.py, not what these tests are about)."""
+        for _ in range(30):
+            r = self.request(user, method, path, **kw)
+            if r.status_code != 500 or "Database error" not in r.text:
+                break
+            time.sleep(3)
+        return r
+
     def pending(self, dag_id: str, run_id: str = "~", user: str = "admin") -> list[dict[str, Any]]:
         r = self.request(
             user,
@@ -61,7 +73,7 @@ class ApiClient:
         path = (
             f"/api/v2/dags/{dag_id}/dagRuns/{quote(run_id, safe='')}/taskInstances/{task_id}/-1/hitlDetails"
         )
-        return self.request(
+        return self.request_retried(
             user, "PATCH", path, json={"chosen_options": [option], "params_input": params or {}}
         )
 

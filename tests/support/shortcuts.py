@@ -21,12 +21,12 @@ def ti_path(dag_id: str, run_id: str, task_id: str) -> str:
 
 def mark(api: ApiClient, user: str, dag_id: str, run_id: str, task_id: str, state: str = "success") -> Any:
     """The task's *Mark as → Success* button: ``PATCH …/taskInstances/{task}`` with ``new_state``."""
-    return api.request(user, "PATCH", ti_path(dag_id, run_id, task_id), json={"new_state": state})
+    return api.request_retried(user, "PATCH", ti_path(dag_id, run_id, task_id), json={"new_state": state})
 
 
 def clear(api: ApiClient, user: str, dag_id: str, run_id: str, task_ids: list[str]) -> Any:
     """The *Clear* button on some tasks of a run (they run again)."""
-    return api.request(
+    return api.request_retried(
         user,
         "POST",
         f"/api/v2/dags/{dag_id}/clearTaskInstances",
@@ -43,7 +43,7 @@ def clear(api: ApiClient, user: str, dag_id: str, run_id: str, task_ids: list[st
 
 def set_xcom(api: ApiClient, user: str, dag_id: str, run_id: str, task_id: str, value: Any) -> Any:
     """Overwrite a task's return value (``PATCH …/xcomEntries/return_value``)."""
-    return api.request(
+    return api.request_retried(
         user,
         "PATCH",
         f"{ti_path(dag_id, run_id, task_id)}/xcomEntries/return_value",

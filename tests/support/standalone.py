@@ -43,7 +43,7 @@ class Stack:
         return "\n".join(lines[-n:])
 
     def trigger(self, dag_id: str, conf: dict[str, Any], user: str = "pengelola_ti") -> str:
-        r = self.api.request(
+        r = self.api.request_retried(
             user, "POST", f"/api/v2/dags/{dag_id}/dagRuns", json={"logical_date": None, "conf": conf}
         )
         assert r.status_code in (200, 201), r.text
