@@ -310,9 +310,10 @@ def record_answer(target: tuple[str, str, str, int], response: dict[str, Any]) -
     if step is None or not who or not isinstance(chosen, list):
         return
     try:
-        from sop_tasks.airflow.ledger import get_ledger
+        from sop_tasks.airflow.ledger import ledger_url_in_server
+        from sop_tasks.records.ledger import Ledger
 
-        ledger = get_ledger()
+        ledger = Ledger(ledger_url_in_server())  # a server process: not the task SDK's look-up
         sid = ledger.submission_id(dag_id, run_id)
         if sid is None:
             return
@@ -325,7 +326,7 @@ def record_answer(target: tuple[str, str, str, int], response: dict[str, Any]) -
             StepEventKind.ANSWERED,
             actor=str(who),
             ended_at=datetime.fromisoformat(at) if isinstance(at, str) else None,
-            reason=str(reason).strip() or None if reason else None,
+            reason=(str(reason).strip() or None) if reason else None,
             detail={"chosen_options": [str(c) for c in chosen], "run_id": run_id},
         )
     except Exception:  # the answer is stored in Airflow; the task records it as usual
