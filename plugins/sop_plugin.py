@@ -9,6 +9,7 @@ from __future__ import annotations
 from airflow.plugins_manager import AirflowPlugin
 
 from sop_tasks.airflow import run_notes
+from sop_tasks.airflow.action_log import ActionLogOffLoop
 from sop_tasks.airflow.hitl_guard import HitlResponseGuard
 from sop_tasks.airflow.records_app import create_app as create_records_app
 from sop_tasks.airflow.records_paths import PREFIX as RECORDS_PREFIX
@@ -21,6 +22,12 @@ class SopPlugin(AirflowPlugin):
     fastapi_root_middlewares = [
         {"middleware": HitlResponseGuard, "args": [], "kwargs": {}, "name": "Penjaga jawaban verifikasi SOP"},
         {"middleware": DefaultUiTimezone, "args": [], "kwargs": {}, "name": "Zona waktu UI bawaan (WIB)"},
+        {
+            "middleware": ActionLogOffLoop,
+            "args": [],
+            "kwargs": {},
+            "name": "Log aksi API dicatat di luar event loop (SQLite tidak macet)",
+        },
     ]
     fastapi_apps = [{"app": create_records_app(), "url_prefix": RECORDS_PREFIX, "name": "Catatan SOP"}]
     external_views = [

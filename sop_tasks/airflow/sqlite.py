@@ -10,10 +10,36 @@ writes and a writer never blocks readers. ``synchronous=NORMAL`` is WAL's recomm
 
 from __future__ import annotations
 
+import os
 import sqlite3
+import sys
+import time
+import traceback
 from typing import Any
 
 BUSY_TIMEOUT_S = 60.0
+# Diagnostics: with SOP_SQLITE_LOCK_LOG=<file>, every transaction that stays open longer than
+# SOP_SQLITE_LOCK_LOG_S seconds (default 5) is appended to <file> with the process, the statement
+# that opened it and the stack there: who keeps other writers waiting.
+LOCK_LOG = os.environ.get("SOP_SQLITE_LOCK_LOG", "")
+LOCK_LOG_S = float(os.environ.get("SOP_SQLITE_LOCK_LOG_S", "5"))
+
+
+def _opened(conn: Any, sql: str) -> None:
+    conn._sop_tx = (time.monotonic(), sql[:300], "".join(traceback.format_stack(limit=25)[:-2]))
+
+
+def _closed(conn: Any, how: str) -> None:
+    started = getattr(conn, "_sop_tx", None)
+    conn._sop_tx = None
+    if not started or time.monotonic() - started[0] < LOCK_LOG_S:
+        return
+    held = time.monotonic() - started[0]
+    with open(LOCK_LOG, "a", encoding="utf-8") as f:
+        f.write(
+            f"=== {time.strftime('%H:%M:%S')} pid {os.getpid()} {' '.join(sys.argv)[:160]}\n"
+            f"held {held:.1f} s, ended by {how}, opened by: {started[1]}\n{started[2]}\n"
+        )
 
 
 class ImmediateSavepointCursor(sqlite3.Cursor):
@@ -30,9 +56,28 @@ class ImmediateSavepointCursor(sqlite3.Cursor):
     """
 
     def execute(self, sql: str, parameters: Any = (), /) -> ImmediateSavepointCursor:
-        if not self.connection.in_transaction and sql.lstrip()[:9].upper() == "SAVEPOINT":
+        conn = self.connection
+        was = conn.in_transaction
+        if not was and sql.lstrip()[:9].upper() == "SAVEPOINT":
             super().execute("BEGIN IMMEDIATE")
-        return super().execute(sql, parameters)
+        result = super().execute(sql, parameters)
+        if LOCK_LOG:
+            self._track(was, sql)
+        return result
+
+    def executemany(self, sql: str, seq: Any, /) -> ImmediateSavepointCursor:
+        was = self.connection.in_transaction
+        result = super().executemany(sql, seq)
+        if LOCK_LOG:
+            self._track(was, sql)
+        return result
+
+    def _track(self, was: bool, sql: str) -> None:
+        now = self.connection.in_transaction
+        if now and not was:
+            _opened(self.connection, sql)
+        elif was and not now:
+            _closed(self.connection, sql[:60])
 
 
 class TunedConnection(sqlite3.Connection):
@@ -49,6 +94,18 @@ class TunedConnection(sqlite3.Connection):
         except sqlite3.OperationalError:  # another process holds the lock while converting
             pass
         self.execute("PRAGMA synchronous = NORMAL")
+
+    def commit(self) -> None:
+        was = self.in_transaction
+        super().commit()
+        if LOCK_LOG and was:
+            _closed(self, "commit")
+
+    def rollback(self) -> None:
+        was = self.in_transaction
+        super().rollback()
+        if LOCK_LOG and was:
+            _closed(self, "rollback")
 
 
 def enable_wal(path: str) -> str:

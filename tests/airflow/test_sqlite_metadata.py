@@ -86,3 +86,32 @@ def test_async_engine_gets_the_same_connections(tmp_path):
     probe = sqlite3.connect(path)
     assert probe.execute("SELECT count(*) FROM t").fetchone() == (1,)
     probe.close()
+
+
+def test_long_transactions_are_logged_with_who_opened_them(tmp_path, monkeypatch):
+    """SOP_SQLITE_LOCK_LOG: how the api-server's 60 s freeze was found (sop_tasks.airflow.action_log)."""
+    from sop_tasks.airflow import sqlite as tuned
+
+    log = tmp_path / "locks.log"
+    monkeypatch.setattr(tuned, "LOCK_LOG", str(log))
+    monkeypatch.setattr(tuned, "LOCK_LOG_S", 0.2)
+    conn = sqlite3.connect(tmp_path / "airflow.db", **{**CONNECT_ARGS, "check_same_thread": False})
+    conn.execute("CREATE TABLE t (x INTEGER)")
+    conn.commit()
+
+    def short_writer() -> None:
+        conn.execute("INSERT INTO t VALUES (1)")
+        conn.commit()
+
+    def slow_writer() -> None:
+        conn.cursor().execute("INSERT INTO t VALUES (2)")
+        time.sleep(0.4)
+        conn.rollback()
+
+    short_writer()
+    assert not log.exists()  # quick transactions are not logged
+    slow_writer()
+    text_ = log.read_text()
+    assert "ended by rollback, opened by: INSERT INTO t VALUES (2)" in text_
+    assert "in slow_writer" in text_  # the stack where it was opened
+    conn.close()
