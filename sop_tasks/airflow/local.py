@@ -56,6 +56,11 @@ def airflow_env(
         # WAL and a 60 s busy timeout on every metadata connection (see sop_tasks/airflow/sqlite.py)
         "AIRFLOW__DATABASE__SQL_ALCHEMY_CONNECT_ARGS": "sop_tasks.airflow.sqlite.CONNECT_ARGS",
         "AIRFLOW__DATABASE__SQL_ALCHEMY_CONNECT_ARGS_ASYNC": "sop_tasks.airflow.sqlite.CONNECT_ARGS_ASYNC",
+        # No connection pool: opening a SQLite file costs well under a millisecond, and a pool's
+        # checkout WAITS when every connection is lent out. Airflow checks a token on the
+        # api-server's event loop (revoked tokens); with the pool lent to requests that need that
+        # loop to finish, the whole server froze for the pool's 30 s timeout and answered 500.
+        "AIRFLOW__DATABASE__SQL_ALCHEMY_POOL_ENABLED": "False",
         "AIRFLOW__API__PORT": str(port),
         "AIRFLOW__API__BASE_URL": f"http://localhost:{port}",
         "AIRFLOW__WEBSERVER__DEFAULT_UI_TIMEZONE": cfg.timezone,

@@ -28,6 +28,7 @@ def app_and_client(airflow_db):  # type: ignore[no-untyped-def]
     from airflow.api_fastapi.common.db.common import SessionDep
     from airflow.models.log import Log
     from fastapi.testclient import TestClient
+    from sqlalchemy import text
 
     from tests.support.airflow_api import ApiClient
 
@@ -43,16 +44,26 @@ def app_and_client(airflow_db):  # type: ignore[no-untyped-def]
         time.sleep(1.5)
         return {"held": "yes"}
 
-    hold.__annotations__["session"] = SessionDep  # a local name: resolve it for FastAPI here
-    app.add_api_route("/sop-test/hold", hold, methods=["POST"])
-    app.router.routes.insert(0, app.router.routes.pop())  # before Airflow's catch-all UI route
+    reading = threading.Semaphore(0)
+
+    def read(session: SessionDep) -> dict[str, str]:
+        """A slow page: it has its metadata connection from the first query to the request's end."""
+        session.execute(text("SELECT 1"))
+        reading.release()
+        time.sleep(3)
+        return {"read": "yes"}
+
+    for path, endpoint in (("/sop-test/hold", hold), ("/sop-test/read", read)):
+        endpoint.__annotations__["session"] = SessionDep  # a local name: resolve it here
+        app.add_api_route(path, endpoint, methods=["POST"])
+        app.router.routes.insert(0, app.router.routes.pop())  # before Airflow's catch-all UI route
     with TestClient(app) as client:  # one portal: one event loop for every thread's requests
 
         def call(method: str, path: str, **kw: Any) -> Any:
             return client.request(method, path, **kw)
 
         api = ApiClient(call, Path(os.environ["AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE"]))
-        yield app, client, api, held
+        yield app, client, api, held, reading
 
 
 def _route(app: Any, path_end: str, method: str) -> Any:
@@ -81,7 +92,7 @@ def test_an_api_write_while_another_request_holds_the_write_lock(app_and_client)
     from airflow.models.variable import Variable
     from airflow.utils.session import create_session
 
-    _, client, api, held = app_and_client
+    _, client, api, held, _ = app_and_client
     api.token("admin")  # log in first: only the two writes overlap
     key = f"sop_test_{uuid.uuid4().hex[:8]}"
     got: dict[str, Any] = {}
@@ -104,6 +115,27 @@ def test_an_api_write_while_another_request_holds_the_write_lock(app_and_client)
         wanted = Log.event.in_(["sop_test_hold", "post_variable"])
         events = {e for (e,) in session.query(Log.event).filter(wanted)}
     assert events == {"sop_test_hold", "post_variable"}
+
+
+def test_twenty_slow_requests_do_not_starve_the_token_check_on_the_event_loop(app_and_client):
+    """Airflow checks every token against the revoked list with a synchronous query on the event
+    loop. With a connection pool (5 + 10 overflow) lent out to slow requests, that check waited
+    for a free connection, which only those requests' ends (scheduled by the blocked loop) could
+    give back: the server froze for the pool's 30 s timeout and answered 500. The embedded default
+    runs without a pool (sop_tasks.airflow.local)."""
+    _, client, api, _, reading = app_and_client
+    api.token("admin")
+    got: list[Any] = []
+    readers = [threading.Thread(target=lambda: got.append(client.post("/sop-test/read"))) for _ in range(20)]
+    for t in readers:
+        t.start()
+    for _ in range(16):  # more connections lent out than a default pool has
+        assert reading.acquire(timeout=30)
+    checked = api.request("admin", "GET", "/api/v2/dags", params={"limit": 1})
+    for t in readers:
+        t.join(60)
+    assert checked.status_code == 200, checked.text
+    assert [r.status_code for r in got] == [200] * 20
 
 
 def test_a_dry_run_that_airflow_does_not_log_commits_nothing():
