@@ -245,6 +245,59 @@ def test_celery_worker_sigkilled_mid_upload_posts_exactly_once(stack, wordpress)
     assert summary["channels"]["website"]["post_id"] == rows[0].split()[0]
 
 
+def _redeliver(cluster: Any, ti_id: str) -> int:
+    """Put the upload's Celery message back on its queue while its first worker still runs it —
+    what the Redis transport itself does when an acknowledgement is lost (the unacked message
+    outlives the visibility timeout and is restored for any worker). Returns how many."""
+    import base64
+    import json
+
+    import redis
+
+    r = redis.Redis(host="127.0.0.1", port=cluster.ports.redis, password=cluster.secrets["REDIS_PASSWORD"])
+    restored = 0
+    for raw in r.hvals("unacked"):
+        message, _exchange, routing_key = json.loads(raw)
+        if ti_id in base64.b64decode(message["body"]).decode(errors="replace"):
+            r.lpush(routing_key or "default", json.dumps(message))
+            restored += 1
+    return restored
+
+
+def test_two_workers_pick_up_the_same_upload_after_a_lost_ack_posts_exactly_once(stack, wordpress):
+    cluster = stack.cluster
+    assert cluster is not None
+    title = f"Ack hilang Celery {uuid.uuid4().hex[:6]}"
+    wordpress.delay_posts(8)  # the first worker is inside WordPress when the copy is delivered
+    try:
+        run_id = stack.trigger("sop_publish", {"title": title, "body": "Uji.", "channels": ["website"]})
+        answerer, _ = _approve_all(stack, run_id)
+
+        def uploading() -> str | None:
+            ti = _ti(stack, "sop_publish", run_id, "sop05_unggah_website")
+            started = wordpress.delayed_started_file.exists() and ti.get("state") == "running"
+            return str(ti["id"]) if started else None
+
+        ti_id = _wait(uploading, 300, "upload inside WordPress", stack)
+        assert _redeliver(cluster, ti_id) == 1, "the upload's message was not unacknowledged in Redis"
+        state = _finish(stack, run_id, answerer)
+    finally:
+        wordpress.delay_posts(None)
+    assert state == "success", stack.log_tail()
+    rows = _posts_for(wordpress, stack, run_id, title)
+    assert len(rows) == 1 and rows[0].endswith("publish"), rows
+    summary = stack.ledger().summary_for_run("sop_publish", run_id)
+    assert summary["channels"]["website"]["post_id"] == rows[0].split()[0]
+    # the copy reached a worker, which was refused by the execution API (the task was running)
+    received = [
+        line
+        for n in cluster.worker_names()
+        for line in cluster.log_tail(n, 20000).splitlines()
+        if "Executing workload in Celery" in line and ti_id in line
+    ]
+    assert len(received) == 2, received  # the first delivery and the redelivered copy
+
+
 def test_scheduler_sigkilled_while_a_question_waits_then_answered(stack, wordpress):
     cluster = stack.cluster
     assert cluster is not None

@@ -41,9 +41,9 @@ class ApiClient:
 
     def request_retried(self, user: str, method: str, path: str, **kw: Any) -> Any:
         """As :meth:`request`, but a 500 "Database error" is sent again (up to 30 times, 3 s
-        apart): on a loaded machine the embedded SQLite's write lock can outwait the busy timeout;
-        Airflow rolls that request back, so it is neither an allow nor a deny (issue 10's load
-        limit, measured by bench/bench_embedded_load.py, not what these tests are about)."""
+        apart). Airflow rolls such a request back, so it is neither an allow nor a deny; these
+        tests are about who may do what. That the embedded default answers no 5xx under load is
+        asserted on its own, without retries (tests/e2e/test_embedded_load.py)."""
         for _ in range(30):
             r = self.request(user, method, path, **kw)
             if r.status_code != 500 or "Database error" not in r.text:
