@@ -202,6 +202,7 @@ def main() -> None:
     if args.cluster:  # issue 10: starts both stacks, several minutes
         bench = str(REPO / "bench" / "bench_cluster.py")
         _sp.run([sys.executable, bench, "--runs", str(args.runs)], check=False)
+        _sp.run([sys.executable, str(REPO / "bench" / "bench_cluster_load.py")], check=False)
     if args.load:  # issue 10: the embedded default under load
         _sp.run([sys.executable, str(REPO / "bench" / "bench_embedded_load.py")], check=False)
 

@@ -51,7 +51,8 @@ VERIFIERS = {
 }
 
 
-def _thousand_comments(wordpress) -> str:
+def thousand_comments(wordpress) -> str:  # type: ignore[no-untyped-def]
+    """A published post with 1,000 approved spam comments tagged with a fresh tag (returned)."""
     pub = WordPressPublisher(
         WordPressCredentials(wordpress.url, wordpress.admin_user, wordpress.app_password)
     )
@@ -74,7 +75,7 @@ def load(wordpress) -> LoadFigures:  # type: ignore[no-untyped-def]
     """Start a fresh stack, load it, and return what happened (the stack is stopped after)."""
     home = Path(tempfile.mkdtemp(prefix="sop-load-"))
     try:
-        tag = _thousand_comments(wordpress)
+        tag = thousand_comments(wordpress)
         extra = {"AIRFLOW_CONN_SOP_WEBSITE": wordpress.conn_json(timeout=60)}
         with standalone(home, extra_env=extra) as stack:
             statuses: list[tuple[str, int]] = []
