@@ -22,8 +22,7 @@ import requests
 from sop_tasks.airflow import followup as fua
 from sop_tasks.airflow.publish import idempotency_key
 from sop_tasks.approval import OPTION_YES
-from sop_tasks.channels.website import WordPressCredentials, WordPressPublisher, slug_for
-from sop_tasks.content import PreparedContent
+from sop_tasks.channels.website import slug_for
 from sop_tasks.followup import OPTION_REPLY, FollowUps
 from sop_tasks.records.inbox import Inbox
 from tests.support.airflow_api import Answer, Answerer, ApiClient, follow_up_form
@@ -169,13 +168,7 @@ def test_publish_with_three_approvals_then_an_update_changes_the_same_post(stack
 
 
 def test_sweep_collects_a_form_comment_and_the_bidang_reply_appears_under_it(stack, wordpress):
-    pub = WordPressPublisher(
-        WordPressCredentials(wordpress.url, wordpress.admin_user, wordpress.app_password)
-    )
-    content = PreparedContent(
-        title="Pameran arsip", body="Datang ya.", channels=("website",), caption_instagram="", text_twitter=""
-    )
-    post = pub.publish(content, f"sop0-website-{uuid.uuid4().hex[:12]}")
+    post = wordpress.publish_post("Pameran arsip", "Datang ya.")
     tag = uuid.uuid4().hex[:6]
     wordpress.post_comment(
         post.post_id, "Dewi", "dewi@warga.test", f"Min, arsip surat tanah desa 1975 ada? {tag}"

@@ -20,8 +20,6 @@ from pathlib import Path
 import requests
 
 from sop_tasks.approval import OPTION_YES
-from sop_tasks.channels.website import WordPressCredentials, WordPressPublisher
-from sop_tasks.content import PreparedContent
 from sop_tasks.records.inbox import Inbox
 from sop_tasks.records.ledger import Ledger
 from tests.support.airflow_api import ApiClient
@@ -53,13 +51,7 @@ VERIFIERS = {
 
 def thousand_comments(wordpress) -> str:  # type: ignore[no-untyped-def]
     """A published post with 1,000 approved spam comments tagged with a fresh tag (returned)."""
-    pub = WordPressPublisher(
-        WordPressCredentials(wordpress.url, wordpress.admin_user, wordpress.app_password)
-    )
-    content = PreparedContent(
-        title="Promo layanan", body="Isi.", channels=("website",), caption_instagram="", text_twitter=""
-    )
-    post = pub.publish(content, f"sop0-website-{uuid.uuid4().hex[:12]}")
+    post = wordpress.publish_post("Promo layanan", "Isi.")
     tag = uuid.uuid4().hex[:6]
     wordpress.sql(
         "INSERT INTO wp_comments (comment_post_ID, comment_author, comment_author_email, comment_content, "

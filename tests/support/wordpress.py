@@ -21,6 +21,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import requests
 
@@ -40,6 +41,20 @@ class WordPressSite:
     subscriber_app_password: str
     root: Path
     socket: Path
+
+    def publish_post(self, title: str, body: str) -> Any:
+        """A post published through the project's own WordPress publisher (as an upload would),
+        for the tests that need citizens' comments under a real post."""
+        import uuid
+
+        from sop_tasks.channels.website import WordPressCredentials, WordPressPublisher
+        from sop_tasks.content import PreparedContent
+
+        pub = WordPressPublisher(WordPressCredentials(self.url, self.admin_user, self.app_password))
+        content = PreparedContent(
+            title=title, body=body, channels=("website",), caption_instagram="", text_twitter=""
+        )
+        return pub.publish(content, f"sop0-website-{uuid.uuid4().hex[:12]}")
 
     def conn_json(
         self, *, password: str | None = None, user: str | None = None, timeout: float | None = None
