@@ -200,12 +200,14 @@ def test_bidang_user_sees_only_its_bidang(scene):
         page.goto(scene[0].base_url + "/plugin/catatan-sop")
         frame = page.frame_locator("iframe[title='Catatan SOP']")
         frame.get_by_role("link", name="Catatan 2 · Informasi masuk").click()
+        # the month is filled in on Catatan 2 itself, not on the summary still shown while the
+        # link loads (that race went unseen while the current month was the seeded November)
+        frame.locator("#catatan-2").wait_for()
         frame.locator("input[name=bulan]").fill("2026-11")
         frame.get_by_role("button", name="Saring").click()
-        frame.locator("#catatan-2").wait_for()
+        frame.locator("#catatan-2[data-bulan='2026-11']").wait_for()
         frame.locator("#jumlah").wait_for()
         rows = frame.locator("#catatan-2 tbody tr")
-        rows.first.wait_for()  # the filtered page has loaded (not the one before "Saring")
         assert rows.count() == _month_counts(ledger, cfg)["perpustakaan"] > 0
         assert {r.get_attribute("data-bidang") for r in rows.all()} == {"perpustakaan"}
         assert frame.get_by_role("link", name="Catatan 1 · Unggahan").count() == 0
