@@ -19,12 +19,14 @@ its fields and the commit-before-the-endpoint order are Airflow's own.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Iterable
 from typing import Any
 
 from starlette.concurrency import run_in_threadpool
 
 ORIGINAL = "action_logging.<locals>.log_action"
+log = logging.getLogger(__name__)
 
 
 def committing_off_the_loop(log_action: Callable[..., Any]) -> Callable[..., Any]:
@@ -77,4 +79,10 @@ class ActionLogOffLoop:
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
         if self.swapped is None and scope.get("app") is not None:
             self.swapped = offload_action_logs(scope["app"].routes)
+            if not self.swapped:  # an Airflow upgrade renamed it: the freeze would be back
+                log.warning(
+                    "Log aksi API Airflow tidak ditemukan (%s); periksa sop_tasks/airflow/action_log.py "
+                    "setelah memperbarui Airflow, atau SQLite bisa macet 60 detik.",
+                    ORIGINAL,
+                )
         await self.app(scope, receive, send)

@@ -152,3 +152,22 @@ def test_a_dry_run_that_airflow_does_not_log_commits_nothing():
 
     asyncio.run(committing_off_the_loop(log_action)(request=None, session=Session(), user=None))
     assert Session.commits == 0
+
+
+def test_an_airflow_without_that_dependency_is_reported(caplog):
+    """If an Airflow upgrade renames the action-log dependency, nothing is swapped: say so."""
+    import asyncio
+
+    from sop_tasks.airflow.action_log import ActionLogOffLoop
+
+    class App:
+        routes: tuple[Any, ...] = ()
+
+    async def inner(scope: Any, receive: Any, send: Any) -> None:
+        return None
+
+    guard = ActionLogOffLoop(inner)
+    with caplog.at_level("WARNING", logger="sop_tasks.airflow.action_log"):
+        asyncio.run(guard({"type": "lifespan", "app": App()}, None, None))
+    assert guard.swapped == 0
+    assert "Log aksi API Airflow tidak ditemukan" in caplog.text

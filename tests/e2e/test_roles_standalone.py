@@ -53,8 +53,8 @@ def stack(wordpress):
 
 
 def _call(stack: Stack, user: str, method: str, path: str, **kw: Any) -> requests.Response:
-    """One API call; SQLite's "database is locked" on a loaded machine (a 500 "Database error",
-    rolled back) is retried: it is neither an allow nor a deny."""
+    """One API call as ``user`` (a rolled-back 500 "Database error" is sent again, see
+    ``ApiClient.request_retried``: it is neither an allow nor a deny)."""
     return stack.api.request_retried(user, method, path, **kw)
 
 
