@@ -8,7 +8,7 @@ from airflow.sdk import chain, dag, task
 
 from sop_tasks.airflow import publish
 from sop_tasks.airflow.dag_support import dag_config, default_args, first_step, publish_form
-from sop_tasks.airflow.operators import PublishChannelOperator, VerifyOperator, WaitForPublishTime
+from sop_tasks.airflow.operators import PublishChannelOperator, VerifyOperator
 from sop_tasks.sop import SOP_NUMBER, VERIFY_STEPS, step
 
 cfg = dag_config()
@@ -31,7 +31,8 @@ STEP1 = step(1)
 2. **Verifikasi** Kasubag Umum dan Kepegawaian — 3. Kepala Bidang — 4. Kepala Dinas
    (Browse → Required Actions). *Tidak* mengembalikan konten; revisi lalu jalankan lagi dengan
    `revision_of`.
-5. **Unggah** ke setiap kanal yang dipilih, paralel.
+5. **Unggah** ke setiap kanal yang dipilih, paralel; bila formulir mengisi waktu tayang, unggahan
+   menunggu (tanpa memakai slot worker) sampai saat itu (WIB).
 """,
 )
 def sop_publish() -> None:
@@ -40,11 +41,9 @@ def sop_publish() -> None:
         return first_step(publish.identify, context, cfg)
 
     verifications = [VerifyOperator(sop_step=s, cfg=cfg, retries=2) for s in VERIFY_STEPS]
-    wait = WaitForPublishTime()
-
     uploads = [PublishChannelOperator(channel=c, cfg=cfg, retries=3) for c in cfg.channels]
 
-    chain(identify(), *verifications, wait, uploads)
+    chain(identify(), *verifications, uploads)
 
 
 sop_publish()

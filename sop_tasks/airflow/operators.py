@@ -209,33 +209,6 @@ class VerifyOperator(HITLOperator, SkipMixin):
         return {"decision": "Tidak", "by": who, "reason": reason}
 
 
-class WaitForPublishTime(BaseOperator):
-    """Before SOP step 5: wait until ``publish_at`` (WIB) without holding a worker slot."""
-
-    def __init__(self, **kwargs: Any) -> None:
-        super().__init__(
-            task_id=f"{STEP5.task_id}_tunggu_jadwal",
-            task_display_name=f"{STEP5.number}. Tunggu waktu tayang",
-            doc_md="Bila formulir mengisi waktu tayang (publish_at), tunggu sampai saat itu (WIB) "
-            "tanpa memakai slot worker; selain itu langsung lanjut.",
-            **kwargs,
-        )
-
-    def execute(self, context: Any) -> None:
-        sid = submission_id_from(context)
-        ledger = get_ledger()
-        at = load_content(ledger, sid).publish_time()
-        if at is None or at <= datetime.now(UTC):
-            self.log.info("Tidak ada waktu tayang di masa depan: langsung unggah")
-            return
-        ledger.add_event(sid, STEP5.number, StepEventKind.SCHEDULED, detail={"publish_at": at.isoformat()})
-        self.log.info("Menunggu waktu tayang %s (tanpa memakai slot worker)", at.isoformat())
-        self.defer(trigger=DateTimeTrigger(moment=at), method_name="execute_complete")
-
-    def execute_complete(self, context: Any, event: Any = None) -> None:
-        self.log.info("Waktu tayang tiba: lanjut unggah")
-
-
 class PostLink(BaseOperatorLink):
     """The live post's permalink, as an extra link on the upload task ("Lihat unggahan")."""
 
@@ -277,15 +250,19 @@ def platform_outcomes(log: Any) -> Iterator[None]:
 class PublishChannelOperator(BaseOperator):
     """SOP step 5 for one channel: publish exactly once, or say why not.
 
-    Credentials, an action needed in the platform's app, or refused content fail at once (no
-    retry loop); a rate limit reschedules the task after the reset without holding a worker
-    slot; transient errors use Airflow's retries.
+    With a ``publish_at`` (WIB) in the future the task first waits for it, deferred, without
+    holding a worker slot (in the task itself, not a task before it: one scheduling hop less
+    between the Kepala Dinas's "Ya" and the post). Credentials, an action needed in the
+    platform's app, or refused content fail at once (no retry loop); a rate limit reschedules
+    the task after the reset without holding a worker slot; transient errors use Airflow's
+    retries.
     """
 
     operator_extra_links = (PostLink(),)
     sop_step: Step = STEP5
     source_task_id: str = STEP1.task_id
     not_chosen = "tidak dipilih di formulir"
+    waits_for_publish_time = True
 
     def __init__(self, *, channel: str, cfg: OfficeConfig | None = None, **kwargs: Any) -> None:
         name = CHANNEL_NAMES[channel]
@@ -308,6 +285,26 @@ class PublishChannelOperator(BaseOperator):
         chosen = context["ti"].xcom_pull(task_ids=self.source_task_id)["channels"]
         if self.channel not in chosen:
             raise AirflowSkipException(f"{CHANNEL_NAMES[self.channel]} {self.not_chosen}")
+        if self.waits_for_publish_time:
+            sid = submission_id_from(context)
+            ledger = get_ledger()
+            at = load_content(ledger, sid).publish_time()
+            if at is not None and at > datetime.now(UTC):
+                ledger.add_event(
+                    sid,
+                    STEP5.number,
+                    StepEventKind.SCHEDULED,
+                    detail={"publish_at": at.isoformat(), "channel": self.channel},
+                )
+                self.log.info("Menunggu waktu tayang %s (tanpa memakai slot worker)", at.isoformat())
+                self.defer(trigger=DateTimeTrigger(moment=at), method_name="execute_complete")
+        return self._write(context)
+
+    def execute_complete(self, context: Any, event: Any = None) -> dict[str, Any]:
+        self.log.info("Waktu tayang tiba: lanjut unggah")
+        return self._write(context)
+
+    def _write(self, context: Any) -> dict[str, Any]:
         cfg = self._cfg or load_config()
         dag_run = context.get("dag_run")
         run = (dag_run.dag_id, dag_run.run_id) if dag_run is not None else None
@@ -328,6 +325,7 @@ class UpdateChannelOperator(PublishChannelOperator):
     sop_step = STEP10
     source_task_id = UPDATE_PREPARE_TASK
     not_chosen = "tidak dipilih atau isinya tidak berubah"
+    waits_for_publish_time = False  # an update goes out when its approvals are complete
 
     def __init__(self, *, channel: str, cfg: OfficeConfig | None = None, **kwargs: Any) -> None:
         kwargs.setdefault("max_active_tis_per_dag", 1)

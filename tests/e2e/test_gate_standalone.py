@@ -205,7 +205,7 @@ def test_marks_forged_conf_and_clear_after_tidak_never_reach_wordpress(stack, wo
     assert (
         mark(stack.api, "pengelola_ti", "sop_publish", returned, "sop04_verifikasi_kadis").status_code == 200
     )
-    r = clear(stack.api, "pengelola_ti", "sop_publish", returned, ["sop05_unggah_tunggu_jadwal", UPLOAD])
+    r = clear(stack.api, "pengelola_ti", "sop_publish", returned, [UPLOAD])
     assert r.status_code == 200, r.text
     end = time.monotonic() + 300
     while _ti(stack, "sop_publish", returned, UPLOAD).get("state") not in ("failed", "success"):
