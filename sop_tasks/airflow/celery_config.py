@@ -74,13 +74,19 @@ def warm_imports(dags_folder: Path) -> list[str]:
 def warm(dags_folder: Path) -> list[str]:
     """Import what the tasks will; a module that fails is left to fail in its task, with its
     own error there, never the worker's start. Returns the modules that could not be imported."""
+    names = warm_imports(dags_folder)
     failed = []
-    for name in warm_imports(dags_folder):
+    for name in names:
         try:
             importlib.import_module(name)
         except Exception as exc:  # reported; the task importing it fails on its own
             failed.append(name)
             log.warning("Modul %s tidak dapat dimuat lebih dulu di worker: %s", name, exc)
+    log.info(
+        "Kode tugas SOP dimuat lebih dulu di worker: %d modul, %d gagal",
+        len(names) - len(failed),
+        len(failed),
+    )
     return failed
 
 

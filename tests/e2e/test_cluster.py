@@ -123,6 +123,9 @@ def test_publish_with_three_approvals_then_an_update_changes_the_same_post(stack
     assert not answerer.errors, answerer.errors
     assert state == "success", stack.log_tail()
     assert [task for task, user, code, _ in answerer.log] == list(VERIFY)
+    # the workers started warm (deploy/cluster.env selects sop_tasks.airflow.celery_config)
+    for n in stack.cluster.worker_names():
+        assert "Kode tugas SOP dimuat lebih dulu di worker" in stack.cluster.log_tail(n, 100000), n
     ledger = stack.ledger()
     assert ledger.engine.dialect.name == "postgresql"
     summary = ledger.summary_for_run("sop_publish", run_id)
