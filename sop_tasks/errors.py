@@ -15,6 +15,7 @@ Every error a staff member can meet says, in Bahasa Indonesia, what happened and
     ├── ApprovalMissingError      a channel write lacks the recorded approvals it needs
     │                             (SOP warning 1): permanent, never retried
     ├── ReleaseRefusedError       an outbox upload cannot be sent live (sop terbitkan): permanent
+    ├── NotYetError               an upload asked for before its publish time (``at``): wait
     └── ChannelError              a platform refused or failed
         ├── CredentialsError      the connection's credentials are wrong (permanent)
         ├── ActionRequiredError   a person must act in the platform's app first (challenge,
@@ -32,6 +33,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from sop_tasks.sop import TIMEZONE
 
 
 class SopError(Exception):
@@ -101,6 +105,22 @@ class ReleaseRefusedError(SopError):
     def __init__(self, problems: Sequence[str]) -> None:
         self.problems = list(problems)
         super().__init__(f"{self.PREFIX} — " + "; ".join(self.problems))
+
+
+class NotYetError(SopError):
+    """An upload asked for before the content's publish time: nothing is written; wait until ``at``.
+
+    Raised at the channel write itself, so no path to it (a cleared, marked or re-run task, a
+    resumed deferral on a machine whose clock lags) can publish early.
+    """
+
+    def __init__(self, submission_id: int, at: datetime) -> None:
+        self.submission_id = submission_id
+        self.at = at
+        wib = at.astimezone(ZoneInfo(TIMEZONE)).strftime("%d-%m-%Y %H:%M WIB")
+        super().__init__(
+            f"Belum waktunya tayang: pengajuan {submission_id} dijadwalkan {wib}; belum diunggah"
+        )
 
 
 class ChannelError(SopError):

@@ -27,6 +27,7 @@ from sop_tasks.errors import (
     ApprovalMissingError,
     CredentialsError,
     NotFoundError,
+    NotYetError,
     RateLimitedError,
     RejectedContentError,
 )
@@ -250,9 +251,11 @@ def platform_outcomes(log: Any) -> Iterator[None]:
 class PublishChannelOperator(BaseOperator):
     """SOP step 5 for one channel: publish exactly once, or say why not.
 
-    With a ``publish_at`` (WIB) in the future the task first waits for it, deferred, without
-    holding a worker slot (in the task itself, not a task before it: one scheduling hop less
-    between the Kepala Dinas's "Ya" and the post). Credentials, an action needed in the
+    With a ``publish_at`` (WIB) in the future the write itself refuses (``NotYetError``, checked
+    at the channel write after the approval gate, so no cleared, marked or resumed task can post
+    early) and the task waits for it, deferred, without holding a worker slot (in the task
+    itself, not a task before it: one scheduling hop less between the Kepala Dinas's "Ya" and
+    the post). Credentials, an action needed in the
     platform's app, or refused content fail at once (no retry loop); a rate limit reschedules
     the task after the reset without holding a worker slot; transient errors use Airflow's
     retries.
@@ -262,7 +265,6 @@ class PublishChannelOperator(BaseOperator):
     sop_step: Step = STEP5
     source_task_id: str = STEP1.task_id
     not_chosen = "tidak dipilih di formulir"
-    waits_for_publish_time = True
 
     def __init__(self, *, channel: str, cfg: OfficeConfig | None = None, **kwargs: Any) -> None:
         name = CHANNEL_NAMES[channel]
@@ -285,24 +287,29 @@ class PublishChannelOperator(BaseOperator):
         chosen = context["ti"].xcom_pull(task_ids=self.source_task_id)["channels"]
         if self.channel not in chosen:
             raise AirflowSkipException(f"{CHANNEL_NAMES[self.channel]} {self.not_chosen}")
-        if self.waits_for_publish_time:
-            sid = submission_id_from(context)
-            ledger = get_ledger()
-            at = load_content(ledger, sid).publish_time()
-            if at is not None and at > datetime.now(UTC):
-                ledger.add_event(
-                    sid,
-                    STEP5.number,
-                    StepEventKind.SCHEDULED,
-                    detail={"publish_at": at.isoformat(), "channel": self.channel},
-                )
-                self.log.info("Menunggu waktu tayang %s (tanpa memakai slot worker)", at.isoformat())
-                self.defer(trigger=DateTimeTrigger(moment=at), method_name="execute_complete")
-        return self._write(context)
+        return self._write_when_due(context, resumed=False)
 
     def execute_complete(self, context: Any, event: Any = None) -> dict[str, Any]:
         self.log.info("Waktu tayang tiba: lanjut unggah")
-        return self._write(context)
+        return self._write_when_due(context, resumed=True)
+
+    def _write_when_due(self, context: Any, *, resumed: bool) -> dict[str, Any]:
+        """Write now, or — when the write refuses because ``publish_at`` is still to come — wait
+        for it deferred (the first time recorded as ``scheduled``; a resume on a worker whose
+        clock lags the triggerer's simply waits again)."""
+        try:
+            return self._write(context)
+        except NotYetError as exc:
+            if not resumed:
+                get_ledger().add_event(
+                    exc.submission_id,
+                    STEP5.number,
+                    StepEventKind.SCHEDULED,
+                    detail={"publish_at": exc.at.isoformat(), "channel": self.channel},
+                )
+            self.log.info("Menunggu waktu tayang %s (tanpa memakai slot worker)", exc.at.isoformat())
+            self.defer(trigger=DateTimeTrigger(moment=exc.at), method_name="execute_complete")
+            raise  # not reached: defer() raises TaskDeferred
 
     def _write(self, context: Any) -> dict[str, Any]:
         cfg = self._cfg or load_config()
@@ -324,8 +331,7 @@ class UpdateChannelOperator(PublishChannelOperator):
 
     sop_step = STEP10
     source_task_id = UPDATE_PREPARE_TASK
-    not_chosen = "tidak dipilih atau isinya tidak berubah"
-    waits_for_publish_time = False  # an update goes out when its approvals are complete
+    not_chosen = "tidak dipilih atau isinya tidak berubah"  # no publish time: goes out when approved
 
     def __init__(self, *, channel: str, cfg: OfficeConfig | None = None, **kwargs: Any) -> None:
         kwargs.setdefault("max_active_tis_per_dag", 1)

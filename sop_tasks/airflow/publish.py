@@ -13,7 +13,7 @@ from sop_tasks.approval_gate import check_submission
 from sop_tasks.channels import OutboxPublisher, Publisher, PublishResult
 from sop_tasks.config import CHANNEL_NAMES, OfficeConfig, load_config
 from sop_tasks.content import PreparedContent, prepare
-from sop_tasks.errors import ApprovalMissingError, ContentError, NotFoundError
+from sop_tasks.errors import ApprovalMissingError, ContentError, NotFoundError, NotYetError
 from sop_tasks.exactly_once import ChannelResults, write_once
 from sop_tasks.records.kinds import ChannelAction, StepEventKind
 from sop_tasks.records.ledger import Ledger
@@ -255,6 +255,7 @@ def publish_channel(
         step_no=STEP5.number,
         attempt=attempt,
         run=run,
+        not_before_publish_time=True,
     )
 
 
@@ -268,11 +269,14 @@ def write_channel(
     attempt: Callable[[Any, str, bool, PreparedContent], PublishResult],
     action: ChannelAction = ChannelAction.PUBLISH,
     run: tuple[str, str] | None = None,
+    not_before_publish_time: bool = False,
 ) -> dict[str, Any]:
     """One channel write of a submission through the exactly-once path, behind the approval gate.
 
     ``attempt(writer, key, retrying, content)`` does the write; ``retrying`` is true when an
     earlier attempt recorded its intent and may have reached the platform, so it must look first.
+    With ``not_before_publish_time`` (the upload), an approved write asked for before the
+    content's ``publish_at`` raises :class:`NotYetError`: nothing recorded, nothing sent.
     """
     sub = ledger.submission(submission_id)
     if sub is None:
@@ -300,6 +304,9 @@ def write_channel(
             submission_id=submission_id,
             channel=channel,
         )
+        at = content.publish_time() if not_before_publish_time else None
+        if at is not None and at > datetime.now(UTC):
+            raise NotYetError(submission_id, at)
 
     name = CHANNEL_NAMES[channel]
     settled, fresh = write_once(

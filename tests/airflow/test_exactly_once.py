@@ -16,6 +16,7 @@ import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -117,6 +118,44 @@ def test_retry_and_clear_after_success_do_not_post_again(wordpress, ledger, offi
     assert len(_live_posts(wordpress, title, key)) == 1
     published = [r for r in ledger.channel_results(sid) if r.status == "published"]
     assert len(published) == 1 and published[0].post_id == first["post_id"] and published[0].url
+
+
+def test_an_upload_asked_for_before_its_publish_time_writes_nothing(
+    wordpress, ledger, office_cfg, monkeypatch
+):
+    """The publish time is enforced at the channel write, not only by the task's wait: a cleared,
+    marked or resumed task that reaches the write early is refused, with nothing recorded or sent."""
+    import sop_tasks.airflow.publish as publish_mod
+    from sop_tasks.errors import NotYetError
+
+    monkeypatch.setenv("AIRFLOW_CONN_SOP_WEBSITE", wordpress.conn_json())
+    title = f"Belum waktunya {uuid.uuid4().hex[:6]}"
+    at = (datetime.now(UTC) + timedelta(hours=3)).replace(microsecond=0)
+    run_id = f"manual__{uuid.uuid4().hex}"
+    sid = identify(
+        {"title": title, "body": "Isi.", "channels": ["website"], "media": [], "publish_at": at.isoformat()},
+        dag_id="sop_publish",
+        run_id=run_id,
+        submitted_by="pengelola_ti",
+        run_started=None,
+        ledger=ledger,
+        cfg=office_cfg,
+    )["submission_id"]
+    approve_all(ledger, sid, office_cfg)
+    key = idempotency_key(sid, "sop_publish", run_id, "website")
+    with pytest.raises(NotYetError, match="Belum waktunya tayang") as ei:
+        publish_channel("website", sid, ledger=ledger, cfg=office_cfg, run=("sop_publish", run_id))
+    assert ei.value.at == at and ei.value.submission_id == sid
+    assert ledger.channel_results(sid) == [] and _live_posts(wordpress, title, key) == []
+
+    class _Later(datetime):  # the clock has passed the publish time
+        @classmethod
+        def now(cls, tz=None):  # type: ignore[override]
+            return at + timedelta(seconds=1)
+
+    monkeypatch.setattr(publish_mod, "datetime", _Later)
+    result = publish_channel("website", sid, ledger=ledger, cfg=office_cfg, run=("sop_publish", run_id))
+    assert result["status"] == "published" and len(_live_posts(wordpress, title, key)) == 1
 
 
 def test_draft_left_by_a_killed_attempt_is_published_not_duplicated(

@@ -13,7 +13,7 @@ from sop_tasks.airflow import operators
 from sop_tasks.airflow.hooks import InstagramHook, WordPressHook, XHook
 from sop_tasks.airflow.publish import publisher_for
 from sop_tasks.channels import OutboxPublisher
-from sop_tasks.errors import ActionRequiredError, RateLimitedError
+from sop_tasks.errors import ActionRequiredError, NotYetError, RateLimitedError
 
 
 def test_no_connection_means_outbox(office_cfg, monkeypatch):
@@ -58,14 +58,6 @@ class _Ti:
         return {"submission_id": 1, "channels": ["website"]}
 
 
-class _Content:
-    def __init__(self, at):
-        self.at = at
-
-    def publish_time(self):
-        return self.at
-
-
 class _Ledger:
     def __init__(self):
         self.events = []
@@ -74,28 +66,38 @@ class _Ledger:
         self.events.append((sid, step, event, kw.get("detail")))
 
 
-def test_upload_with_a_future_publish_time_defers_until_then_then_writes(monkeypatch, office_cfg):
+def test_upload_refused_as_too_early_defers_until_then_then_writes(monkeypatch, office_cfg):
     from airflow.providers.standard.triggers.temporal import DateTimeTrigger
     from airflow.sdk.exceptions import TaskDeferred
 
     op = operators.PublishChannelOperator(channel="website", cfg=office_cfg)
     at = (datetime.now(UTC) + timedelta(hours=2)).replace(microsecond=0)
     ledger = _Ledger()
+    now = {"t": datetime.now(UTC)}
     writes = []
+
+    def publish(*a, **k):  # the channel write refuses until its publish time (tested in test_exactly_once)
+        if now["t"] < at:
+            raise NotYetError(1, at)
+        writes.append(a)
+        return {"mode": "live"}
+
     monkeypatch.setattr(operators, "get_ledger", lambda: ledger)
-    monkeypatch.setattr(operators, "load_content", lambda lg, sid: _Content(at))
-    monkeypatch.setattr(operators, "publish_channel", lambda *a, **k: writes.append(a) or {"mode": "live"})
+    monkeypatch.setattr(operators, "publish_channel", publish)
     with pytest.raises(TaskDeferred) as ei:
         op.execute({"ti": _Ti()})
     assert isinstance(ei.value.trigger, DateTimeTrigger) and ei.value.trigger.moment == at
     assert ei.value.method_name == "execute_complete"
     assert writes == []  # nothing is written before the publish time
     assert ledger.events == [(1, 5, "scheduled", {"publish_at": at.isoformat(), "channel": "website"})]
-    assert op.execute_complete({"ti": _Ti()}) == {"mode": "live"} and len(writes) == 1
 
-    # a publish time already past (a retry after the wait, a late start): written at once
-    monkeypatch.setattr(operators, "load_content", lambda lg, sid: _Content(datetime.now(UTC) - timedelta(1)))
-    assert op.execute({"ti": _Ti()}) == {"mode": "live"} and len(writes) == 2
+    # resumed on a worker whose clock still lags: waits again, no second "scheduled" record
+    with pytest.raises(TaskDeferred):
+        op.execute_complete({"ti": _Ti()})
+    assert writes == [] and len(ledger.events) == 1
+
+    now["t"] = at
+    assert op.execute_complete({"ti": _Ti()}) == {"mode": "live"} and len(writes) == 1
     assert len(ledger.events) == 1
 
 
@@ -108,7 +110,6 @@ def test_rate_limit_reschedules_and_app_action_fails_without_retry(monkeypatch, 
 
     monkeypatch.setattr(operators, "publish_channel", limited)
     monkeypatch.setattr(operators, "get_ledger", lambda: None)
-    monkeypatch.setattr(operators, "load_content", lambda ledger, sid: _Content(None))  # no publish_at
     with pytest.raises(AirflowRescheduleException) as ei:
         op.execute({"ti": _Ti()})
     assert ei.value.reschedule_date == reset
