@@ -110,7 +110,7 @@ class ReleaseRefusedError(SopError):
 class NotYetError(SopError):
     """An upload asked for before the content's publish time: nothing is written; wait until ``at``.
 
-    Raised at the channel write itself, so no path to it (a cleared, marked or re-run task, a
+    Raised at the channel write itself, so no path to it (a cleared or re-run task, a
     resumed deferral on a machine whose clock lags) can publish early.
     """
 

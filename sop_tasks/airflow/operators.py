@@ -252,13 +252,12 @@ class PublishChannelOperator(BaseOperator):
     """SOP step 5 for one channel: publish exactly once, or say why not.
 
     With a ``publish_at`` (WIB) in the future the write itself refuses (``NotYetError``, checked
-    at the channel write after the approval gate, so no cleared, marked or resumed task can post
+    at the channel write after the approval gate, so no cleared, re-run or resumed task can post
     early) and the task waits for it, deferred, without holding a worker slot (in the task
     itself, not a task before it: one scheduling hop less between the Kepala Dinas's "Ya" and
-    the post). Credentials, an action needed in the
-    platform's app, or refused content fail at once (no retry loop); a rate limit reschedules
-    the task after the reset without holding a worker slot; transient errors use Airflow's
-    retries.
+    the post). Credentials, an action needed in the platform's app, or refused content fail at
+    once (no retry loop); a rate limit reschedules the task after the reset without holding a
+    worker slot; transient errors use Airflow's retries.
     """
 
     operator_extra_links = (PostLink(),)
