@@ -48,10 +48,11 @@ def ledger(tmp_path):
     return Ledger(f"sqlite:///{tmp_path / 'ledger.db'}")
 
 
-def _submit(ledger, office_cfg, title: str) -> tuple[int, str]:
+def _submit(ledger, office_cfg, title: str, publish_at: str | None = None) -> tuple[int, str]:
     run_id = f"manual__{uuid.uuid4().hex}"
+    form = {"title": title, "body": "Isi pengumuman.", "channels": ["website"], "media": []}
     out = identify(
-        {"title": title, "body": "Isi pengumuman.", "channels": ["website"], "media": []},
+        {**form, "publish_at": publish_at} if publish_at else form,
         dag_id="sop_publish",
         run_id=run_id,
         submitted_by="pengelola_ti",
@@ -131,17 +132,7 @@ def test_an_upload_asked_for_before_its_publish_time_writes_nothing(
     monkeypatch.setenv("AIRFLOW_CONN_SOP_WEBSITE", wordpress.conn_json())
     title = f"Belum waktunya {uuid.uuid4().hex[:6]}"
     at = (datetime.now(UTC) + timedelta(hours=3)).replace(microsecond=0)
-    run_id = f"manual__{uuid.uuid4().hex}"
-    sid = identify(
-        {"title": title, "body": "Isi.", "channels": ["website"], "media": [], "publish_at": at.isoformat()},
-        dag_id="sop_publish",
-        run_id=run_id,
-        submitted_by="pengelola_ti",
-        run_started=None,
-        ledger=ledger,
-        cfg=office_cfg,
-    )["submission_id"]
-    approve_all(ledger, sid, office_cfg)
+    sid, run_id = _submit(ledger, office_cfg, title, publish_at=at.isoformat())
     key = idempotency_key(sid, "sop_publish", run_id, "website")
     with pytest.raises(NotYetError, match="Belum waktunya tayang") as ei:
         publish_channel("website", sid, ledger=ledger, cfg=office_cfg, run=("sop_publish", run_id))
