@@ -125,7 +125,7 @@ def test_an_upload_asked_for_before_its_publish_time_writes_nothing(
     wordpress, ledger, office_cfg, monkeypatch
 ):
     """The publish time is enforced at the channel write, not only by the task's wait: a cleared,
-    marked or resumed task that reaches the write early is refused, with nothing recorded or sent."""
+    re-run or resumed task that reaches the write early is refused, with nothing recorded or sent."""
     import sop_tasks.airflow.publish as publish_mod
     from sop_tasks.errors import NotYetError
 
