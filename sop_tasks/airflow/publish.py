@@ -255,7 +255,6 @@ def publish_channel(
         step_no=STEP5.number,
         attempt=attempt,
         run=run,
-        not_before_publish_time=True,
     )
 
 
@@ -269,14 +268,14 @@ def write_channel(
     attempt: Callable[[Any, str, bool, PreparedContent], PublishResult],
     action: ChannelAction = ChannelAction.PUBLISH,
     run: tuple[str, str] | None = None,
-    not_before_publish_time: bool = False,
 ) -> dict[str, Any]:
     """One channel write of a submission through the exactly-once path, behind the approval gate.
 
     ``attempt(writer, key, retrying, content)`` does the write; ``retrying`` is true when an
     earlier attempt recorded its intent and may have reached the platform, so it must look first.
-    With ``not_before_publish_time`` (the upload), an approved write asked for before the
-    content's ``publish_at`` raises :class:`NotYetError`: nothing recorded, nothing sent.
+    An approved upload (``ChannelAction.PUBLISH``, step 5) asked for before the content's
+    ``publish_at`` raises :class:`NotYetError`: nothing recorded, nothing sent. Updates, which
+    change a post already live, have no publish time.
     """
     sub = ledger.submission(submission_id)
     if sub is None:
@@ -304,7 +303,7 @@ def write_channel(
             submission_id=submission_id,
             channel=channel,
         )
-        at = content.publish_time() if not_before_publish_time else None
+        at = content.publish_time() if action == ChannelAction.PUBLISH else None
         if at is not None and at > datetime.now(UTC):
             raise NotYetError(submission_id, at)
 
