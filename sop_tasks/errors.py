@@ -33,9 +33,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
-from zoneinfo import ZoneInfo
-
-from sop_tasks.sop import TIMEZONE
 
 
 class SopError(Exception):
@@ -117,9 +114,10 @@ class NotYetError(SopError):
     def __init__(self, submission_id: int, at: datetime) -> None:
         self.submission_id = submission_id
         self.at = at
-        wib = at.astimezone(ZoneInfo(TIMEZONE)).strftime("%d-%m-%Y %H:%M WIB")
+        # ``at`` keeps the form's WIB offset: the same time the verifiers saw in their question
         super().__init__(
-            f"Belum waktunya tayang: pengajuan {submission_id} dijadwalkan {wib}; belum diunggah"
+            f"Belum waktunya tayang: pengajuan {submission_id} dijadwalkan {at:%d-%m-%Y %H:%M} WIB; "
+            "belum diunggah — tugas unggah menunggu dan mengunggah sendiri pada waktu itu"
         )
 
 
