@@ -3,7 +3,8 @@
 Every shortcut Airflow's REST API leaves to an account that keeps the right to change task state
 (the officer ``pengelola_ti`` and ``admin``) is tried: mark the three verifications "success",
 clear after a "Tidak", trigger with a forged conf, edit the step-1 XCom, mark an update's
-verifications, mark a follow-up decision. Each ends with exactly zero new posts or comments on
+verifications, mark a follow-up decision, clear or mark an approved upload still waiting for its
+publish time. Each ends with exactly zero new posts or comments on
 the real WordPress, nothing in the outbox, and the refusal in the records and the run note.
 One stack for every scenario; runs that do not depend on each other run at the same time.
 """
@@ -15,9 +16,10 @@ import shutil
 import tempfile
 import time
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 import requests
@@ -316,3 +318,43 @@ def test_edited_xcom_marked_update_and_marked_reply_change_nothing_on_wordpress(
     children = wordpress.sql(f"SELECT COUNT(*) FROM wp_comments WHERE comment_parent={int(cid)}").strip()
     assert children == "0"
     assert _posts(wordpress, tag) == 1  # only the approved one, exactly once
+
+
+def test_an_upload_waiting_for_its_publish_time_cleared_or_marked_posts_nothing(stack, wordpress):
+    """The publish time is enforced at the write: an approved upload whose ``publish_at`` is three
+    hours ahead waits deferred; the officer's *Clear* runs it again before the time — the write
+    refuses and it waits again — and his *Mark as success* ends the run with nothing written."""
+    tag = uuid.uuid4().hex[:6]
+    at = (datetime.now(ZoneInfo("Asia/Jakarta")) + timedelta(hours=3)).replace(microsecond=0, tzinfo=None)
+    form = {"title": f"Terjadwal {tag}", "body": "Pengumuman jam layanan.", "channels": ["website"]}
+    run_id = stack.trigger("sop_publish", {**form, "publish_at": at.isoformat()})
+    _answer(stack, "sop_publish", run_id, [(t, WHO[t], OPTION_YES, None) for t in VERIFY])
+    ledger = _ledger(stack)
+    sid = ledger.submission_id("sop_publish", run_id)
+    assert sid is not None
+
+    def step5() -> list[str]:
+        return [e.event for e in ledger.events(sid) if e.step == 5]
+
+    def wait_deferred(scheduled: int) -> None:
+        """The upload waits (deferred) after its ``scheduled``-th refusal by the write."""
+        end = time.monotonic() + 300
+        while not (
+            _ti(stack, "sop_publish", run_id, UPLOAD).get("state") == "deferred"
+            and step5().count("scheduled") == scheduled
+        ):
+            assert time.monotonic() < end, f"{step5()}\n{stack.log_tail()}"
+            time.sleep(1)
+
+    wait_deferred(1)
+    r = clear(stack.api, "pengelola_ti", "sop_publish", run_id, [UPLOAD])
+    assert r.status_code == 200, r.text
+    wait_deferred(2)  # ran again before the time: refused at the write, waiting again
+    assert step5() == ["scheduled", "scheduled"] and ledger.channel_results(sid) == []
+
+    assert mark(stack.api, "pengelola_ti", "sop_publish", run_id, UPLOAD).status_code == 200
+    assert _wait_run(stack, "sop_publish", run_id) == "success"  # a mark runs no code ...
+    assert step5() == ["scheduled", "scheduled"] and ledger.channel_results(sid) == []
+    assert ledger.summary_of(sid)["status"] == "disetujui"  # ... so approved, never uploaded
+    assert _outbox(sid, form["title"]) == []
+    assert _posts(wordpress, tag) == 0
