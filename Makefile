@@ -34,8 +34,9 @@ stop-cluster: $(STAMP)
 	$(BIN)/python -m sop_tasks.airflow.cluster down
 
 ## The whole suite: lint, types, unit, DAG integrity, end to end on real Airflow.
+## Two pytest-xdist workers, a module each at a time, the slow stacks first (tests/conftest.py).
 test: $(STAMP) lint
-	$(BIN)/python -m pytest -q -rs -p no:cacheprovider
+	$(BIN)/python -m pytest -q -rs -p no:cacheprovider -n 2 --dist loadfile --no-loadscope-reorder
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -25,7 +25,7 @@ def test_under_ci_no_skip_is_allowed():
     assert unexpected_skips([SPEC_SKIP], ci=True) == [SPEC_SKIP]
 
 
-def _run(tmp_path: Path, reason: str, *, ci: bool) -> subprocess.CompletedProcess[str]:
+def _run(tmp_path: Path, reason: str, *, ci: bool, workers: int) -> subprocess.CompletedProcess[str]:
     probe = tmp_path / "test_probe.py"
     probe.write_text(f"import pytest\n\ndef test_probe():\n    pytest.skip({reason!r})\n")
     env = {k: v for k, v in os.environ.items() if k != "CI"}
@@ -44,6 +44,8 @@ def _run(tmp_path: Path, reason: str, *, ci: bool) -> subprocess.CompletedProces
             "tests.conftest",
             "--rootdir",
             str(tmp_path),
+            # `make test` runs on pytest-xdist workers: the skips they report count the same
+            *(["-n", str(workers), "--dist", "loadfile"] if workers else []),
             str(probe),
         ],
         cwd=REPO,
@@ -54,6 +56,7 @@ def _run(tmp_path: Path, reason: str, *, ci: bool) -> subprocess.CompletedProces
     )
 
 
+@pytest.mark.parametrize("workers", [0, 2])
 @pytest.mark.parametrize(
     ("reason", "ci", "code"),
     [
@@ -62,8 +65,8 @@ def _run(tmp_path: Path, reason: str, *, ci: bool) -> subprocess.CompletedProces
         ("someone skipped this", False, 1),
     ],
 )
-def test_the_session_exit_code_follows_the_policy(tmp_path, reason, ci, code):
-    out = _run(tmp_path, reason, ci=ci)
+def test_the_session_exit_code_follows_the_policy(tmp_path, reason, ci, code, workers):
+    out = _run(tmp_path, reason, ci=ci, workers=workers)
     assert out.returncode == code, out.stdout + out.stderr
     assert reason in out.stdout  # -rs names every skip
     if code:
