@@ -183,24 +183,35 @@ def wordpress_site() -> Iterator[WordPressSite]:
     procs: list[subprocess.Popen[bytes]] = []
     try:
         data, sock = root / "mysql", root / "mysql.sock"
-        subprocess.run(
+        # Its own tmpdir: at start MariaDB deletes every "#sql*" temporary table file in its tmpdir,
+        # and with the default /tmp that was another site's (a second pytest-xdist worker's) —
+        # "Error on delete of '/tmp/#sql-temptable-….MAI'", the bootstrap aborted.
+        tmp = root / "mysql-tmp"
+        tmp.mkdir()
+        install = subprocess.run(
             [
                 "mariadb-install-db",
                 "--no-defaults",
                 f"--datadir={data}",
+                f"--tmpdir={tmp}",
                 "--user=root",
                 "--auth-root-authentication-method=normal",
                 "--skip-test-db",
             ],
-            check=True,
             capture_output=True,
+            text=True,
         )
+        if install.returncode:
+            raise RuntimeError(
+                f"mariadb-install-db failed:\n{install.stdout[-2000:]}\n{install.stderr[-2000:]}"
+            )
         procs.append(
             subprocess.Popen(
                 [
                     "/usr/sbin/mariadbd",
                     "--no-defaults",
                     f"--datadir={data}",
+                    f"--tmpdir={tmp}",
                     f"--socket={sock}",
                     "--skip-networking",
                     "--user=root",
