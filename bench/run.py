@@ -139,7 +139,7 @@ def bench_wordpress(runs: int = 5) -> None:
 
 
 def bench_make_run() -> None:
-    from tests.support.standalone import free_port
+    from tests.support.ports import free_port
 
     work = Path(tempfile.mkdtemp(prefix="sop-clone-"))
     subprocess.run(["git", "clone", "-q", str(REPO), str(work / "repo")], check=True)

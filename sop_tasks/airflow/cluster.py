@@ -146,12 +146,6 @@ def load_or_create_secrets(path: Path) -> dict[str, str]:
 
 
 # ---- the native stack ------------------------------------------------------------------------
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def pg_bindir() -> Path:
     """Debian's PostgreSQL server binaries (``$SOP_PG_BINDIR`` overrides)."""
     if os.environ.get("SOP_PG_BINDIR"):
@@ -182,17 +176,6 @@ class Ports:
     scheduler_health: int = 58974
     triggerer_log: int = 58794
     worker_log: list[int] = field(default_factory=lambda: [58793, 58795])
-
-    @classmethod
-    def free(cls, workers: int = 2) -> Ports:
-        return cls(
-            free_port(),
-            free_port(),
-            free_port(),
-            free_port(),
-            free_port(),
-            [free_port() for _ in range(workers)],
-        )
 
 
 def _as_postgres_user() -> Callable[[], None] | None:

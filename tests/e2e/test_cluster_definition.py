@@ -19,12 +19,12 @@ from sop_tasks.airflow.cluster import (
     SECRETS,
     ClusterError,
     NativeCluster,
-    Ports,
     compose_environment,
     read_definition,
     render,
 )
 from sop_tasks.config import load_config
+from tests.support.ports import free_ports
 
 REPO = Path(__file__).resolve().parents[2]
 COMPOSE = REPO / "docker-compose.yaml"
@@ -78,7 +78,7 @@ def test_compose_environment_is_rendered_from_the_definition(compose, repo_cfg):
 
 
 def test_native_launcher_runs_every_process_with_the_same_settings(tmp_path, repo_cfg):
-    native = NativeCluster(tmp_path / "c", ports=Ports.free(), config_dir=REPO / "config")
+    native = NativeCluster(tmp_path / "c", ports=free_ports(), config_dir=REPO / "config")
     settings = native.settings()
     compose_env = compose_environment(repo_cfg)
     assert list(settings) == list(compose_env) == list(read_definition())
@@ -104,7 +104,7 @@ def test_secrets_are_documented_never_committed_and_generated_private(tmp_path, 
         assert f"${{{name}:?" in text
     assert ".env" in (REPO / ".gitignore").read_text().split()
     assert ".cluster/" in (REPO / ".gitignore").read_text().split()
-    native = NativeCluster(tmp_path / "c", ports=Ports.free(), config_dir=REPO / "config")
+    native = NativeCluster(tmp_path / "c", ports=free_ports(), config_dir=REPO / "config")
     first = native.secrets
     path = native.secrets_dir / "cluster.env"
     assert stat.S_IMODE(path.stat().st_mode) == 0o600

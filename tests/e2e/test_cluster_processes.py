@@ -13,8 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from sop_tasks.airflow.cluster import ClusterError, NativeCluster, Ports, stop_saved
+from sop_tasks.airflow.cluster import ClusterError, NativeCluster, stop_saved
 from tests.support.pg import available
+from tests.support.ports import free_ports
 
 
 def _gone(pgid: int) -> bool:
@@ -39,7 +40,7 @@ def test_stop_cluster_stops_every_group_it_started(root):
         if os.environ.get("CI"):
             pytest.fail(why)
         pytest.skip(why)
-    cluster = NativeCluster(root / "c", ports=Ports.free(), workers=0, pg_options=("-c", "fsync=off"))
+    cluster = NativeCluster(root / "c", ports=free_ports(), workers=0, pg_options=("-c", "fsync=off"))
     try:
         cluster.start_postgres()
         cluster.start_redis()
@@ -70,7 +71,7 @@ def test_a_data_dir_postgres_cannot_reach_is_refused_with_the_fix(tmp_path):
         pytest.skip("only as root does the server run as another user (postgres)")
     private = tmp_path / "rahasia"
     private.mkdir(mode=0o700)
-    cluster = NativeCluster(private / "c", ports=Ports.free(), workers=0)
+    cluster = NativeCluster(private / "c", ports=free_ports(), workers=0)
     with pytest.raises(ClusterError, match="chmod o\\+x"):
         cluster.start_postgres()
     assert "postgres" not in cluster.procs

@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from tests.support.standalone import free_port
+from tests.support.ports import free_port
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(1200)]  # stack starts are slow on a loaded machine
 

@@ -19,9 +19,10 @@ from typing import Any
 
 import requests
 
-from sop_tasks.airflow.cluster import NativeCluster, Ports
+from sop_tasks.airflow.cluster import NativeCluster
 from sop_tasks.records.ledger import Ledger
 from tests.support.airflow_api import ApiClient
+from tests.support.ports import free_ports
 from tests.support.standalone import Stack
 
 
@@ -62,7 +63,7 @@ def celery_stack(extra_env: dict[str, str] | None = None, *, timeout: float = 42
     root = Path(tempfile.mkdtemp(prefix="sop-cluster-"))
     cluster = NativeCluster(
         root,
-        ports=Ports.free(),
+        ports=free_ports(),
         config_dir=Path(os.environ["SOP_CONFIG_DIR"]),
         extra_env=extra_env,
         pg_options=("-c", "fsync=off"),

@@ -14,7 +14,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from sop_tasks.airflow.cluster import ClusterError, NativeCluster, Ports, pg_bindir
+from sop_tasks.airflow.cluster import ClusterError, NativeCluster, pg_bindir
+from tests.support.ports import free_ports
 
 
 def available() -> str | None:
@@ -54,7 +55,7 @@ class PrivatePostgres:
 @contextlib.contextmanager
 def private_postgres() -> Iterator[PrivatePostgres]:
     root = Path(tempfile.mkdtemp(prefix="sop-pg-"))
-    cluster = NativeCluster(root, ports=Ports.free(workers=0), workers=0, pg_options=("-c", "fsync=off"))
+    cluster = NativeCluster(root, ports=free_ports(workers=0), workers=0, pg_options=("-c", "fsync=off"))
     try:
         cluster.start_postgres()
         yield PrivatePostgres(cluster)

@@ -11,7 +11,7 @@ from email.message import Message
 
 from aiosmtpd.controller import Controller
 
-from tests.support.standalone import free_port
+from tests.support.ports import free_port
 
 
 @dataclass

@@ -8,7 +8,6 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -22,12 +21,7 @@ import requests
 from sop_tasks.airflow.local import airflow_env, ensure_passwords, standalone_command
 from sop_tasks.config import PROJECT_ROOT, load_config
 from tests.support.airflow_api import ApiClient
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+from tests.support.ports import free_port
 
 
 @dataclass

@@ -25,7 +25,7 @@ from typing import Any
 
 import requests
 
-from tests.support.standalone import free_port
+from tests.support.ports import free_port
 
 WP_SRC = Path("/usr/share/wordpress")
 HERE = Path(__file__).resolve().parent
