@@ -90,6 +90,7 @@ SLOW_MODULES_FIRST = (
     "tests/e2e/test_embedded_load.py",
     "tests/e2e/test_catatan_browser.py",
     "tests/e2e/test_standalone_restart.py",
+    "tests/e2e/test_ui_timezone_browser.py",
 )
 
 

@@ -18,6 +18,13 @@ def test_every_module_dealt_out_first_exists_once():
     assert len(set(SLOW_MODULES_FIRST)) == len(SLOW_MODULES_FIRST)
 
 
+def test_every_module_that_starts_an_airflow_stack_is_dealt_out_first():
+    starts = ("standalone(", "celery_stack(", "make_run(", "tests.support.embedded_load")
+    modules = sorted((REPO / "tests" / "e2e").glob("test_*.py"))
+    starting = {str(p.relative_to(REPO)) for p in modules if any(s in p.read_text() for s in starts)}
+    assert len(starting) >= 9 and starting - set(SLOW_MODULES_FIRST) == set()
+
+
 def test_make_test_runs_two_workers_a_module_at_a_time_in_that_order():
     recipe = (REPO / "Makefile").read_text().split("\ntest:", 1)[1].split("\n\n", 1)[0]
     assert "-n 2 --dist loadfile --no-loadscope-reorder" in recipe
@@ -27,11 +34,14 @@ def test_workers_draw_ports_from_their_own_bands_below_the_ephemeral_range(monke
     from tests.support import ports
 
     low = int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
-    bands = []
-    for worker in ("gw0", "gw1"):
-        monkeypatch.setenv("PYTEST_XDIST_WORKER", worker)
-        bands.append(set(ports.band()))
-    assert not bands[0] & bands[1] and max(bands[0] | bands[1]) < low
+    for count in (2, 4, 8):
+        monkeypatch.setenv("PYTEST_XDIST_WORKER_COUNT", str(count))
+        bands = []
+        for n in range(count):
+            monkeypatch.setenv("PYTEST_XDIST_WORKER", f"gw{n}")
+            bands.append(set(ports.band()))
+        assert sum(map(len, bands)) == len(set().union(*bands)) >= 12000 - count  # disjoint
+        assert max(set().union(*bands)) < low
 
 
 def test_a_port_someone_holds_or_already_given_is_never_handed_out(monkeypatch):
@@ -45,7 +55,6 @@ def test_a_port_someone_holds_or_already_given_is_never_handed_out(monkeypatch):
         taken, other = held.getsockname()[1], probe.getsockname()[1]
         probe.close()
         monkeypatch.setattr(ports, "band", lambda: [taken, other])
-        monkeypatch.setattr(ports, "BAND", 2)
         monkeypatch.setattr(ports, "_given", set())
         monkeypatch.setattr(ports.random, "sample", lambda pool, k: list(pool))  # held one first
         assert ports.free_port() == other

@@ -19,7 +19,6 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import pytest
 import requests
@@ -323,9 +322,10 @@ def test_edited_xcom_marked_update_and_marked_reply_change_nothing_on_wordpress(
 def test_an_upload_waiting_for_its_publish_time_cleared_or_marked_posts_nothing(stack, wordpress):
     """The publish time is enforced at the write: an approved upload whose ``publish_at`` is three
     hours ahead waits deferred; the officer's *Clear* runs it again before the time — the write
-    refuses and it waits again — and his *Mark as success* ends the run with nothing written."""
+    refuses and it waits again — and his *Mark as success* ends the run with nothing written and
+    nothing left waiting to write at the publish time."""
     tag = uuid.uuid4().hex[:6]
-    at = (datetime.now(ZoneInfo("Asia/Jakarta")) + timedelta(hours=3)).replace(microsecond=0, tzinfo=None)
+    at = (datetime.now(load_config().tz) + timedelta(hours=3)).replace(microsecond=0, tzinfo=None)
     form = {"title": f"Terjadwal {tag}", "body": "Pengumuman jam layanan.", "channels": ["website"]}
     run_id = stack.trigger("sop_publish", {**form, "publish_at": at.isoformat()})
     _answer(stack, "sop_publish", run_id, [(t, WHO[t], OPTION_YES, None) for t in VERIFY])
@@ -336,25 +336,32 @@ def test_an_upload_waiting_for_its_publish_time_cleared_or_marked_posts_nothing(
     def step5() -> list[str]:
         return [e.event for e in ledger.events(sid) if e.step == 5]
 
-    def wait_deferred(scheduled: int) -> None:
-        """The upload waits (deferred) after its ``scheduled``-th refusal by the write."""
+    def upload() -> dict[str, Any]:
+        return _ti(stack, "sop_publish", run_id, UPLOAD)
+
+    def waiting(after: int) -> int:
+        """Wait until the upload waits (deferred), refused by the write more than ``after`` times
+        (each refusal is recorded ``scheduled``); return how many times."""
         end = time.monotonic() + 300
-        while not (
-            _ti(stack, "sop_publish", run_id, UPLOAD).get("state") == "deferred"
-            and step5().count("scheduled") == scheduled
-        ):
+        while (n := step5().count("scheduled")) <= after or upload().get("state") != "deferred":
             assert time.monotonic() < end, f"{step5()}\n{stack.log_tail()}"
             time.sleep(1)
+        return n
 
-    wait_deferred(1)
+    refused = waiting(0)
     r = clear(stack.api, "pengelola_ti", "sop_publish", run_id, [UPLOAD])
     assert r.status_code == 200, r.text
-    wait_deferred(2)  # ran again before the time: refused at the write, waiting again
-    assert step5() == ["scheduled", "scheduled"] and ledger.channel_results(sid) == []
+    waiting(refused)  # ran again before the time: refused at the write, waiting again
+    assert set(step5()) == {"scheduled"} and ledger.channel_results(sid) == []
+    assert upload()["trigger"] is not None  # what would resume the write at the publish time
 
     assert mark(stack.api, "pengelola_ti", "sop_publish", run_id, UPLOAD).status_code == 200
     assert _wait_run(stack, "sop_publish", run_id) == "success"  # a mark runs no code ...
-    assert step5() == ["scheduled", "scheduled"] and ledger.channel_results(sid) == []
-    assert ledger.summary_of(sid)["status"] == "disetujui"  # ... so approved, never uploaded
+    end = time.monotonic() + 120
+    while (ti := upload()).get("state") != "success" or ti.get("trigger", "?") is not None:
+        assert time.monotonic() < end, f"{ti}\n{stack.log_tail()}"  # ... nor can resume later
+        time.sleep(1)
+    assert set(step5()) == {"scheduled"} and ledger.channel_results(sid) == []
+    assert ledger.summary_of(sid)["status"] == "disetujui"  # approved, never uploaded
     assert _outbox(sid, form["title"]) == []
     assert _posts(wordpress, tag) == 0

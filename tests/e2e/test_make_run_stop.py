@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from tests.support.ports import free_port
+from tests.support.ports import free_port, log_server_env
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(1200)]  # stack starts are slow on a loaded machine
 
@@ -36,6 +36,7 @@ def _env(home: Path, port: int) -> dict[str, str]:
         if not k.startswith("AIRFLOW") and k not in ("MAKEFLAGS", "MFLAGS", "MAKELEVEL")
     }
     env.update(AIRFLOW_HOME=str(home), SOP_PORT=str(port))
+    env.update(log_server_env())  # the other xdist worker may run a stack of its own
     return env
 
 

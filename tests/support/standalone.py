@@ -21,7 +21,7 @@ import requests
 from sop_tasks.airflow.local import airflow_env, ensure_passwords, standalone_command
 from sop_tasks.config import PROJECT_ROOT, load_config
 from tests.support.airflow_api import ApiClient
-from tests.support.ports import free_port
+from tests.support.ports import free_port, log_server_env
 
 
 @dataclass
@@ -82,6 +82,7 @@ def standalone(
     port = free_port()
     env = os.environ.copy()
     env.update(airflow_env(home, cfg, root=PROJECT_ROOT, port=port))
+    env.update(log_server_env())
     if base_path:
         env["AIRFLOW__API__BASE_URL"] = f"http://localhost:{port}{base_path}"
     # as `make run` does: no JWT secret from the environment (the in-process tests set one)
