@@ -3,9 +3,10 @@
 Every shortcut Airflow's REST API leaves to an account that keeps the right to change task state
 (the officer ``pengelola_ti`` and ``admin``) is tried: mark the three verifications "success",
 clear after a "Tidak", trigger with a forged conf, edit the step-1 XCom, mark an update's
-verifications, mark a follow-up decision, clear or mark an approved upload still waiting for its
-publish time. Each ends with exactly zero new posts or comments on
+verifications, mark a follow-up decision. Each ends with exactly zero new posts or comments on
 the real WordPress, nothing in the outbox, and the refusal in the records and the run note.
+Clearing or marking an approved upload still waiting for its publish time is not a refusal: the
+write waits again or never happens, and nothing is posted either.
 One stack for every scenario; runs that do not depend on each other run at the same time.
 """
 
