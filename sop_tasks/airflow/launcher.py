@@ -239,6 +239,35 @@ def _port_in_use(port: int) -> bool:
         return s.connect_ex(("127.0.0.1", port)) == 0
 
 
+# What each port of the stack serves, as staff are told when another program holds it.
+STACK_PORTS = {
+    "AIRFLOW__API__PORT": "Airflow SOP",
+    "AIRFLOW__LOGGING__WORKER_LOG_SERVER_PORT": "log scheduler Airflow SOP",
+    "AIRFLOW__LOGGING__TRIGGER_LOG_SERVER_PORT": "log triggerer Airflow SOP",
+}
+
+
+def _taken_port(api_port: str) -> str | None:
+    """The refusal when a port the stack binds (UI, the two log servers) is held by another
+    program, else None: started anyway, the UI would never open, or the live logs of running tasks
+    would not load (see :func:`sop_tasks.airflow.local.log_server_ports`)."""
+    env = {**os.environ, "AIRFLOW__API__PORT": api_port}
+    for key, what in STACK_PORTS.items():
+        value = env.get(key, "")
+        if value.isdigit() and _port_in_use(int(value)):
+            own = f" (atau pilih port lain dengan {key}=…)" if key != "AIRFLOW__API__PORT" else ""
+            return (
+                f"Port {value} sudah dipakai program lain, jadi {what} tidak dapat dibuka di sana.\n"
+                f"  Hentikan program itu, atau jalankan pada port lain: "
+                f"SOP_PORT={_other(api_port)} make run{own}"
+            )
+    return None
+
+
+def _other(api_port: str) -> int:
+    return int(api_port) + 1 if api_port.isdigit() else 8081
+
+
 def _refusal(home: Path, port: str, procs: list[Proc]) -> str:
     pids = ", ".join(str(p.pid) for p in procs[:6]) + (" …" if len(procs) > 6 else "")
     what = f"proses {pids}" if procs else "sedang dimulai di terminal lain"
@@ -285,12 +314,9 @@ def run(home: Path) -> int:
             if held is None:
                 print(_refusal(home, port, stack_processes(home)), file=sys.stderr)
             return 1
-        if port.isdigit() and _port_in_use(int(port)):
-            print(
-                f"Port {port} sudah dipakai program lain, jadi Airflow SOP tidak dapat dibuka di sana.\n"
-                f"  Hentikan program itu, atau jalankan pada port lain: SOP_PORT=8081 make run",
-                file=sys.stderr,
-            )
+        taken = _taken_port(port)
+        if taken:
+            print(taken, file=sys.stderr)
             return 1
         stack_id = uuid.uuid4().hex
         received: list[int] = []

@@ -36,10 +36,28 @@ def users(cfg: OfficeConfig) -> dict[str, str]:
     return {"admin": ADMIN, **{u: roles.get(r, STAFF) for u, r in cfg.all_users().items()}}
 
 
+WORKER_LOG_PORT = "AIRFLOW__LOGGING__WORKER_LOG_SERVER_PORT"
+TRIGGER_LOG_PORT = "AIRFLOW__LOGGING__TRIGGER_LOG_SERVER_PORT"
+
+
+def log_server_ports(port: int) -> tuple[int, int]:
+    """The scheduler's and the triggerer's log-server ports of a stack whose UI is on ``port``.
+
+    Airflow's are fixed (8793, 8794), so a second ``make run`` on ``SOP_PORT=8081`` beside the
+    first one shared them: its log servers could not bind and the live log of its running tasks
+    did not load. Each UI port has its own pair: 8080 keeps Airflow's, 8081 gets 8795/8796, 8082
+    8797/8798, … (wrapped into 1024–65534 for very high ports). Set either variable in the
+    environment to choose it yourself.
+    """
+    worker = 1024 + (8793 - 1024 + 2 * (port - 8080)) % (65534 - 1024)
+    return worker, worker + 1
+
+
 def airflow_env(
     home: Path, cfg: OfficeConfig, *, root: Path = PROJECT_ROOT, port: int = 8080
 ) -> dict[str, str]:
     """Environment for ``airflow standalone`` and tests: SQLite, WIB, our DAGs, plugins and users."""
+    worker_log, trigger_log = log_server_ports(port)
     return {
         "AIRFLOW_HOME": str(home),
         "AIRFLOW__CORE__DAGS_FOLDER": str(root / "dags"),
@@ -63,6 +81,8 @@ def airflow_env(
         "AIRFLOW__DATABASE__SQL_ALCHEMY_POOL_ENABLED": "False",
         "AIRFLOW__API__PORT": str(port),
         "AIRFLOW__API__BASE_URL": f"http://localhost:{port}",
+        WORKER_LOG_PORT: os.environ.get(WORKER_LOG_PORT) or str(worker_log),
+        TRIGGER_LOG_PORT: os.environ.get(TRIGGER_LOG_PORT) or str(trigger_log),
         "AIRFLOW__WEBSERVER__DEFAULT_UI_TIMEZONE": cfg.timezone,
         "AIRFLOW__SCHEDULER__MIN_FILE_PROCESS_INTERVAL": "10",
         "AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL": "10",

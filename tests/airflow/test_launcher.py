@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 import subprocess
 import time
 
-from sop_tasks.airflow import launcher
+from sop_tasks.airflow import launcher, local
+from tests.support.ports import free_port
 
 
 def _orphan(home, marker: str = "abc") -> subprocess.Popen[bytes]:
@@ -119,3 +121,43 @@ def test_a_component_that_exited_is_started_again_after_a_pause_and_given_up_on_
         start = i * local.RESTART_WINDOW_S / 2
         assert other.check("dag-processor", 1, start) is None
         assert other.check("dag-processor", 1, start + local.RESTART_DELAY_S) == local.RESTART
+
+
+def test_a_port_the_stack_binds_held_elsewhere_is_refused_with_the_way_out(tmp_path, capsys, monkeypatch):
+    """`make run` refuses before starting anything when its UI port or one of its two log-server
+    ports is held (the UI would never open, or live task logs would not load), and names another
+    SOP_PORT, whose ports are all different (tests/airflow/test_launcher.py, local.log_server_ports)."""
+    home = tmp_path.resolve()
+    with socket.socket() as held:
+        held.bind(("127.0.0.1", 0))
+        held.listen()
+        busy = held.getsockname()[1]
+        for key in launcher.STACK_PORTS:
+            for other in launcher.STACK_PORTS:
+                monkeypatch.setenv(other, str(free_port()))
+            monkeypatch.setenv(key, str(busy))
+            api = os.environ["AIRFLOW__API__PORT"]
+            assert launcher.run(home) == 1
+            err = capsys.readouterr().err
+            assert f"Port {busy} sudah dipakai program lain" in err
+            assert f"SOP_PORT={int(api) + 1} make run" in err
+            assert (key in err) == (key != "AIRFLOW__API__PORT")  # a log port may be chosen by hand
+            assert not (home / launcher.PID_FILE).exists()  # nothing was started
+
+
+def test_each_ui_port_has_its_own_log_server_ports_and_a_chosen_one_wins(tmp_path, monkeypatch, office_cfg):
+    """Two `make run` stacks side by side (8080 and SOP_PORT=8081, …) never share a port: Airflow's
+    log servers default to 8793/8794 for every stack, so the second stack's could not bind."""
+    assert local.log_server_ports(8080) == (8793, 8794)  # Airflow's own for the default UI port
+    # (a UI port that is another stack's log port, e.g. 8793, is refused by the launcher, above)
+    ui = [8080, 8081, 8082, 8090, 8888, 9000, 18080, 20000, 31999, 65535]
+    taken = [p for u in ui for p in (u, *local.log_server_ports(u))]
+    assert len(taken) == len(set(taken))
+    assert all(1024 <= p <= 65535 for p in taken)
+    for key in (local.WORKER_LOG_PORT, local.TRIGGER_LOG_PORT):
+        monkeypatch.delenv(key, raising=False)
+    env = local.airflow_env(tmp_path, office_cfg, port=8081)
+    assert (env[local.WORKER_LOG_PORT], env[local.TRIGGER_LOG_PORT]) == ("8795", "8796")
+    monkeypatch.setenv(local.TRIGGER_LOG_PORT, "9999")
+    env = local.airflow_env(tmp_path, office_cfg, port=8081)
+    assert (env[local.WORKER_LOG_PORT], env[local.TRIGGER_LOG_PORT]) == ("8795", "9999")

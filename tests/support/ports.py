@@ -50,8 +50,10 @@ def free_ports(workers: int = 2) -> Ports:
 
 
 def log_server_env() -> dict[str, str]:
-    """Ports of the log servers an ``airflow standalone`` stack starts (scheduler 8793, triggerer
-    8794 by default): two stacks side by side, one per worker, must not share them."""
+    """Ports of the log servers an ``airflow standalone`` stack starts: two stacks side by side,
+    one per worker, must not share them. (``local.log_server_ports`` derives a pair from the UI
+    port, but the test process's environment already holds 8080's pair, which wins, and a derived
+    port could fall into the other worker's band.)"""
     return {
         "AIRFLOW__LOGGING__WORKER_LOG_SERVER_PORT": str(free_port()),
         "AIRFLOW__LOGGING__TRIGGER_LOG_SERVER_PORT": str(free_port()),
