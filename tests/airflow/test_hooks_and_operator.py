@@ -124,14 +124,16 @@ def test_rate_limit_reschedules_and_app_action_fails_without_retry(monkeypatch, 
 
 def test_connection_types_are_registered_with_airflow_with_indonesian_forms():
     from airflow.providers_manager import ProvidersManager
+    from airflow.sdk.providers_manager_runtime import ProvidersManagerTaskRuntime
 
-    pm = ProvidersManager()
+    pm = ProvidersManager()  # the api-server's view: the Connections form
+    hooks = ProvidersManagerTaskRuntime().hooks  # the tasks' view (ProvidersManager.hooks is deprecated)
     for conn_type, hook_cls in (
         ("wordpress", WordPressHook),
         ("x_twitter", XHook),
         ("instagram_sop", InstagramHook),
     ):
-        info = pm.hooks[conn_type]
+        info = hooks[conn_type]
         assert info is not None and info.hook_class_name.endswith(hook_cls.__name__)
         assert info.hook_name == hook_cls.hook_name
     forms = pm.field_behaviours
