@@ -126,7 +126,7 @@ def test_a_component_that_exited_is_started_again_after_a_pause_and_given_up_on_
 def test_a_port_the_stack_binds_held_elsewhere_is_refused_with_the_way_out(tmp_path, capsys, monkeypatch):
     """`make run` refuses before starting anything when its UI port or one of its two log-server
     ports is held (the UI would never open, or live task logs would not load), and names another
-    SOP_PORT, whose ports are all different (tests/airflow/test_launcher.py, local.log_server_ports)."""
+    SOP_PORT, whose ports are all different (next test)."""
     home = tmp_path.resolve()
     with socket.socket() as held:
         held.bind(("127.0.0.1", 0))
