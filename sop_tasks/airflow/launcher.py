@@ -40,7 +40,7 @@ from pathlib import Path
 from types import FrameType
 from typing import IO
 
-from sop_tasks.airflow.local import standalone_command
+from sop_tasks.airflow.local import TRIGGER_LOG_PORT, WORKER_LOG_PORT, standalone_command
 from sop_tasks.config import PROJECT_ROOT
 
 PID_FILE = "standalone.pid"
@@ -242,8 +242,8 @@ def _port_in_use(port: int) -> bool:
 # What each port of the stack serves, as staff are told when another program holds it.
 STACK_PORTS = {
     "AIRFLOW__API__PORT": "Airflow SOP",
-    "AIRFLOW__LOGGING__WORKER_LOG_SERVER_PORT": "log scheduler Airflow SOP",
-    "AIRFLOW__LOGGING__TRIGGER_LOG_SERVER_PORT": "log triggerer Airflow SOP",
+    WORKER_LOG_PORT: "log scheduler Airflow SOP",
+    TRIGGER_LOG_PORT: "log triggerer Airflow SOP",
 }
 
 
@@ -251,21 +251,17 @@ def _taken_port(api_port: str) -> str | None:
     """The refusal when a port the stack binds (UI, the two log servers) is held by another
     program, else None: started anyway, the UI would never open, or the live logs of running tasks
     would not load (see :func:`sop_tasks.airflow.local.log_server_ports`)."""
-    env = {**os.environ, "AIRFLOW__API__PORT": api_port}
-    for key, what in STACK_PORTS.items():
-        value = env.get(key, "")
+    ports = {key: os.environ.get(key, "") for key in STACK_PORTS} | {"AIRFLOW__API__PORT": api_port}
+    for key, value in ports.items():
         if value.isdigit() and _port_in_use(int(value)):
-            own = f" (atau pilih port lain dengan {key}=…)" if key != "AIRFLOW__API__PORT" else ""
+            another = int(api_port) + 1 if api_port.isdigit() else 8081
+            own = "" if key == "AIRFLOW__API__PORT" else f" (atau pilih port lain dengan {key}=…)"
             return (
-                f"Port {value} sudah dipakai program lain, jadi {what} tidak dapat dibuka di sana.\n"
-                f"  Hentikan program itu, atau jalankan pada port lain: "
-                f"SOP_PORT={_other(api_port)} make run{own}"
+                f"Port {value} sudah dipakai program lain, jadi {STACK_PORTS[key]} tidak dapat dibuka "
+                f"di sana.\n  Hentikan program itu, atau jalankan pada port lain: "
+                f"SOP_PORT={another} make run{own}"
             )
     return None
-
-
-def _other(api_port: str) -> int:
-    return int(api_port) + 1 if api_port.isdigit() else 8081
 
 
 def _refusal(home: Path, port: str, procs: list[Proc]) -> str:
